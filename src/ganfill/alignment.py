@@ -1,0 +1,242 @@
+"""Face alignment as OpenFace does it: dlib detection, 68 landmarks, affine warp to a template."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ganfill.images import ImageError, find_images, flat_names, open_rgb, save_png
+
+# OpenFace's mean landmark positions, min-max normalised to the unit square (openface/align_dlib.py).
+TEMPLATE = {
+    33: (0.494951, 0.514441),
+    36: (0.194157, 0.169267),
+    39: (0.363785, 0.177947),
+    42: (0.618963, 0.172778),
+    45: (0.788859, 0.158171),
+    57: (0.500204, 0.750584),
+}
+LANDMARK_SETS = {"inner-eyes-bottom-lip": (39, 42, 57), "outer-eyes-nose": (36, 45, 33)}
+REPORT_FIELDS = ["file", "status", "faces", "outputs"]
+
+
+class AlignmentError(ValueError):
+    """Alignment is impossible for this input (no face, or no dlib); str() names the file."""
+
+
+def _dlib():
+    try:
+        import dlib
+    except ImportError:
+        raise AlignmentError("face alignment needs dlib: pip install 'ganfill[align]'") from None
+    return dlib
+
+
+def predictor_path(name: str = "shape_predictor_68_face_landmarks.dat") -> Path:
+    """A model file shipped by the face_recognition_models package (found without importing it)."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise AlignmentError("face alignment needs face_recognition_models: pip install 'ganfill[align]'")
+    return Path(next(iter(spec.submodule_search_locations))) / "models" / name
+
+
+@dataclass
+class Face:
+    """One detected face: its box, landmarks [68, 2] and the affine map photo -> aligned frame."""
+
+    box: tuple[int, int, int, int]
+    """left, top, right, bottom in photo pixels."""
+    landmarks: np.ndarray
+    matrix: np.ndarray
+    """2x3 affine matrix sending photo coordinates to the aligned size x size frame."""
+
+    @property
+    def area(self) -> int:
+        left, top, right, bottom = self.box
+        return (right - left) * (bottom - top)
+
+
+class FaceAligner:
+    """Finds faces and maps them to OpenFace's template at size x size pixels."""
+
+    def __init__(
+        self,
+        size: int = 64,
+        *,
+        landmarks: str = "inner-eyes-bottom-lip",
+        assume_cropped: bool = False,
+    ):
+        if landmarks not in LANDMARK_SETS:
+            raise AlignmentError(
+                f"unknown landmark set {landmarks!r}; choose from {', '.join(LANDMARK_SETS)}"
+            )
+        dlib = _dlib()
+        self.size, self.indices, self.assume_cropped = (
+            size,
+            LANDMARK_SETS[landmarks],
+            assume_cropped,
+        )
+        self.detector = dlib.get_frontal_face_detector()
+        self.predictor = dlib.shape_predictor(str(predictor_path()))
+        self.template = size * np.float32([TEMPLATE[i] for i in self.indices])
+
+    def _boxes(self, rgb: np.ndarray) -> list:
+        dlib = _dlib()
+        small = min(rgb.shape[:2]) < 400
+        # Small faces (CelebA at 89x109) are only found on an upsampled image.
+        for upsample in (1, 2) if small else (0, 1):
+            rects = list(self.detector(rgb, upsample))
+            if rects:
+                return rects
+        if self.assume_cropped:  # the image is a face crop: let the landmarks place the face
+            h, w = rgb.shape[:2]
+            side = 0.7 * min(h, w)
+            cx, cy = w / 2, h * 0.55
+            return [
+                dlib.rectangle(int(cx - side / 2), int(cy - side / 2), int(cx + side / 2), int(cy + side / 2))
+            ]
+        return []
+
+    def detect(self, rgb: np.ndarray) -> list[Face]:
+        """Every face in an RGB uint8 image, largest first."""
+        faces = []
+        for rect in self._boxes(rgb):
+            shape = self.predictor(rgb, rect)
+            points = np.float32([(p.x, p.y) for p in shape.parts()])  # [68, 2]
+            matrix = cv2.getAffineTransform(points[list(self.indices)], self.template)
+            faces.append(Face((rect.left(), rect.top(), rect.right(), rect.bottom()), points, matrix))
+        return sorted(faces, key=lambda f: f.area, reverse=True)
+
+    def warp(self, rgb: np.ndarray, face: Face) -> np.ndarray:
+        """The face cut out of the photo into the aligned size x size frame."""
+        return warp(rgb, face.matrix, self.size)
+
+
+def warp(image: np.ndarray, matrix: np.ndarray, size: int, *, nearest: bool = False) -> np.ndarray:
+    """image warped by a 2x3 affine matrix into a size x size frame (reflecting at borders)."""
+    flags = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
+    return cv2.warpAffine(image, matrix, (size, size), flags=flags, borderMode=cv2.BORDER_REFLECT)
+
+
+def unwarp(
+    aligned: np.ndarray, matrix: np.ndarray, shape: tuple[int, int], *, nearest: bool = False
+) -> np.ndarray:
+    """An aligned frame mapped back into photo coordinates (height, width) by the inverse map."""
+    flags = (cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR) | cv2.WARP_INVERSE_MAP
+    return cv2.warpAffine(aligned, matrix, (shape[1], shape[0]), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+
+
+# -- folders ---------------------------------------------------------------------------------------
+_worker: FaceAligner | None = None
+
+
+def _init_worker(size: int, landmarks: str, assume_cropped: bool) -> None:
+    global _worker
+    cv2.setNumThreads(1)
+    _worker = FaceAligner(size, landmarks=landmarks, assume_cropped=assume_cropped)
+
+
+def _align_one(job: tuple[Path, Path, str, bool]) -> dict[str, str | int]:
+    src, dst_dir, name, all_faces = job
+    assert _worker is not None
+    try:
+        rgb = np.asarray(open_rgb(src))
+    except ImageError:
+        return {"file": str(src), "status": "unreadable", "faces": 0, "outputs": ""}
+    faces = _worker.detect(rgb)
+    if not faces:
+        return {"file": str(src), "status": "no_face", "faces": 0, "outputs": ""}
+    outputs = []
+    for i, face in enumerate(faces if all_faces else faces[:1]):
+        out = dst_dir / (f"{name}.png" if i == 0 else f"{name}_face{i}.png")
+        save_png(_worker.warp(rgb, face), out)
+        outputs.append(out.name)
+    return {
+        "file": str(src),
+        "status": "aligned",
+        "faces": len(faces),
+        "outputs": " ".join(outputs),
+    }
+
+
+@dataclass
+class AlignSummary:
+    """Counts of what happened to each file of a folder."""
+
+    read: int = 0
+    aligned: int = 0
+    no_face: int = 0
+    unreadable: int = 0
+    skipped: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"read {self.read}, aligned {self.aligned}, no face {self.no_face}, "
+            f"unreadable {self.unreadable}, skipped (done before) {self.skipped}"
+        )
+
+
+def align_folder(
+    src: str | Path,
+    dst: str | Path,
+    *,
+    size: int = 64,
+    landmarks: str = "inner-eyes-bottom-lip",
+    all_faces: bool = False,
+    assume_cropped: bool = False,
+    workers: int = 2,
+    progress: bool = True,
+) -> AlignSummary:
+    """Align every image under src into flat size x size PNGs in dst, with align_report.csv."""
+    from tqdm import tqdm
+
+    src, dst = Path(src), Path(dst)
+    if landmarks not in LANDMARK_SETS:
+        raise AlignmentError(f"unknown landmark set {landmarks!r}; choose from {', '.join(LANDMARK_SETS)}")
+    files = find_images([src])
+    dst.mkdir(parents=True, exist_ok=True)
+    report_path = dst / "align_report.csv"
+    done: dict[str, dict[str, str]] = {}
+    if report_path.exists():
+        with report_path.open() as f:
+            done = {row["file"]: row for row in csv.DictReader(f)}
+    summary = AlignSummary()
+    jobs = []
+    for f, name in zip(files, flat_names(files, src), strict=True):
+        if str(f) in done and done[str(f)]["status"] != "unreadable":
+            summary.skipped += 1
+        else:
+            jobs.append((f, dst, name, all_faces))
+    with report_path.open("a", newline="") as out:
+        writer = csv.DictWriter(out, REPORT_FIELDS)
+        if not done:
+            writer.writeheader()
+        for row in tqdm(
+            _run(jobs, size, landmarks, assume_cropped, workers),
+            total=len(jobs),
+            disable=not progress,
+            unit="img",
+        ):
+            writer.writerow(row)
+            out.flush()
+            summary.read += 1
+            setattr(summary, str(row["status"]), getattr(summary, str(row["status"])) + 1)
+    return summary
+
+
+def _run(jobs: list, size: int, landmarks: str, assume_cropped: bool, workers: int) -> Iterator[dict]:
+    if workers <= 1:
+        _init_worker(size, landmarks, assume_cropped)
+        yield from map(_align_one, jobs)
+        return
+    with ProcessPoolExecutor(
+        workers, initializer=_init_worker, initargs=(size, landmarks, assume_cropped)
+    ) as pool:
+        yield from pool.map(_align_one, jobs, chunksize=16)

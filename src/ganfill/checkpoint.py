@@ -1,0 +1,179 @@
+"""Model files and training state as safetensors with a JSON header: no pickle anywhere."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from ganfill.config import ModelConfig
+from ganfill.models import Discriminator, Generator
+
+META_KEY = "ganfill"
+FORMAT_VERSION = 1
+
+
+class ModelFileError(ValueError):
+    """A model file or run folder cannot be loaded; str() names the path and the problem."""
+
+
+@dataclass
+class Model:
+    """An inference model: generator (EMA weights when trained so), discriminator, and extras."""
+
+    generator: Generator
+    discriminator: Discriminator
+    config: ModelConfig
+    info: dict[str, Any] = field(default_factory=dict)
+    """What the file says about itself: training data, steps, format version."""
+
+    def to(self, device: torch.device | str) -> Model:
+        self.generator.to(device)
+        self.discriminator.to(device)
+        return self
+
+
+def write_safetensors(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    """Write tensors plus a JSON header atomically: a crash leaves the old file or the new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".safetensors")
+    os.close(fd)
+    try:
+        tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+        save_file(tensors, tmp, metadata={META_KEY: json.dumps(meta)})
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def read_safetensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Tensors and the JSON header of a file written by write_safetensors."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            header = (f.metadata() or {}).get(META_KEY)
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelFileError(f"{path}: not a readable safetensors file ({exc})") from None
+    if header is None:
+        raise ModelFileError(f"{path}: no ganfill header; not a ganfill model file")
+    return tensors, json.loads(header)
+
+
+def prefixed(module: nn.Module, prefix: str) -> dict[str, torch.Tensor]:
+    """A module's state dict with every key under `prefix.`."""
+    return {f"{prefix}.{k}": v for k, v in module.state_dict().items()}
+
+
+def unprefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The tensors stored under `prefix.`, with the prefix removed."""
+    start = prefix + "."
+    return {k[len(start) :]: v for k, v in tensors.items() if k.startswith(start)}
+
+
+def save_model(path: str | Path, model: Model, *, half: bool = False) -> None:
+    """Write an inference model file: G, D, config and info in one file."""
+    tensors = prefixed(model.generator, "generator") | prefixed(model.discriminator, "discriminator")
+    if half:
+        tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
+    meta = {
+        "format": FORMAT_VERSION,
+        "kind": "model",
+        "model": model.config.to_dict(),
+        "info": model.info,
+    }
+    write_safetensors(path, tensors, meta)
+
+
+def resolve_model_path(path: str | Path) -> Path:
+    """A model file, or a run folder's latest checkpoint."""
+    path = Path(path)
+    if path.is_dir():
+        latest = path / "checkpoints" / "latest.safetensors"
+        if not latest.exists():
+            raise ModelFileError(f"{path}: run folder has no checkpoints/latest.safetensors yet")
+        return latest
+    if not path.exists():
+        raise ModelFileError(f"{path}: no such model file or run folder")
+    return path
+
+
+def _load_into(module: nn.Module, tensors: dict[str, torch.Tensor], what: str, path: Path) -> None:
+    state = {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[1].strip() if "\n" in str(exc) else str(exc)
+        raise ModelFileError(f"{path}: {what} weights do not match the config ({first})") from None
+
+
+def load_model(path: str | Path, *, device: torch.device | str = "cpu") -> Model:
+    """Load a model file or run folder (its EMA generator when it has one) in eval mode."""
+    path = resolve_model_path(path)
+    tensors, meta = read_safetensors(path)
+    if meta.get("format", 0) > FORMAT_VERSION:
+        raise ModelFileError(f"{path}: written by a newer ganfill (format {meta['format']})")
+    config = ModelConfig.from_dict(meta["model"])
+    g, d = Generator(config), Discriminator(config)
+    g_prefix = "generator_ema" if any(k.startswith("generator_ema.") for k in tensors) else "generator"
+    _load_into(g, unprefixed(tensors, g_prefix), "generator", path)
+    _load_into(d, unprefixed(tensors, "discriminator"), "discriminator", path)
+    info = dict(meta.get("info", {}))
+    if meta.get("kind") == "training":
+        info.setdefault("step", meta.get("step"))
+    model = Model(g.eval(), d.eval(), config, info)
+    return model.to(device)
+
+
+def flatten_optimizer(
+    opt: torch.optim.Optimizer, prefix: str
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """An optimiser's state as flat tensors plus JSON-able hyper-parameters (no pickle)."""
+    sd = opt.state_dict()
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
+    for idx, state in sd["state"].items():
+        for name, value in state.items():
+            if torch.is_tensor(value):
+                tensors[f"{prefix}.{idx}.{name}"] = value
+            else:
+                scalars.setdefault(str(idx), {})[name] = value
+    return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
+
+
+def unflatten_optimizer(
+    opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], meta: dict[str, Any], prefix: str
+) -> None:
+    """Restore an optimiser from flatten_optimizer's output."""
+    state: dict[int, dict[str, Any]] = {}
+    for key, value in unprefixed(tensors, prefix).items():
+        idx, name = key.split(".", 1)
+        state.setdefault(int(idx), {})[name] = value
+    for idx, values in meta["scalars"].items():
+        state.setdefault(int(idx), {}).update(values)
+    opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+
+
+def export(run_dir: str | Path, out: str | Path, *, half: bool = False) -> Model:
+    """Write a run's inference model (EMA G, D, config, provenance) as one small file."""
+    model = load_model(run_dir)
+    settings = Path(run_dir) / "config.json"
+    if settings.exists():
+        run = json.loads(settings.read_text())
+        model.info |= {
+            k: run[k] for k in ("data_dir", "n_images", "batch_size", "lr", "g_steps", "ema") if k in run
+        }
+    model.info["exported_from"] = str(run_dir)
+    save_model(out, model, half=half)
+    return model

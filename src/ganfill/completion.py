@@ -1,0 +1,211 @@
+"""Completer: a loaded model plus the search and blending that turn masked images into faces."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ganfill.blending import paste, poisson_blend
+from ganfill.checkpoint import Model, load_model
+from ganfill.config import CompletionConfig
+from ganfill.images import to_tensor, to_uint8
+from ganfill.inversion import invert
+
+DEFAULT_WEIGHTS = Path(__file__).parent / "weights" / "faces64.safetensors"
+
+
+@dataclass
+class Completion:
+    """Completed images and what the search found, for B images (uint8 arrays [.., H, W, 3])."""
+
+    images: np.ndarray
+    """[B, H, W, 3] the best completion of each image."""
+    hats: np.ndarray
+    """[B, H, W, 3] G(z*) of the best start."""
+    alternatives: np.ndarray
+    """[B, S, H, W, 3] the S best distinct completions (S = samples), best first."""
+    context: np.ndarray
+    """[B] final context loss of the best start."""
+    prior: np.ndarray
+    """[B] final prior loss (times lam) of the best start."""
+    iterations: np.ndarray
+    """[B] search steps each image ran."""
+    seconds: float
+    history: list[tuple[int, int, float, float, float]] = field(default_factory=list)
+    """(image, iteration, context, prior, total) rows."""
+    frames: list[tuple[int, np.ndarray, np.ndarray]] = field(default_factory=list)
+    """(iteration, hats [B, H, W, 3], completions [B, H, W, 3]) every save_every steps."""
+
+
+def blend(
+    images: torch.Tensor,
+    hats: torch.Tensor,
+    known: torch.Tensor,
+    how: str,
+    *,
+    lowres_factor: int | None = None,
+) -> torch.Tensor:
+    """Put hats [B, 3, H, W] into the holes of images; known [B, 1, H, W]; all on any device.
+
+    For lowres inputs (lowres_factor set) the hat is corrected so that its downsampled view
+    equals the known one: the low-resolution image is the known information there.
+    """
+    if lowres_factor:
+        f = lowres_factor
+        residual = F.avg_pool2d(images, f) - F.avg_pool2d(hats, f)
+        return (hats + F.interpolate(residual, scale_factor=f, mode="nearest")).clamp(-1, 1)
+    y = images.permute(0, 2, 3, 1).double().cpu().numpy()  # [B, H, W, 3]
+    h = hats.permute(0, 2, 3, 1).double().cpu().numpy()
+    m = known[:, 0].double().cpu().numpy()
+    fn = poisson_blend if how == "poisson" else paste
+    out = np.stack([fn(y[i], h[i], m[i]) for i in range(len(y))])
+    out = torch.from_numpy(out).float().permute(0, 3, 1, 2).clamp(-1, 1)
+    return torch.where(known.cpu() > 0.5, images.cpu(), out)  # known pixels exactly as given
+
+
+class Completer:
+    """Completes masked face images with a DCGAN model: `Completer(model).complete(images, known)`."""
+
+    def __init__(self, model: Model | str | Path, *, device: str | torch.device = "cpu"):
+        self.model = load_model(model, device=device) if isinstance(model, str | Path) else model.to(device)
+        self.device = torch.device(device)
+        self.size = self.model.config.image_size
+
+    @classmethod
+    def from_pretrained(cls, *, device: str | torch.device = "cpu") -> Completer:
+        """The bundled default face model (64x64 aligned faces)."""
+        if not DEFAULT_WEIGHTS.exists():
+            raise FileNotFoundError(f"{DEFAULT_WEIGHTS}: the bundled model is missing from this install")
+        return cls(DEFAULT_WEIGHTS, device=device)
+
+    def complete(
+        self,
+        images: np.ndarray | torch.Tensor,
+        known: np.ndarray | torch.Tensor,
+        config: CompletionConfig | None = None,
+        *,
+        samples: int = 1,
+        lowres: bool = False,
+        seed: int = 0,
+        batch_size: int = 64,
+        on_step: Callable[[int, float], None] | None = None,
+        image_ids: Sequence[int] | None = None,
+        **options: object,
+    ) -> Completion:
+        """Complete images (uint8 [B, H, W, 3]) where known ([B, H, W], 1 = keep) is 0.
+
+        options override fields of config (iters, lam, optimizer, blend, restarts, ...). The S =
+        `samples` best starts are returned as alternatives (restarts is raised to S if lower).
+        Image i's starts are drawn from (seed, image_ids[i]) (default: its position), so the
+        same seed gives the same result whatever the batch size.
+        """
+        import time
+
+        cfg = dataclasses.replace(config or CompletionConfig(), **options)
+        if samples > cfg.restarts:
+            cfg = dataclasses.replace(cfg, restarts=samples)
+        imgs = torch.as_tensor(np.asarray(images))
+        if imgs.ndim == 3:
+            imgs = imgs[None]
+        mask = torch.as_tensor(np.asarray(known), dtype=torch.float32)
+        mask = mask[None] if mask.ndim == 2 else mask
+        if imgs.shape[1:3] != (self.size, self.size) or mask.shape[1:] != imgs.shape[1:3]:
+            raise ValueError(
+                f"images must be {self.size}x{self.size} with masks of the same size; got "
+                f"{tuple(imgs.shape[1:3])} and {tuple(mask.shape[1:])}"
+            )
+        ids = list(range(len(imgs))) if image_ids is None else list(image_ids)
+        start = time.perf_counter()
+        parts = []
+        for lo in range(0, len(imgs), batch_size):
+            hi = lo + batch_size
+            parts.append(
+                self._batch(imgs[lo:hi], mask[lo:hi], cfg, samples, lowres, seed, ids[lo:hi], lo, on_step)
+            )
+        out = _concat(parts)
+        out.seconds = time.perf_counter() - start
+        return out
+
+    def _batch(self, imgs, mask, cfg, samples, lowres, seed, ids, offset, on_step) -> Completion:
+        y = to_tensor(imgs).to(self.device)  # [B, 3, H, W]
+        m = mask[:, None].to(self.device)  # [B, 1, H, W]
+        b = len(y)
+        # One generator per image keeps each image's start independent of batching.
+        z_dim = self.model.config.z_dim
+        gens = [torch.Generator().manual_seed(hash((seed, i)) & (2**63 - 1)) for i in ids]
+        starts = torch.stack([torch.rand(cfg.restarts, z_dim, generator=gn) * 2 - 1 for gn in gens])
+        frames: list[tuple[int, np.ndarray, np.ndarray]] = []
+        factor = cfg.lowres_factor if lowres else None
+
+        def on_frame(it: int, hats: torch.Tensor) -> None:
+            done = blend(y, hats, m, "none", lowres_factor=factor)
+            frames.append((it, to_uint8(hats), to_uint8(done)))
+
+        inv = invert(
+            self.model.generator,
+            self.model.discriminator,
+            y,
+            m,
+            cfg,
+            starts,
+            lowres=lowres,
+            on_frame=on_frame if cfg.save_every else None,
+            on_step=on_step,
+        )
+        s = samples
+        alts = blend(
+            y.repeat_interleave(s, 0),
+            inv.hats[:, :s].flatten(0, 1),
+            m.repeat_interleave(s, 0),
+            cfg.blend,
+            lowres_factor=factor,
+        )
+        alts_u8 = to_uint8(alts).reshape(b, s, *alts.shape[2:], 3)
+        history = [(i + offset, it, c, p, t) for (i, it, c, p, t) in inv.history]
+        final_hats = to_uint8(inv.hats[:, 0])
+        if cfg.save_every:
+            frames.append((cfg.iters, final_hats, alts_u8[:, 0]))
+        return Completion(
+            images=alts_u8[:, 0],
+            hats=final_hats,
+            alternatives=alts_u8,
+            context=inv.context[:, 0].cpu().numpy(),
+            prior=inv.prior[:, 0].cpu().numpy(),
+            iterations=inv.iterations.numpy(),
+            seconds=0.0,
+            history=history,
+            frames=frames,
+        )
+
+
+def _concat(parts: list[Completion]) -> Completion:
+    if len(parts) == 1:
+        return parts[0]
+    cat = lambda name: np.concatenate([getattr(p, name) for p in parts])  # noqa: E731
+    n_frames = len(parts[0].frames)
+    frames = [
+        (
+            parts[0].frames[j][0],
+            np.concatenate([p.frames[j][1] for p in parts]),
+            np.concatenate([p.frames[j][2] for p in parts]),
+        )
+        for j in range(n_frames)
+        if all(len(p.frames) > j for p in parts)
+    ]
+    return Completion(
+        images=cat("images"),
+        hats=cat("hats"),
+        alternatives=cat("alternatives"),
+        context=cat("context"),
+        prior=cat("prior"),
+        iterations=cat("iterations"),
+        seconds=0.0,
+        history=[row for p in parts for row in p.history],
+        frames=frames,
+    )

@@ -1,0 +1,91 @@
+"""Image folders decoded once into a uint8 tensor, and the fixed held-out split."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ganfill.images import ImageError, find_images, load_uint8
+
+HELDOUT_FILE = Path(__file__).parent / "splits" / "heldout.txt"
+
+
+class DataError(ValueError):
+    """The data folder cannot be trained on; str() says why."""
+
+
+@dataclass
+class ImageSet:
+    """Decoded images kept in memory so that no epoch after the first decodes a file."""
+
+    images: torch.Tensor
+    """uint8 [N, 3, S, S]."""
+    names: list[str]
+    skipped: list[str]
+    """One line per file that could not be read."""
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+def read_split(path: str | Path = HELDOUT_FILE) -> tuple[str, ...]:
+    """File stems listed in a split file (one per line, '#' comments allowed)."""
+    lines = Path(path).read_text().splitlines()
+    return tuple(s for line in lines if (s := line.split("#", 1)[0].strip()))
+
+
+def stem_of(path: Path) -> str:
+    """The name that identifies a face across formats: file name without its last suffix."""
+    return path.name.rsplit(".", 1)[0]
+
+
+def load_folder(
+    root: str | Path,
+    size: int,
+    *,
+    crop: int | None = None,
+    workers: int = 2,
+    exclude: Iterable[str] = (),
+    only: Iterable[str] | None = None,
+    limit: int | None = None,
+    warn: bool = True,
+) -> ImageSet:
+    """Every readable image under `root` resized to size x size, minus the stems in `exclude`."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root}: not a folder")
+    files = find_images([root])
+    banned = set(exclude)
+    files = [f for f in files if stem_of(f) not in banned]
+    if only is not None:
+        wanted = set(only)
+        files = [f for f in files if stem_of(f) in wanted]
+    if limit is not None:
+        files = files[:limit]
+    if not files:
+        raise DataError(f"{root}: no images found (looked for jpg, jpeg, png, webp, bmp, recursively)")
+
+    def decode(path: Path) -> np.ndarray | str:
+        try:
+            return load_uint8(path, size, crop=crop)
+        except ImageError as exc:
+            return str(exc)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(decode, files))
+    arrays = [r for r in results if isinstance(r, np.ndarray)]
+    names = [stem_of(f) for f, r in zip(files, results, strict=True) if isinstance(r, np.ndarray)]
+    skipped = [r for r in results if isinstance(r, str)]
+    if warn:
+        for line in skipped:
+            print(f"warning: skipped {line}", file=sys.stderr)
+    if not arrays:
+        raise DataError(f"{root}: none of the {len(files)} files is a readable image")
+    images = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()  # [N, 3, S, S]
+    return ImageSet(images, names, skipped)

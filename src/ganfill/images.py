@@ -1,0 +1,156 @@
+"""The one place that converts image files, PIL images and arrays to tensors in [-1, 1] and back."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+Image.MAX_IMAGE_PIXELS = 64_000_000  # refuse decompression bombs early
+
+
+class ImageError(ValueError):
+    """An input image or mask cannot be used; str() is one line naming the file and the problem."""
+
+
+def find_images(paths: Iterable[str | Path]) -> list[Path]:
+    """Image files among `paths`, folders searched recursively, in a stable sorted order."""
+    found: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+        elif p.exists():
+            found.append(p)
+        else:
+            raise ImageError(f"{p}: no such file or folder")
+    return found
+
+
+def flat_names(files: Sequence[Path], root: Path | None = None) -> list[str]:
+    """Unique output stems for files: the stem where unique, else the path joined with '__'."""
+    stems = [f.name.rsplit(".", 1)[0] for f in files]
+    counts: dict[str, int] = {}
+    for s in stems:
+        counts[s] = counts.get(s, 0) + 1
+    names, used = [], set()
+    for i, (f, s) in enumerate(zip(files, stems, strict=True)):
+        if counts[s] > 1:
+            rel = f.relative_to(root) if root is not None and f.is_relative_to(root) else f
+            s = "__".join(p for p in rel.with_suffix("").parts if p not in ("/", ".."))
+        if s in used:
+            s = f"{s}__{i}"
+        used.add(s)
+        names.append(s)
+    return names
+
+
+def open_rgb(path: str | Path) -> Image.Image:
+    """An image file as RGB with its EXIF orientation applied; ImageError if it is not an image."""
+    try:
+        with Image.open(path) as im:
+            im = ImageOps.exif_transpose(im)
+            return im.convert("RGB")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"{path}: not a readable image ({type(exc).__name__})") from None
+    except Image.DecompressionBombError:
+        raise ImageError(f"{path}: image has too many pixels") from None
+
+
+def center_crop(im: Image.Image, crop: int) -> Image.Image:
+    """The central crop x crop square (clamped to the image), as carpedm20's 108 crop of CelebA."""
+    side = min(crop, im.width, im.height)
+    left, top = (im.width - side) // 2, (im.height - side) // 2
+    return im.crop((left, top, left + side, top + side))
+
+
+def load_uint8(path: str | Path, size: int, *, crop: int | None = None) -> np.ndarray:
+    """An image file as a uint8 array [size, size, 3], centre-cropped first if asked."""
+    im = open_rgb(path)
+    if crop:
+        im = center_crop(im, crop)
+    if im.size != (size, size):
+        im = im.resize((size, size), Image.BICUBIC)
+    return np.asarray(im, dtype=np.uint8)
+
+
+def to_tensor(images: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """uint8 images [B, H, W, 3] (or [H, W, 3]) -> float tensor [B, 3, H, W] in [-1, 1]."""
+    t = torch.as_tensor(np.asarray(images))
+    if t.ndim == 3:
+        t = t[None]
+    return t.permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """Float images [B, 3, H, W] in [-1, 1] -> uint8 array [B, H, W, 3], rounded."""
+    x = images.detach().float().cpu().clamp(-1, 1).add(1).mul(127.5).round()
+    return x.to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+def load_mask_file(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarray:
+    """A mask file as a `known` array (1 = keep): white (>= 128) in the file means *to fill*."""
+    try:
+        with Image.open(path) as im:
+            gray = np.asarray(ImageOps.exif_transpose(im).convert("L"))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise ImageError(f"{path}: not a readable mask image") from None
+    if size is not None and gray.shape != (size[1], size[0]):
+        raise ImageError(f"{path}: mask is {gray.shape[1]}x{gray.shape[0]}, the image is {size[0]}x{size[1]}")
+    known = (gray < 128).astype(np.float32)
+    if known.all():
+        raise ImageError(f"{path}: mask marks nothing to fill (no white pixels)")
+    if not known.any():
+        raise ImageError(f"{path}: mask marks every pixel to fill (all white); nothing is known")
+    return known
+
+
+def known_to_mask_image(known: np.ndarray) -> Image.Image:
+    """A `known` array (1 = keep) as a mask file image in the tools' convention (white = fill)."""
+    return Image.fromarray(((1 - known) * 255).astype(np.uint8), mode="L")
+
+
+def grid(images: np.ndarray, *, ncols: int | None = None, pad: int = 2) -> np.ndarray:
+    """uint8 images [B, H, W, 3] tiled into one uint8 picture, ncols defaulting to a square."""
+    b, h, w, c = images.shape
+    ncols = ncols or int(np.ceil(np.sqrt(b)))
+    nrows = int(np.ceil(b / ncols))
+    out = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad, c), 255, np.uint8)
+    for i, im in enumerate(images):
+        r, col = divmod(i, ncols)
+        out[
+            pad + r * (h + pad) : pad + r * (h + pad) + h,
+            pad + col * (w + pad) : pad + col * (w + pad) + w,
+        ] = im
+    return out
+
+
+def save_atomic(image: Image.Image, path: str | Path, **params: object) -> None:
+    """Write an image so that a reader never sees a half-written file (write, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".gif": "GIF", ".webp": "WEBP"}.get(path.suffix.lower(), "PNG")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    os.close(fd)
+    try:
+        image.save(tmp, format=fmt, **params)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def save_png(array: np.ndarray, path: str | Path) -> None:
+    """A uint8 array [H, W, 3] (or [H, W]) as a PNG, written atomically."""
+    save_atomic(Image.fromarray(array), path)
+
+
+def save_gif(frames: Sequence[np.ndarray], path: str | Path, *, ms_per_frame: int = 80) -> None:
+    """uint8 frames [H, W, 3] as a looping animated GIF (the reference's ImageMagick step)."""
+    pics = [Image.fromarray(f) for f in frames]
+    save_atomic(pics[0], path, save_all=True, append_images=pics[1:], duration=ms_per_frame, loop=0)

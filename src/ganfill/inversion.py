@@ -1,0 +1,209 @@
+"""The latent search of Yeh et al. 2017: z* = argmin_z L_context(z) + lam * L_prior(z), z in [-1,1]."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ganfill.config import CompletionConfig
+from ganfill.losses import context_loss, prior_loss
+from ganfill.models import Discriminator, Generator
+
+LOG_EVERY = 10
+FrameHook = Callable[[int, torch.Tensor], None]
+
+
+def importance_weights(known: torch.Tensor, window: int = 7) -> torch.Tensor:
+    """The paper's W: for a known pixel, the share of missing pixels in the window around it.
+
+    known: [B, 1, H, W] with 1 = keep. Unknown pixels get weight 0; known pixels far from any
+    hole get 0 as well, so the search matches the context next to the hole most closely.
+    """
+    missing = 1 - known
+    share = F.avg_pool2d(missing, window, stride=1, padding=window // 2, count_include_pad=False)
+    return share * known  # [B, 1, H, W]
+
+
+@contextlib.contextmanager
+def frozen(*modules: nn.Module) -> Iterator[None]:
+    """Eval mode and no weight gradients for the duration; the modules' states are restored."""
+    saved = [(m.training, [p.requires_grad for p in m.parameters()]) for m in modules]
+    for m in modules:
+        m.eval().requires_grad_(False)
+    try:
+        yield
+    finally:
+        for m, (training, flags) in zip(modules, saved, strict=True):
+            m.train(training)
+            for p, flag in zip(m.parameters(), flags, strict=True):
+                p.requires_grad_(flag)
+
+
+@dataclass
+class Inversion:
+    """The search's result for B images with K starts each, starts sorted best first."""
+
+    z: torch.Tensor
+    """[B, K, z_dim]"""
+    hats: torch.Tensor
+    """G(z) [B, K, 3, H, W] in [-1, 1]."""
+    context: torch.Tensor
+    """[B, K] final context loss."""
+    prior: torch.Tensor
+    """[B, K] final prior loss, times lam."""
+    iterations: torch.Tensor
+    """[B] steps each image ran (fewer than iters when it stopped early)."""
+    history: list[tuple[int, int, float, float, float]] = field(default_factory=list)
+    """(image, iteration, context, prior, total) of each image's best start, every few steps."""
+
+    @property
+    def loss(self) -> torch.Tensor:
+        """[B, K] final total loss: context + lam * prior (prior is stored already times lam)."""
+        return self.context + self.prior
+
+
+class _Adam:
+    """Adam on rows of z, written out so that rows can leave the search (early stop)."""
+
+    def __init__(self, cfg: CompletionConfig, like: torch.Tensor):
+        self.lr, self.b1, self.b2, self.eps = cfg.lr, cfg.beta1, 0.999, 1e-8
+        self.m, self.v = torch.zeros_like(like), torch.zeros_like(like)
+        self.t = 0
+
+    def step(self, z: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+        self.t += 1
+        self.m.mul_(self.b1).add_(grad, alpha=1 - self.b1)
+        self.v.mul_(self.b2).addcmul_(grad, grad, value=1 - self.b2)
+        m_hat = self.m / (1 - self.b1**self.t)
+        v_hat = self.v / (1 - self.b2**self.t)
+        return z - self.lr * m_hat / (v_hat.sqrt() + self.eps)
+
+    def keep(self, rows: torch.Tensor) -> None:
+        self.m, self.v = self.m[rows], self.v[rows]
+
+
+class _Nesterov:
+    """The blog's update: v' = mu v - lr g; z += -mu v + (1 + mu) v'."""
+
+    def __init__(self, cfg: CompletionConfig, like: torch.Tensor):
+        self.lr, self.mu = cfg.lr, cfg.momentum
+        self.v = torch.zeros_like(like)
+
+    def step(self, z: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+        v_prev = self.v
+        self.v = self.mu * v_prev - self.lr * grad
+        return z - self.mu * v_prev + (1 + self.mu) * self.v
+
+    def keep(self, rows: torch.Tensor) -> None:
+        self.v = self.v[rows]
+
+
+def invert(
+    g: Generator,
+    d: Discriminator,
+    images: torch.Tensor,
+    known: torch.Tensor,
+    cfg: CompletionConfig,
+    starts: torch.Tensor,
+    *,
+    lowres: bool = False,
+    on_frame: FrameHook | None = None,
+    on_step: Callable[[int, float], None] | None = None,
+) -> Inversion:
+    """Search z for each image so that G(z) agrees with the known pixels and looks real to D.
+
+    images [B, 3, H, W] in [-1, 1]; known [B, 1, H, W] (1 = keep); starts [B, K, z_dim], the K
+    independent starting codes of each image (random draws, or an encoder's guess). With lowres,
+    the context loss compares images average-pooled by cfg.lowres_factor (known is ignored).
+    G and D stay frozen. on_frame(iteration, best hats [B, 3, H, W]) runs every cfg.save_every.
+    """
+    b, k = starts.shape[:2]
+    device = images.device
+    y = images.repeat_interleave(k, 0)  # [B*K, 3, H, W]
+    if lowres:
+        f = cfg.lowres_factor
+        y_low = F.avg_pool2d(y, f)
+        weights = None
+    else:
+        mask = known.repeat_interleave(k, 0)
+        weights = importance_weights(mask, cfg.window) if cfg.weighting == "paper" else mask
+    z = starts.flatten(0, 1).to(device).clamp(-1, 1)  # [B*K, z_dim]
+
+    def losses(z_rows: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        hat = g(z_rows)  # [R, 3, H, W]
+        if lowres:
+            ctx = (F.avg_pool2d(hat, f) - y_low[rows]).abs().flatten(1).sum(1)
+        else:
+            ctx = context_loss(hat, y[rows], weights[rows])
+        pri = cfg.lam * prior_loss(d(hat), saturating=cfg.prior == "saturating")
+        return hat, ctx, pri
+
+    opt = _Adam(cfg, z) if cfg.optimizer == "adam" else _Nesterov(cfg, z)
+    n = b * k
+    active = torch.arange(n, device=device)  # rows still searching; early stop removes rows
+    ran = torch.full((n,), cfg.iters, dtype=torch.long, device=device)
+    last_ctx, last_pri = torch.zeros(n, device=device), torch.zeros(n, device=device)
+    best = torch.full((n,), float("inf"), device=device)
+    since = torch.zeros(n, dtype=torch.long, device=device)
+    history: list[tuple[int, int, float, float, float]] = []
+    with frozen(g, d):
+        for it in range(cfg.iters):
+            z_act = z[active].requires_grad_(True)
+            with torch.enable_grad():
+                _, ctx, pri = losses(z_act, active)
+                total = ctx + pri
+                (grad,) = torch.autograd.grad(total.sum(), z_act)
+            last_ctx[active], last_pri[active] = ctx.detach(), pri.detach()
+            if it % LOG_EVERY == 0:
+                history += _best_rows(it, last_ctx, last_pri, b, k)
+            if on_step is not None:
+                on_step(it, float(total.detach().mean()))
+            if on_frame is not None and cfg.save_every and it % cfg.save_every == 0:
+                on_frame(it, _best_of(g(z), last_ctx + last_pri, b, k))
+            z[active] = opt.step(z[active], grad).clamp_(-1, 1)  # projected step
+            if cfg.tol > 0:
+                t = total.detach()
+                improved = t < best[active] * (1 - cfg.tol)
+                best[active] = torch.where(improved, t, best[active])
+                since[active] = torch.where(improved, 0, since[active] + 1)
+                keep = since[active] < cfg.patience
+                if not bool(keep.all()):
+                    ran[active[~keep]] = it + 1
+                    active = active[keep]
+                    opt.keep(keep)
+                    if len(active) == 0:
+                        break
+        with torch.no_grad():
+            hat, ctx, pri = losses(z, torch.arange(n, device=device))
+    history += _best_rows(cfg.iters, ctx, pri, b, k)
+    order = (ctx + pri).view(b, k).argsort(1)  # best start first
+
+    def pick(t: torch.Tensor) -> torch.Tensor:
+        t = t.view(b, k, *t.shape[1:])
+        return t[torch.arange(b, device=device)[:, None], order]
+
+    return Inversion(
+        z=pick(z),
+        hats=pick(hat),
+        context=pick(ctx),
+        prior=pick(pri),
+        iterations=ran.view(b, k).max(1).values.cpu(),
+        history=history,
+    )
+
+
+def _best_of(values: torch.Tensor, total: torch.Tensor, b: int, k: int) -> torch.Tensor:
+    """Each image's row of values [B*K, ...] with the lowest total -> [B, ...]."""
+    best = total.view(b, k).argmin(1)
+    return values.view(b, k, *values.shape[1:])[torch.arange(b, device=values.device), best]
+
+
+def _best_rows(it: int, ctx: torch.Tensor, pri: torch.Tensor, b: int, k: int) -> list:
+    """History rows (image, iteration, context, prior, total) of each image's best start."""
+    c, p = _best_of(ctx, ctx + pri, b, k).tolist(), _best_of(pri, ctx + pri, b, k).tolist()
+    return [(i, it, ci, pi, ci + pi) for i, (ci, pi) in enumerate(zip(c, p, strict=True))]

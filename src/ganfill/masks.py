@@ -1,0 +1,118 @@
+"""Mask generators. Every mask here is a `known` array: 1 = pixel kept, 0 = pixel to fill.
+
+Each image gets its own draw from numpy's generator seeded with (seed, image index), so a mask
+does not depend on batch size or on the other images of a run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from PIL import Image, ImageDraw
+from scipy.ndimage import zoom
+
+MaskFn = Callable[..., np.ndarray]
+STROKE_WIDTHS = {"thin": (0.03, 0.07), "medium": (0.07, 0.12), "thick": (0.12, 0.2)}
+
+
+def center(rng: np.random.Generator, size: int, *, scale: float = 0.25) -> np.ndarray:
+    """A square hole from scale*size to (1-scale)*size: 32x32 at 64 for the default 0.25."""
+    known = np.ones((size, size), np.float32)
+    lo, hi = int(scale * size), int((1 - scale) * size)
+    known[lo:hi, lo:hi] = 0
+    return known
+
+
+def random(rng: np.random.Generator, size: int, *, fraction: float = 0.8) -> np.ndarray:
+    """Each pixel missing with probability `fraction` (the paper's 80%)."""
+    return (rng.random((size, size)) >= fraction).astype(np.float32)
+
+
+def _half(side: str) -> MaskFn:
+    def half(rng: np.random.Generator, size: int) -> np.ndarray:
+        known = np.ones((size, size), np.float32)
+        h = size // 2
+        region = {
+            "left": np.s_[:, :h],
+            "right": np.s_[:, h:],
+            "top": np.s_[:h, :],
+            "bottom": np.s_[h:, :],
+        }
+        known[region[side]] = 0
+        return known
+
+    half.__doc__ = f"The {side} half missing."
+    return half
+
+
+def grid(rng: np.random.Generator, size: int, *, step: int = 4) -> np.ndarray:
+    """Only every `step`-th pixel in each direction is known."""
+    known = np.zeros((size, size), np.float32)
+    known[::step, ::step] = 1
+    return known
+
+
+def lowres(rng: np.random.Generator, size: int) -> np.ndarray:
+    """No full-resolution pixel is known; the search compares downsampled views instead."""
+    return np.zeros((size, size), np.float32)
+
+
+def pattern(rng: np.random.Generator, size: int, *, fraction: float = 0.25) -> np.ndarray:
+    """Random blobs covering about `fraction` of the image (the paper's 'pattern' mask)."""
+    coarse = rng.random((6, 6))
+    field = zoom(coarse, size / 6, order=3)[:size, :size]  # smooth noise at image size
+    return (field >= np.quantile(field, fraction)).astype(np.float32)
+
+
+def strokes(rng: np.random.Generator, size: int, *, width: str = "medium") -> np.ndarray:
+    """Free-form brush strokes in LaMa's style: random polylines of random thickness."""
+    lo, hi = STROKE_WIDTHS[width]
+    canvas = Image.new("L", (size, size), 0)
+    draw = ImageDraw.Draw(canvas)
+    for _ in range(rng.integers(1, 5)):
+        x, y = rng.uniform(0, size, 2)
+        w = max(1, int(rng.uniform(lo, hi) * size))
+        for _ in range(rng.integers(2, 7)):
+            angle = rng.uniform(0, 2 * np.pi)
+            length = rng.uniform(0.1, 0.35) * size
+            nx = float(np.clip(x + length * np.cos(angle), 0, size - 1))
+            ny = float(np.clip(y + length * np.sin(angle), 0, size - 1))
+            draw.line([(x, y), (nx, ny)], fill=255, width=w)
+            draw.ellipse([nx - w / 2, ny - w / 2, nx + w / 2, ny + w / 2], fill=255)  # round joints
+            x, y = nx, ny
+    return (np.asarray(canvas) < 128).astype(np.float32)
+
+
+KINDS: dict[str, MaskFn] = {
+    "center": center,
+    "random": random,
+    "left": _half("left"),
+    "right": _half("right"),
+    "top": _half("top"),
+    "bottom": _half("bottom"),
+    "grid": grid,
+    "lowres": lowres,
+    "pattern": pattern,
+    "strokes": strokes,
+}
+
+
+class MaskError(ValueError):
+    """An unknown mask name or bad parameter; str() lists the valid choices."""
+
+
+def make(kind: str, n: int, size: int, *, seed: int = 0, start: int = 0, **params: object) -> np.ndarray:
+    """n known-masks [n, size, size] of one kind; image i uses the draw for (seed, start + i)."""
+    if kind not in KINDS:
+        raise MaskError(f"unknown mask {kind!r}; choose from {', '.join(KINDS)} or a mask file")
+    fn = KINDS[kind]
+    try:
+        return np.stack([fn(np.random.default_rng([seed, start + i]), size, **params) for i in range(n)])
+    except (TypeError, KeyError) as exc:
+        raise MaskError(f"mask {kind!r}: bad parameter ({exc})") from None
+
+
+def missing_fraction(known: np.ndarray) -> float:
+    """Share of pixels to fill."""
+    return float(1 - known.mean())

@@ -1,0 +1,126 @@
+"""The DCGAN generator and discriminator of the reference system (carpedm20 / bamos)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ganfill.config import ModelConfig
+
+KERNEL = 5
+
+
+class Generator(nn.Module):
+    """G(z): z in [-1, 1]^z_dim -> RGB image in [-1, 1], linear then stride-2 deconvolutions."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        n = config.n_layers
+        width = config.gf_dim * 2 ** (n - 1)  # 64x64: gf*8 at 4x4
+        self.project = nn.Linear(config.z_dim, width * 4 * 4, bias=False)
+        self.project_bn = nn.BatchNorm1d(width * 4 * 4)
+        layers: list[nn.Module] = []
+        for i in range(n):
+            out = 3 if i == n - 1 else width // 2
+            layers.append(
+                nn.ConvTranspose2d(width, out, KERNEL, 2, padding=2, output_padding=1, bias=i == n - 1)
+            )
+            if i < n - 1:
+                layers += [nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
+            width = out
+        self.deconvs = nn.Sequential(*layers, nn.Tanh())
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        width = self.project.out_features // 16
+        x = torch.relu(self.project_bn(self.project(z)))  # [B, width*16]
+        x = x.view(-1, width, 4, 4)  # [B, gf*8, 4, 4] at 64x64
+        return self.deconvs(x)  # [B, 3, S, S]
+
+
+class Discriminator(nn.Module):
+    """D(x): RGB image -> one logit per image; stride-2 convolutions then a linear layer."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        layers: list[nn.Module] = []
+        width_in, width = 3, config.df_dim
+        for i in range(config.n_layers):
+            layers.append(nn.Conv2d(width_in, width, KERNEL, 2, padding=2, bias=i == 0))
+            if i > 0:
+                layers.append(nn.BatchNorm2d(width))
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
+            width_in, width = width, width * 2
+        self.convs = nn.Sequential(*layers)  # [B, df*8, 4, 4] at 64x64
+        self.head = nn.Linear(width_in * 4 * 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.convs(x).flatten(1)).squeeze(1)  # [B] logits
+
+
+def init_weights(module: nn.Module) -> None:
+    """DCGAN initialisation: weights N(0, 0.02), batch-norm scale N(1, 0.02), biases zero."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+def build(config: ModelConfig, *, seed: int | None = None) -> tuple[Generator, Discriminator]:
+    """A freshly initialised (G, D) pair; `seed` makes the initialisation reproducible."""
+    with torch.random.fork_rng(enabled=seed is not None):
+        if seed is not None:
+            torch.manual_seed(seed)
+        g, d = Generator(config), Discriminator(config)
+        init_weights(g)
+        init_weights(d)
+    return g, d
+
+
+def sample_z(
+    n: int,
+    z_dim: int,
+    *,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
+    """n latent codes from U[-1, 1]^z_dim, the prior the reference trains with."""
+    return torch.rand(n, z_dim, generator=generator, device=device) * 2 - 1
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(g: Generator, *, batches: int = 8, batch_size: int = 64, seed: int = 0) -> None:
+    """Reset G's batch-norm running statistics to their mean over fresh samples.
+
+    An EMA generator's weights never produced the running statistics it carries; recomputing
+    them keeps eval-mode outputs (used for samples and completion) faithful to the weights.
+    """
+    device = next(g.parameters()).device
+    bns = [m for m in g.modules() if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d)]
+    saved = [(m.momentum, m.training) for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the batches below
+        m.train()
+    gen = torch.Generator(device=device).manual_seed(seed)
+    for _ in range(batches):
+        g(sample_z(batch_size, g.config.z_dim, generator=gen, device=device))
+    for m, (momentum, training) in zip(bns, saved, strict=True):
+        m.momentum = momentum
+        m.train(training)
+
+
+@torch.no_grad()
+def generate(g: Generator, n: int, *, seed: int = 0) -> torch.Tensor:
+    """n images G(z) [n, 3, S, S] in [-1, 1] from a seeded z, with G in eval mode."""
+    device = next(g.parameters()).device
+    z = sample_z(n, g.config.z_dim, generator=torch.Generator().manual_seed(seed)).to(device)
+    was_training = g.training
+    images = g.eval()(z)
+    g.train(was_training)
+    return images

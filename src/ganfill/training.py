@@ -1,0 +1,343 @@
+"""The DCGAN trainer: steps, EMA, samples, atomic checkpoints, metrics, resume, DDP."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from PIL import Image
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DistributedSampler
+from tqdm import tqdm
+
+from ganfill import checkpoint as ckpt
+from ganfill.config import ModelConfig, TrainConfig
+from ganfill.data import ImageSet, load_folder, read_split
+from ganfill.images import grid, save_atomic, to_uint8
+from ganfill.losses import d_loss, g_loss
+from ganfill.models import Generator, build, recalibrate_batchnorm, sample_z
+
+METRIC_FIELDS = ["step", "epoch", "d_loss", "g_loss", "d_real", "d_fake", "img_per_s"]
+
+
+def pick_device(name: str) -> torch.device:
+    """The torch device for 'auto', 'cpu', 'cuda' or 'mps'; auto prefers CUDA, then MPS."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA GPU is available")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("--device mps: MPS is not available")
+    if name == "cuda":
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    return torch.device(name)
+
+
+@dataclass
+class TrainResult:
+    """Where a run ended: its folder, the last step, and whether Ctrl-C stopped it."""
+
+    run_dir: Path
+    step: int
+    interrupted: bool
+
+
+def _step_generator(seed: int, rank: int, step: int, device: torch.device) -> torch.Generator:
+    # All randomness of a step derives from (seed, rank, step): resume is exact with no RNG files.
+    return torch.Generator(device=device).manual_seed(hash((seed, rank, step)) & (2**63 - 1))
+
+
+def _ema_update(ema: Generator, g: Generator, decay: float) -> None:
+    ema_params = list(ema.parameters())
+    torch._foreach_lerp_(ema_params, [p.detach() for p in g.parameters()], 1.0 - decay)
+
+
+class _Run:
+    """The files of a run folder, written by rank 0 only."""
+
+    def __init__(self, run_dir: Path, config: TrainConfig, data_dir: Path, n_images: int, active: bool):
+        self.dir, self.active = run_dir, active
+        self.ckpt_dir = run_dir / "checkpoints"
+        if not active:
+            return
+        (run_dir / "samples").mkdir(parents=True, exist_ok=True)
+        self.ckpt_dir.mkdir(exist_ok=True)
+        settings = config.to_dict() | {"data_dir": str(data_dir), "n_images": n_images}
+        (run_dir / "config.json").write_text(json.dumps(settings, indent=2) + "\n")
+        metrics = run_dir / "metrics.csv"
+        new = not metrics.exists()
+        self.metrics_file = metrics.open("a", newline="")
+        self.metrics = csv.DictWriter(self.metrics_file, METRIC_FIELDS)
+        if new:
+            self.metrics.writeheader()
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.tb = SummaryWriter(str(run_dir / "tb"))
+
+    def log(self, row: dict[str, float]) -> None:
+        if not self.active:
+            return
+        self.metrics.writerow(row)
+        self.metrics_file.flush()
+        for key in METRIC_FIELDS[2:]:
+            self.tb.add_scalar(key, row[key], int(row["step"]))
+
+    def close(self) -> None:
+        if self.active:
+            self.metrics_file.close()
+            self.tb.close()
+
+
+class Trainer:
+    """One training run over an in-memory image set; call run() to train."""
+
+    def __init__(
+        self,
+        data: ImageSet,
+        run_dir: Path,
+        config: TrainConfig,
+        *,
+        data_dir: Path,
+        resume: bool = False,
+    ):
+        self.config, self.data = config, data
+        self.distributed = int(os.environ.get("WORLD_SIZE", 1)) > 1
+        self.device = pick_device(config.device)
+        if self.distributed and not dist.is_initialized():
+            dist.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
+        self.rank = dist.get_rank() if self.distributed else 0
+        self.world = dist.get_world_size() if self.distributed else 1
+        self.files = _Run(run_dir, config, data_dir, len(data), active=self.rank == 0)
+
+        mem = torch.channels_last if config.channels_last else torch.contiguous_format
+        g, d = build(config.model, seed=config.seed)
+        self.g, self.d = g.to(self.device, memory_format=mem), d.to(self.device, memory_format=mem)
+        self.g_ema = copy.deepcopy(self.g).requires_grad_(False) if config.ema > 0 else None
+        fused = self.device.type == "cuda"
+        adam = dict(lr=config.lr, betas=(config.beta1, 0.999), foreach=not fused, fused=fused)
+        self.opt_g = torch.optim.Adam(self.g.parameters(), **adam)
+        self.opt_d = torch.optim.Adam(self.d.parameters(), **adam)
+        self.step = 0
+        if resume:
+            self._load(run_dir)
+        self.g_train: nn.Module = self.g
+        self.d_train: nn.Module = self.d
+        if self.distributed:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.g_train = DistributedDataParallel(self.g, device_ids=ids)
+            self.d_train = DistributedDataParallel(self.d, device_ids=ids)
+        self.sampler = DistributedSampler(
+            range(len(data)),
+            num_replicas=self.world,
+            rank=self.rank,
+            shuffle=True,
+            seed=config.seed,
+            drop_last=True,
+        )
+        self.steps_per_epoch = len(self.sampler) // config.batch_size
+        if self.steps_per_epoch == 0:
+            raise ValueError(
+                f"{data_dir}: {len(data)} images are fewer than one batch of {config.batch_size} per process"
+            )
+        total = config.epochs * self.steps_per_epoch
+        self.total_steps = min(total, config.max_steps) if config.max_steps else total
+        fixed = torch.Generator().manual_seed(config.seed)
+        self.fixed_z = sample_z(64, config.model.z_dim, generator=fixed).to(self.device)
+
+    # -- state -----------------------------------------------------------------------------
+    def _load(self, run_dir: Path) -> None:
+        path = ckpt.resolve_model_path(run_dir)
+        tensors, meta = ckpt.read_safetensors(path)
+        if ModelConfig.from_dict(meta["model"]) != self.config.model:
+            raise ValueError(f"{path}: checkpoint's model config differs from this run's")
+        self.g.load_state_dict(ckpt.unprefixed(tensors, "generator"))
+        self.d.load_state_dict(ckpt.unprefixed(tensors, "discriminator"))
+        if self.g_ema is not None:
+            ema = ckpt.unprefixed(tensors, "generator_ema") or ckpt.unprefixed(tensors, "generator")
+            self.g_ema.load_state_dict(ema)
+        ckpt.unflatten_optimizer(self.opt_g, tensors, meta["opt_g"], "opt_g")
+        ckpt.unflatten_optimizer(self.opt_d, tensors, meta["opt_d"], "opt_d")
+        self.step = int(meta["step"])
+
+    def inference_generator(self) -> Generator:
+        """The generator used for samples and export: the EMA copy with fresh batch-norm stats."""
+        if self.g_ema is None:
+            return self.g
+        recalibrate_batchnorm(self.g_ema, seed=self.config.seed)
+        return self.g_ema
+
+    def save_checkpoint(self) -> None:
+        """Write checkpoints/step_N and latest atomically, keeping the newest few."""
+        if self.rank != 0:
+            return
+        tensors = ckpt.prefixed(self.g, "generator") | ckpt.prefixed(self.d, "discriminator")
+        tensors |= (
+            ckpt.prefixed(self.inference_generator(), "generator_ema") if self.g_ema is not None else {}
+        )
+        opt_g, meta_g = ckpt.flatten_optimizer(self.opt_g, "opt_g")
+        opt_d, meta_d = ckpt.flatten_optimizer(self.opt_d, "opt_d")
+        meta = {
+            "format": ckpt.FORMAT_VERSION,
+            "kind": "training",
+            "step": self.step,
+            "model": self.config.model.to_dict(),
+            "train": self.config.to_dict(),
+            "opt_g": meta_g,
+            "opt_d": meta_d,
+            "info": {"step": self.step, "images": len(self.data)},
+        }
+        folder = self.files.ckpt_dir
+        path = folder / f"step_{self.step:07d}.safetensors"
+        ckpt.write_safetensors(path, tensors | opt_g | opt_d, meta)
+        tmp = folder / ".latest.tmp"
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, folder / "latest.safetensors")
+        for old in sorted(folder.glob("step_*.safetensors"))[: -self.config.keep_checkpoints]:
+            old.unlink()
+
+    @torch.no_grad()
+    def save_samples(self) -> None:
+        """An 8x8 grid of G(fixed z) as samples/step_N.png."""
+        if self.rank != 0:
+            return
+        g = self.inference_generator()
+        g.eval()
+        pics = to_uint8(g(self.fixed_z))
+        g.train()
+        save_atomic(
+            Image.fromarray(grid(pics, ncols=8)),
+            self.files.dir / "samples" / f"step_{self.step:07d}.png",
+        )
+
+    # -- training --------------------------------------------------------------------------
+    def _batch(self, indices: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        real = self.data.images[indices].to(self.device, non_blocking=True).float().div_(127.5).sub_(1)
+        if self.config.flip:
+            flip = torch.rand(len(indices), generator=gen, device=self.device) < 0.5
+            real = torch.where(flip[:, None, None, None], real.flip(3), real)
+        if self.config.channels_last:
+            real = real.contiguous(memory_format=torch.channels_last)
+        return real  # [B, 3, S, S] in [-1, 1]
+
+    def train_step(self, indices: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One D update and g_steps G updates; returns the losses as tensors (no host sync)."""
+        cfg = self.config
+        gen = _step_generator(cfg.seed, self.rank, self.step, self.device)
+        real = self._batch(indices, gen)
+        z = sample_z(len(indices), cfg.model.z_dim, generator=gen, device=self.device)
+        amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=cfg.amp and self.device.type == "cuda")
+        with amp:
+            fake = self.g_train(z)  # kept with its graph: the first G step reuses it
+            real_logits = self.d_train(real)
+            fake_logits = self.d_train(fake.detach())
+            loss_d = d_loss(real_logits.float(), fake_logits.float())
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt_d.step()
+
+        self.d.requires_grad_(False)  # G's steps need no gradient for D's weights
+        for k in range(cfg.g_steps):
+            with amp:
+                if k > 0:
+                    fake = self.g_train(z)
+                loss_g = g_loss(self.d(fake).float())
+            self.opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            self.opt_g.step()
+        self.d.requires_grad_(True)
+        if self.g_ema is not None:
+            decay = min(cfg.ema, (1 + self.step) / (10 + self.step))  # warm-up for short runs
+            _ema_update(self.g_ema, self.g, decay)
+        return {
+            "d_loss": loss_d.detach(),
+            "g_loss": loss_g.detach(),
+            "d_real": torch.sigmoid(real_logits.detach().float()).mean(),
+            "d_fake": torch.sigmoid(fake_logits.detach().float()).mean(),
+        }
+
+    def run(self, *, progress: bool = True) -> TrainResult:
+        """Train until total_steps; Ctrl-C writes a checkpoint and returns interrupted=True."""
+        cfg = self.config
+        bar = tqdm(
+            total=self.total_steps,
+            initial=self.step,
+            disable=not progress or self.rank != 0,
+            unit="step",
+            dynamic_ncols=True,
+            file=sys.stderr,
+        )
+        interrupted = False
+        t0, images_since = time.perf_counter(), 0
+        epoch, order = -1, torch.empty(0, dtype=torch.long)
+        try:
+            while self.step < self.total_steps:
+                if self.step // self.steps_per_epoch != epoch:
+                    epoch = self.step // self.steps_per_epoch
+                    self.sampler.set_epoch(epoch)
+                    order = torch.tensor(list(self.sampler), dtype=torch.long)
+                i = self.step % self.steps_per_epoch
+                stats = self.train_step(order[i * cfg.batch_size : (i + 1) * cfg.batch_size])
+                self.step += 1
+                images_since += cfg.batch_size * self.world
+                bar.update(1)
+                if self.step % cfg.log_every == 0 or self.step == self.total_steps:
+                    now = time.perf_counter()
+                    row = {k: round(v.item(), 5) for k, v in stats.items()}
+                    row |= {
+                        "step": self.step,
+                        "epoch": epoch,
+                        "img_per_s": round(images_since / (now - t0), 2),
+                    }
+                    t0, images_since = now, 0
+                    self.files.log(row)
+                    bar.set_postfix(epoch=epoch, d=row["d_loss"], g=row["g_loss"], ips=row["img_per_s"])
+                if self.step % cfg.sample_every == 0:
+                    self.save_samples()
+                if self.step % cfg.checkpoint_every == 0:
+                    self.save_checkpoint()
+        except KeyboardInterrupt:
+            interrupted = True
+        bar.close()
+        self.save_samples()
+        self.save_checkpoint()
+        self.files.close()
+        return TrainResult(self.files.dir, self.step, interrupted)
+
+
+def train(
+    data_dir: str | Path,
+    run_dir: str | Path,
+    config: TrainConfig,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+) -> TrainResult:
+    """Train a DCGAN on the images under data_dir, writing a self-describing run folder."""
+    data_dir, run_dir = Path(data_dir), Path(run_dir)
+    if resume and not (run_dir / "checkpoints" / "latest.safetensors").exists():
+        raise ValueError(f"{run_dir}: nothing to resume (no checkpoints/latest.safetensors)")
+    exclude = read_split(config.exclude_file) if config.exclude_file else ()
+    data = load_folder(
+        data_dir, config.model.image_size, crop=config.crop, workers=config.workers, exclude=exclude
+    )
+    if data.skipped:
+        print(
+            f"skipped {len(data.skipped)} unreadable file(s); training on {len(data)}",
+            file=sys.stderr,
+        )
+    trainer = Trainer(data, run_dir, config, data_dir=data_dir, resume=resume)
+    return trainer.run(progress=progress)

@@ -1,0 +1,105 @@
+import numpy as np
+import pytest
+import torch
+
+from ganfill import masks
+from ganfill.checkpoint import Model
+from ganfill.completion import Completer
+from ganfill.config import CompletionConfig, ModelConfig
+from ganfill.images import to_uint8
+from ganfill.inversion import importance_weights, invert
+from ganfill.models import Discriminator, Generator
+
+
+@pytest.fixture
+def planted() -> Model:
+    """A small generator with PyTorch's default init, so that G(z) varies strongly with z."""
+    torch.manual_seed(0)
+    cfg = ModelConfig(image_size=16, z_dim=8, gf_dim=8, df_dim=4)
+    g, d = Generator(cfg), Discriminator(cfg)
+    with torch.no_grad():  # fresh batch-norm statistics for eval mode
+        g.train()
+        for _ in range(4):
+            g(torch.rand(64, 8) * 2 - 1)
+    return Model(g.eval(), d.eval(), cfg)
+
+
+def test_importance_weights_hand_computed() -> None:
+    known = torch.ones(1, 1, 5, 5)
+    known[0, 0, 2, 2] = 0  # one missing pixel in the middle
+    w = importance_weights(known, window=3)[0, 0]
+    assert w[2, 2] == 0  # unknown pixels get no weight
+    assert w[1, 1] == pytest.approx(1 / 9)  # interior neighbour: 1 of 9 missing
+    assert w[0, 0] == 0  # no missing pixel in its window
+    known2 = torch.ones(1, 1, 4, 4)
+    known2[0, 0, 0, 1] = 0
+    w2 = importance_weights(known2, window=3)[0, 0]
+    assert w2[0, 0] == pytest.approx(1 / 4)  # corner: window clipped to 4 in-image pixels
+    assert w2[1, 1] == pytest.approx(1 / 9)
+
+
+def test_search_recovers_a_planted_code(planted: Model) -> None:
+    z0 = torch.rand(4, 8) * 2 - 1
+    with torch.no_grad():
+        y = planted.generator(z0)
+    images = to_uint8(y)
+    known = masks.make("center", 4, 16)
+    out = Completer(planted).complete(
+        images, known, iters=300, lam=0.0, lr=0.05, weighting="none", blend="none"
+    )
+    hole = np.broadcast_to(known[..., None] < 0.5, images.shape)
+    err = np.abs(out.images.astype(float) - images)[hole].mean()
+    mean_fill = np.abs(images.reshape(4, -1, 3).mean(1)[:, None, None] - images)[hole].mean()
+    assert err < 0.35 * mean_fill
+    first = {i: t for i, it, c, p, t in out.history if it == 0}
+    last = {i: t for i, it, c, p, t in out.history if it == 300}
+    assert all(last[i] < 0.5 * first[i] for i in range(4))
+
+
+def test_batch_equals_one_by_one(planted: Model) -> None:
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (3, 16, 16, 3), dtype=np.uint8)
+    known = masks.make("random", 3, 16, seed=1)
+    c = Completer(planted)
+    together = c.complete(images, known, iters=15, seed=7)
+    apart = c.complete(images, known, iters=15, seed=7, batch_size=1)
+    assert np.array_equal(together.images, apart.images)
+
+
+def test_weights_and_params_of_the_model_are_untouched(planted: Model) -> None:
+    before = {k: v.clone() for k, v in planted.generator.state_dict().items()}
+    planted.generator.train()
+    Completer(planted).complete(np.zeros((2, 16, 16, 3), np.uint8), masks.make("left", 2, 16), iters=5)
+    assert planted.generator.training  # mode restored after the search
+    after = planted.generator.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert all(p.requires_grad for p in planted.generator.parameters())
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "momentum"])
+def test_restarts_keep_the_best_and_z_stays_in_the_box(planted: Model, optimizer: str) -> None:
+    y = torch.rand(2, 3, 16, 16) * 2 - 1
+    known = torch.from_numpy(masks.make("center", 2, 16))[:, None]
+    starts = torch.rand(2, 3, 8) * 2 - 1
+    cfg = CompletionConfig(iters=20, restarts=3, optimizer=optimizer, lr=0.5)
+    inv = invert(planted.generator, planted.discriminator, y, known, cfg, starts)
+    assert inv.z.shape == (2, 3, 8) and inv.z.abs().max() <= 1
+    assert (inv.loss[:, :-1] <= inv.loss[:, 1:]).all()  # sorted best first
+
+
+def test_lowres_context_matches_the_downsampled_view(planted: Model) -> None:
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (2, 16, 16, 3), dtype=np.uint8)
+    out = Completer(planted).complete(
+        images, masks.make("lowres", 2, 16), iters=5, lowres=True, lowres_factor=4
+    )
+    pool = lambda a: a.astype(float).reshape(2, 4, 4, 4, 4, 3).mean((2, 4))  # noqa: E731
+    assert np.abs(pool(out.images) - pool(images)).max() < 1.5  # rounding only
+
+
+def test_early_stop_stops(planted: Model) -> None:
+    images = to_uint8(planted.generator(torch.rand(2, 8) * 2 - 1).detach())
+    out = Completer(planted).complete(
+        images, masks.make("center", 2, 16), iters=400, lr=0.05, tol=0.01, patience=5
+    )
+    assert (out.iterations < 400).all()

@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+
+from ganfill import masks
+
+EXPECTED_MISSING = {
+    "center": (0.25, 0.0),
+    "random": (0.8, 0.03),
+    "left": (0.5, 0.0),
+    "right": (0.5, 0.0),
+    "top": (0.5, 0.0),
+    "bottom": (0.5, 0.0),
+    "grid": (1 - 1 / 16, 0.0),
+    "lowres": (1.0, 0.0),
+    "pattern": (0.25, 0.01),
+    "strokes": (0.2, 0.19),
+}
+
+
+@pytest.mark.parametrize("kind", list(masks.KINDS))
+def test_shape_polarity_fraction_and_determinism(kind: str) -> None:
+    a = masks.make(kind, 6, 64, seed=3)
+    assert a.shape == (6, 64, 64) and a.dtype == np.float32
+    assert set(np.unique(a)) <= {0.0, 1.0}
+    expected, tol = EXPECTED_MISSING[kind]
+    assert abs(masks.missing_fraction(a) - expected) <= tol + 1e-6
+    assert np.array_equal(a, masks.make(kind, 6, 64, seed=3))
+    # image i's mask depends on (seed, i) only, not on the batch it is drawn in
+    assert np.array_equal(a[4:], masks.make(kind, 2, 64, seed=3, start=4))
+
+
+@pytest.mark.parametrize("kind", ["random", "pattern", "strokes"])
+def test_random_kinds_differ_per_image_and_seed(kind: str) -> None:
+    a = masks.make(kind, 2, 64, seed=0)
+    assert not np.array_equal(a[0], a[1])
+    assert not np.array_equal(a, masks.make(kind, 2, 64, seed=1))
+
+
+def test_polarity_of_named_holes() -> None:
+    c = masks.make("center", 1, 64)[0]
+    assert c[32, 32] == 0 and c[0, 0] == 1 and c[16:48, 16:48].sum() == 0 and c.sum() == 64 * 64 - 32 * 32
+    left = masks.make("left", 1, 64)[0]
+    assert left[:, :32].sum() == 0 and left[:, 32:].all()
+    g = masks.make("grid", 1, 64)[0]
+    assert g[0, 0] == 1 and g[0, 1] == 0 and g[4, 4] == 1
+
+
+@pytest.mark.parametrize("width", ["thin", "medium", "thick"])
+def test_stroke_widths_grow(width: str) -> None:
+    a = masks.missing_fraction(masks.make("strokes", 40, 64, width=width))
+    bounds = {"thin": (0.01, 0.15), "medium": (0.05, 0.3), "thick": (0.1, 0.5)}[width]
+    assert bounds[0] < a < bounds[1]
+
+
+def test_unknown_kind_lists_the_choices() -> None:
+    with pytest.raises(masks.MaskError, match="center, random"):
+        masks.make("circle", 1, 64)

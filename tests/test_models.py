@@ -1,0 +1,64 @@
+import pytest
+import torch
+
+from ganfill.config import ConfigError, ModelConfig
+from ganfill.models import Discriminator, Generator, build, generate, recalibrate_batchnorm
+
+
+@pytest.mark.parametrize("size", [16, 32, 64, 128])
+def test_shapes_follow_image_size(size: int) -> None:
+    cfg = ModelConfig(image_size=size, gf_dim=4, df_dim=4)
+    g, d = build(cfg, seed=0)
+    z = torch.rand(3, cfg.z_dim) * 2 - 1
+    x = g(z)
+    assert x.shape == (3, 3, size, size)
+    assert x.abs().max() <= 1
+    assert d(x).shape == (3,)
+    assert len([m for m in g.modules() if isinstance(m, torch.nn.ConvTranspose2d)]) == cfg.n_layers
+
+
+def test_reference_parameter_counts() -> None:
+    g, d = Generator(ModelConfig()), Discriminator(ModelConfig())
+    # G: 100 -> 4x4x512 (+BN), deconvs 512->256->128->64->3 (5x5), BN on all but the last.
+    g_expected = (
+        100 * 8192 + 2 * 8192 + sum(i * o * 25 for i, o in [(512, 256), (256, 128), (128, 64), (64, 3)])
+    )
+    g_expected += 2 * (256 + 128 + 64) + 3
+    d_expected = sum(i * o * 25 for i, o in [(3, 64), (64, 128), (128, 256), (256, 512)]) + 64
+    d_expected += 2 * (128 + 256 + 512) + 512 * 16 + 1
+    assert sum(p.numel() for p in g.parameters()) == g_expected
+    assert sum(p.numel() for p in d.parameters()) == d_expected
+
+
+def test_init_statistics() -> None:
+    g, d = build(ModelConfig(), seed=1)
+    for m in list(g.modules()) + list(d.modules()):
+        if isinstance(m, torch.nn.Conv2d | torch.nn.ConvTranspose2d):
+            assert abs(m.weight.std().item() - 0.02) < 0.002
+            assert abs(m.weight.mean().item()) < 0.002
+        if isinstance(m, torch.nn.BatchNorm2d):
+            assert abs(m.weight.mean().item() - 1) < 0.01
+
+
+def test_build_is_reproducible_by_seed() -> None:
+    a, _ = build(ModelConfig(image_size=16, gf_dim=4), seed=3)
+    b, _ = build(ModelConfig(image_size=16, gf_dim=4), seed=3)
+    c, _ = build(ModelConfig(image_size=16, gf_dim=4), seed=4)
+    assert torch.equal(a.project.weight, b.project.weight)
+    assert not torch.equal(a.project.weight, c.project.weight)
+
+
+@pytest.mark.parametrize("bad", [{"image_size": 48}, {"image_size": 8}, {"z_dim": 0}])
+def test_bad_model_config_is_refused(bad: dict) -> None:
+    with pytest.raises(ConfigError):
+        ModelConfig(**bad)
+
+
+def test_recalibrated_batchnorm_matches_sample_statistics() -> None:
+    cfg = ModelConfig(image_size=16, gf_dim=4)
+    g, _ = build(cfg, seed=0)
+    recalibrate_batchnorm(g, batches=4, batch_size=32)
+    assert g.training  # mode restored
+    assert g.project_bn.num_batches_tracked.item() == 4
+    images = generate(g, 4)
+    assert images.shape == (4, 3, 16, 16)

@@ -1,0 +1,165 @@
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from ganfill.checkpoint import load_model, read_safetensors
+from ganfill.cli import main
+from ganfill.config import ModelConfig, TrainConfig
+from ganfill.data import DataError, load_folder
+from ganfill.training import train
+
+TINY = ModelConfig(image_size=16, z_dim=8, gf_dim=4, df_dim=4)
+
+
+def tiny_train(**kw) -> TrainConfig:
+    base = dict(
+        model=TINY,
+        batch_size=4,
+        max_steps=6,
+        sample_every=3,
+        checkpoint_every=3,
+        log_every=1,
+        epochs=5,
+    )
+    return TrainConfig(**(base | kw))
+
+
+def test_train_writes_a_self_describing_run(small_faces: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    result = train(small_faces, run, tiny_train(), progress=False)
+    assert result.step == 6 and not result.interrupted
+    assert (run / "config.json").exists()
+    assert sorted(p.name for p in (run / "samples").iterdir()) == [
+        "step_0000003.png",
+        "step_0000006.png",
+    ]
+    assert Image.open(run / "samples" / "step_0000006.png").size == (8 * 18 + 2, 8 * 18 + 2)
+    assert (run / "checkpoints" / "latest.safetensors").exists()
+    rows = list(csv.DictReader((run / "metrics.csv").open()))
+    assert [int(r["step"]) for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert set(rows[0]) == {"step", "epoch", "d_loss", "g_loss", "d_real", "d_fake", "img_per_s"}
+    assert list((run / "tb").glob("events.out.tfevents.*"))
+    model = load_model(run)  # a run folder is a model too (EMA generator)
+    assert model.config == TINY
+
+
+def test_resume_continues_exactly(small_faces: Path, tmp_path: Path) -> None:
+    straight = train(small_faces, tmp_path / "a", tiny_train(), progress=False)
+    assert straight.step == 6
+    train(small_faces, tmp_path / "b", tiny_train(max_steps=3), progress=False)
+    resumed = train(small_faces, tmp_path / "b", tiny_train(max_steps=6), resume=True, progress=False)
+    assert resumed.step == 6
+    rows_a = list(csv.DictReader((tmp_path / "a" / "metrics.csv").open()))
+    rows_b = list(csv.DictReader((tmp_path / "b" / "metrics.csv").open()))
+    assert [r["step"] for r in rows_b] == ["1", "2", "3", "4", "5", "6"]
+    for ra, rb in zip(rows_a, rows_b, strict=True):
+        assert (ra["d_loss"], ra["g_loss"]) == (rb["d_loss"], rb["g_loss"])
+    wa, _ = read_safetensors(tmp_path / "a" / "checkpoints" / "latest.safetensors")
+    wb, _ = read_safetensors(tmp_path / "b" / "checkpoints" / "latest.safetensors")
+    for key in ("generator.project.weight", "discriminator.head.weight", "opt_g.0.exp_avg"):
+        assert torch.equal(wa[key], wb[key]), key
+
+
+def test_checkpoints_are_pruned(small_faces: Path, tmp_path: Path) -> None:
+    train(
+        small_faces,
+        tmp_path / "r",
+        tiny_train(checkpoint_every=1, keep_checkpoints=2),
+        progress=False,
+    )
+    names = sorted(p.name for p in (tmp_path / "r" / "checkpoints").iterdir())
+    assert names == ["latest.safetensors", "step_0000005.safetensors", "step_0000006.safetensors"]
+
+
+def test_unreadable_files_are_skipped_and_counted(small_faces: Path, tmp_path: Path, capsys) -> None:
+    (small_faces / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    (small_faces / "notes.jpg").write_text("not an image")
+    (small_faces / "readme.txt").write_text("ignored: not an image suffix")
+    data = load_folder(small_faces, 16)
+    assert len(data) == 16 and len(data.skipped) == 2
+    err = capsys.readouterr().err
+    assert "corrupt.png" in err and "notes.jpg" in err
+    assert data.images.dtype == torch.uint8 and data.images.shape == (16, 3, 16, 16)
+
+
+def test_exclusion_and_crop(small_faces: Path, tmp_path: Path) -> None:
+    split = tmp_path / "split.txt"
+    names = sorted(p.stem for p in small_faces.iterdir())[:3]
+    split.write_text("# held out\n" + "\n".join(names) + "\n")
+    from ganfill.data import read_split
+
+    data = load_folder(small_faces, 8, crop=12, exclude=read_split(split))
+    assert len(data) == 13 and not set(names) & set(data.names)
+
+
+def test_empty_folder_fails_clearly(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="no images found"):
+        load_folder(tmp_path / "empty", 16)
+
+
+def test_cli_train_sample_export(small_faces: Path, tmp_path: Path, capsys) -> None:
+    run = tmp_path / "run"
+    args = [
+        "train",
+        str(small_faces),
+        "--out",
+        str(run),
+        "--image-size",
+        "16",
+        "--z-dim",
+        "8",
+        "--gf-dim",
+        "4",
+        "--df-dim",
+        "4",
+        "--batch-size",
+        "4",
+        "--max-steps",
+        "2",
+        "--no-progress",
+    ]
+    assert main(args) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(small_faces),
+                "--out",
+                str(run),
+                "--max-steps",
+                "4",
+                "--resume",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    assert "step 4" in capsys.readouterr().out
+    assert main(["sample", str(run), "--out", str(tmp_path / "grid.png"), "-n", "9"]) == 0
+    assert Image.open(tmp_path / "grid.png").size == (3 * 18 + 2, 3 * 18 + 2)
+    assert main(["export", str(run), str(tmp_path / "m.safetensors"), "--half"]) == 0
+    model = load_model(tmp_path / "m.safetensors")
+    assert model.info["n_images"] == 16
+
+
+def test_cli_errors_are_one_line(tmp_path: Path, capsys) -> None:
+    (tmp_path / "empty").mkdir()
+    assert main(["train", str(tmp_path / "empty"), "--out", str(tmp_path / "r"), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "no images found" in err and "Traceback" not in err
+    assert main(["train", str(tmp_path / "empty"), "--out", str(tmp_path / "r"), "--resume"]) == 2
+    assert "nothing to resume" in capsys.readouterr().err
+    assert main(["sample", str(tmp_path / "nope.safetensors"), "--out", str(tmp_path / "g.png")]) == 2
+
+
+def test_too_few_images_for_a_batch(small_faces: Path, tmp_path: Path) -> None:
+    for f in sorted(small_faces.iterdir())[2:]:
+        f.unlink()
+    with pytest.raises(ValueError, match="fewer than one batch"):
+        train(small_faces, tmp_path / "r", tiny_train(), progress=False)
+    shutil.rmtree(tmp_path / "r", ignore_errors=True)
