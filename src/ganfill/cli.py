@@ -96,9 +96,18 @@ def cmd_complete(args: argparse.Namespace) -> int:
     """Complete masked images (or faces inside photos with --align)."""
     from tqdm import tqdm
 
-    from ganfill.jobs import MaskSpec, complete_files
+    from ganfill.jobs import MaskSpec, complete_files, complete_photos
 
     config = _completion_config(args)
+    args.mask_given = args.mask is not None
+    args.mask = args.mask or "center"
+    if args.align:
+        mask = Path(args.mask) if args.mask_given else None
+        report = complete_photos(
+            args.images, args.out, _completer(args), config, mask_path=mask, box=args.box, seed=args.seed
+        )
+        print(f"completed {len(report.completed)} photo(s) into {args.out}; {len(report.failed)} failed")
+        return 1 if report.failed else 0
     if args.gif and not config.save_every:
         config = dataclasses.replace(config, save_every=max(1, config.iters // 40))
     mask_path = Path(args.mask) if Path(args.mask).exists() else None
@@ -216,8 +225,15 @@ def _complete_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--model", help="model file or run folder (default: the bundled face model)")
     p.add_argument(
+        "--align",
+        action="store_true",
+        help="IMAGES are ordinary photos: find the face, complete it in the model's frame and change "
+        "only the masked pixels of the photo (needs --mask MASK.png in photo pixels, or --box)",
+    )
+    p.add_argument("--box", type=_box, help="with --align: the region x,y,w,h (photo pixels) to fill")
+    p.add_argument(
         "--mask",
-        default="center",
+        default=None,
         help="center, random, left, right, top, bottom, grid, lowres, pattern, strokes; or a mask "
         "image for every input, or a folder of masks matched by file stem (white = fill). Default center",
     )
@@ -282,6 +298,16 @@ def _complete_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_complete)
+
+
+def _box(text: str) -> tuple[int, int, int, int]:
+    try:
+        x, y, w, h = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--box wants x,y,w,h in pixels, got {text!r}") from None
+    if w <= 0 or h <= 0:
+        raise argparse.ArgumentTypeError(f"--box width and height must be > 0, got {text!r}")
+    return x, y, w, h
 
 
 def build_parser() -> argparse.ArgumentParser:

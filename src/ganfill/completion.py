@@ -10,12 +10,14 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image, ImageOps
 
 from ganfill.blending import paste, poisson_blend
 from ganfill.checkpoint import Model, load_model
 from ganfill.config import CompletionConfig
-from ganfill.images import to_tensor, to_uint8
+from ganfill.images import open_image, to_tensor, to_uint8
 from ganfill.inversion import invert
+from ganfill.photos import PhotoCompletion, box_mask, complete_photo
 
 DEFAULT_WEIGHTS = Path(__file__).parent / "weights" / "faces64.safetensors"
 
@@ -76,6 +78,7 @@ class Completer:
         self.model = load_model(model, device=device) if isinstance(model, str | Path) else model.to(device)
         self.device = torch.device(device)
         self.size = self.model.config.image_size
+        self._aligner = None
 
     @classmethod
     def from_pretrained(cls, *, device: str | torch.device = "cpu") -> Completer:
@@ -131,6 +134,38 @@ class Completer:
         out = _concat(parts)
         out.seconds = time.perf_counter() - start
         return out
+
+    def complete_photo(
+        self,
+        photo: Image.Image | str | Path,
+        known: np.ndarray | None = None,
+        config: CompletionConfig | None = None,
+        *,
+        box: tuple[int, int, int, int] | None = None,
+        seed: int = 0,
+        **options: object,
+    ) -> PhotoCompletion:
+        """Complete the faces of an ordinary photo where known ([H, W], 1 = keep) is 0, or in box.
+
+        Faces are aligned to the model's frame, completed there and warped back; only the masked
+        pixels change, blended at the seam. Size, mode and EXIF orientation are kept.
+        """
+        if isinstance(photo, str | Path):
+            path = photo
+            photo = open_image(path)
+        if known is None:
+            if box is None:
+                raise ValueError("complete_photo needs a mask or a box")
+            known = box_mask(ImageOps.exif_transpose(photo).size, box)
+        if self._aligner is None:
+            from ganfill.alignment import FaceAligner
+
+            self._aligner = FaceAligner(self.size)
+
+        def fill(faces: np.ndarray, masks: np.ndarray) -> np.ndarray:
+            return self.complete(faces, masks, config, seed=seed, **options).images
+
+        return complete_photo(photo, known, self._aligner, fill)
 
     def _batch(self, imgs, mask, cfg, samples, lowres, seed, ids, offset, on_step) -> Completion:
         y = to_tensor(imgs).to(self.device)  # [B, 3, H, W]

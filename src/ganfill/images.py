@@ -50,16 +50,21 @@ def flat_names(files: Sequence[Path], root: Path | None = None) -> list[str]:
     return names
 
 
-def open_rgb(path: str | Path) -> Image.Image:
-    """An image file as RGB with its EXIF orientation applied; ImageError if it is not an image."""
+def open_image(path: str | Path) -> Image.Image:
+    """An image file fully loaded as stored (mode, EXIF kept); ImageError if it is not an image."""
     try:
         with Image.open(path) as im:
-            im = ImageOps.exif_transpose(im)
-            return im.convert("RGB")
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"{path}: not a readable image ({type(exc).__name__})") from None
+            im.load()
+            return im
     except Image.DecompressionBombError:
         raise ImageError(f"{path}: image has too many pixels") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"{path}: not a readable image ({type(exc).__name__})") from None
+
+
+def open_rgb(path: str | Path) -> Image.Image:
+    """An image file as RGB with its EXIF orientation applied; ImageError if it is not an image."""
+    return ImageOps.exif_transpose(open_image(path)).convert("RGB")
 
 
 def center_crop(im: Image.Image, crop: int) -> Image.Image:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from ganfill import masks as mask_kinds
 from ganfill.completion import Completer, Completion
@@ -24,7 +24,9 @@ from ganfill.images import (
     flat_names,
     grid,
     load_mask_file,
+    open_image,
     open_rgb,
+    save_atomic,
     save_gif,
     save_png,
 )
@@ -217,3 +219,51 @@ def _write_frames(folder: Path, result: Completion) -> list[np.ndarray]:
         save_png(pic, folder / f"completed_{it:05d}.png")
         pictures.append(pic)
     return pictures
+
+
+def complete_photos(
+    inputs: Sequence[str | Path],
+    out_dir: str | Path,
+    completer: Completer,
+    config: CompletionConfig,
+    *,
+    mask_path: Path | None = None,
+    box: tuple[int, int, int, int] | None = None,
+    seed: int = 0,
+    warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+) -> JobReport:
+    """Complete faces inside ordinary photos: NAME.png per photo, same size, mode and EXIF."""
+    if (mask_path is None) == (box is None):
+        raise ValueError("--align needs exactly one of --mask MASK.png (photo pixels, white = fill) or --box")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = find_images(inputs)
+    if not files:
+        raise ImageError(f"{', '.join(map(str, inputs))}: no images found")
+    masks_by_stem = (
+        {p.name.rsplit(".", 1)[0]: p for p in find_images([mask_path])}
+        if mask_path and mask_path.is_dir()
+        else {}
+    )
+    report = JobReport()
+    for path, name in zip(files, flat_names(files), strict=True):
+        try:
+            photo = open_image(path)
+            known = None
+            if mask_path is not None:
+                stem = path.name.rsplit(".", 1)[0]
+                source = masks_by_stem.get(stem) if masks_by_stem else mask_path
+                if source is None:
+                    raise ImageError(f"{path}: no mask named {stem}.* in {mask_path}")
+                upright = ImageOps.exif_transpose(photo)
+                known = load_mask_file(source, upright.size)
+            result = completer.complete_photo(photo, known, config, box=box, seed=seed)
+        except (ImageError, ValueError) as exc:
+            line = str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}"
+            report.failed.append(line)
+            warn(f"error: {line}")
+            continue
+        target = out / f"{name}.png"
+        save_atomic(result.image, target, exif=result.image.info.get("exif", b""))
+        report.completed.append(target)
+    return report

@@ -1,0 +1,147 @@
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import PHOTOS
+from PIL import Image
+
+from ganfill.alignment import TEMPLATE, AlignmentError, FaceAligner, align_folder, unwarp, warp
+from ganfill.cli import main
+
+UTK = PHOTOS / "utk_100_1_0_20170112215032192.jpg"
+CELEBA = PHOTOS / "celeba_000053.jpg"
+
+
+@pytest.mark.parametrize("photo", [UTK, CELEBA])
+def test_aligned_landmarks_land_on_the_template(photo: Path) -> None:
+    rgb = np.asarray(Image.open(photo).convert("RGB"))
+    aligner = FaceAligner(128)
+    face = aligner.detect(rgb)[0]
+    aligned = aligner.warp(rgb, face)
+    # Find the landmarks again on the aligned face (upsampled 2x for the predictor).
+    again = FaceAligner(128, assume_cropped=True).detect(
+        np.asarray(Image.fromarray(aligned).resize((256, 256)))
+    )
+    points = again[0].landmarks / 2
+    for i in (39, 42, 57):  # inner eyes and bottom lip
+        error_at_64 = np.abs(points[i] - 128 * np.array(TEMPLATE[i])).max() / 2
+        assert error_at_64 < 2, (i, error_at_64)
+
+
+def test_warp_round_trip_is_close_to_identity_inside_the_face() -> None:
+    rgb = np.asarray(Image.open(UTK).convert("RGB"))
+    face = FaceAligner(64).detect(rgb)[0]
+    yy, xx = np.mgrid[0:200, 0:200]
+    smooth = np.stack([xx, yy, xx + yy], -1).astype(np.float32) / 2
+    back = unwarp(warp(smooth, face.matrix, 64), face.matrix, smooth.shape[:2])
+    # Compare inside the face box where the aligned frame covers the photo (the template
+    # crops the forehead), away from the frame's edge.
+    frame = np.zeros((64, 64), np.uint8)
+    frame[3:-3, 3:-3] = 1
+    covered = unwarp(frame, face.matrix, smooth.shape[:2], nearest=True).astype(bool)
+    left, top, right, bottom = face.box
+    in_box = np.zeros_like(covered)
+    in_box[top:bottom, left:right] = True
+    inside = covered & in_box
+    assert inside.sum() > 0.5 * (bottom - top) * (right - left)
+    assert np.abs(back[inside] - smooth[inside]).max() < 1.0
+
+
+def test_align_folder_reports_and_skips(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    Image.open(UTK).save(src / "a.jpg")
+    Image.open(UTK).save(src / "sub" / "a.jpg")  # same stem in a subfolder: flat names stay unique
+    Image.new("RGB", (120, 120), (90, 140, 200)).save(src / "sky.png")
+    (src / "broken.jpg").write_bytes(b"nope")
+    dst = tmp_path / "dst"
+    summary = align_folder(src, dst, progress=False, workers=1)
+    assert (summary.read, summary.aligned, summary.no_face, summary.unreadable) == (4, 2, 1, 1)
+    assert sorted(p.name for p in dst.glob("*.png")) == ["a.png", "sub__a.png"]
+    assert Image.open(dst / "a.png").size == (64, 64)
+    rows = {Path(r["file"]).name + r["status"] for r in csv.DictReader((dst / "align_report.csv").open())}
+    assert "sky.pngno_face" in rows and "broken.jpgunreadable" in rows
+    again = align_folder(src, dst, progress=False, workers=1)
+    assert again.skipped == 3 and again.read == 1  # only the unreadable file is tried again
+
+
+def test_align_cli(tmp_path: Path, capsys) -> None:
+    assert (
+        main(["align", str(PHOTOS), str(tmp_path / "out"), "--no-progress", "--workers", "1", "--size", "32"])
+        == 0
+    )
+    assert "aligned 2" in capsys.readouterr().out
+    assert Image.open(tmp_path / "out" / "celeba_000053.png").size == (32, 32)
+
+
+def _photo_with_orientation(tmp_path: Path) -> Path:
+    im = Image.open(UTK).rotate(90, expand=True)  # stored sideways; EXIF says rotate back
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = tmp_path / "sideways.jpg"
+    im.save(path, exif=exif.tobytes(), quality=95)
+    return path
+
+
+def test_complete_align_changes_only_masked_pixels(tiny_model_file: Path, tmp_path: Path) -> None:
+    from ganfill.completion import Completer
+
+    photo = Image.open(UTK)
+    known = np.ones((200, 200), np.float32)
+    known[100:140, 70:130] = 0  # the mouth region
+    result = Completer(tiny_model_file).complete_photo(photo, known, iters=3)
+    before, after = np.asarray(photo), np.asarray(result.image)
+    keep = known.astype(bool)
+    assert result.image.size == photo.size and result.image.mode == photo.mode
+    assert np.array_equal(before[keep], after[keep])
+    assert (before[~keep] != after[~keep]).any()
+
+
+def test_complete_align_keeps_exif_orientation_and_mode(tiny_model_file: Path, tmp_path: Path) -> None:
+    path = _photo_with_orientation(tmp_path)
+    out = tmp_path / "out"
+    args = [
+        "complete",
+        str(path),
+        "--align",
+        "--box",
+        "70,100,60,40",
+        "--out",
+        str(out),
+        "--model",
+        str(tiny_model_file),
+    ]
+    assert main([*args, "--iters", "2", "--no-progress"]) == 0
+    done = Image.open(out / "sideways.png")
+    stored = Image.open(path)
+    assert done.size == stored.size and done.mode == stored.mode
+    assert done.getexif().get(0x0112) == 6
+    a, b = np.asarray(stored), np.asarray(done)
+    upright_keep = np.ones((200, 200), bool)
+    upright_keep[100:140, 70:130] = False
+    keep = np.asarray(Image.fromarray(upright_keep).transpose(Image.Transpose.ROTATE_90))
+    assert np.array_equal(a[keep], b[keep])
+
+
+def test_no_face_or_missed_mask_is_a_clear_error(tiny_model_file: Path, tmp_path: Path, capsys) -> None:
+    sky = tmp_path / "sky.png"
+    Image.new("RGB", (120, 120), (90, 140, 200)).save(sky)
+    model = ["--model", str(tiny_model_file), "--iters", "1", "--no-progress"]
+    assert (
+        main(["complete", str(sky), "--align", "--box", "10,10,20,20", "--out", str(tmp_path / "o"), *model])
+        == 1
+    )
+    assert "sky.png: no face found" in capsys.readouterr().err
+    assert not (tmp_path / "o" / "sky.png").exists()
+    assert (
+        main(["complete", str(UTK), "--align", "--box", "0,0,8,8", "--out", str(tmp_path / "o"), *model]) == 1
+    )
+    assert "mask touches none of the faces" in capsys.readouterr().err
+    assert main(["complete", str(UTK), "--align", "--out", str(tmp_path / "o"), *model]) == 2
+    assert "exactly one of --mask" in capsys.readouterr().err
+
+
+def test_unknown_landmark_set() -> None:
+    with pytest.raises(AlignmentError, match="inner-eyes-bottom-lip"):
+        FaceAligner(64, landmarks="nose-only")
