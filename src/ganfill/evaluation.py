@@ -1,0 +1,251 @@
+"""ganfill against classical inpainting: methods x masks -> results.csv, summary, report, grids."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ganfill import masks as mask_kinds
+from ganfill.baselines import METHODS
+from ganfill.completion import Completer
+from ganfill.config import CompletionConfig
+from ganfill.data import load_folder, read_split
+from ganfill.images import grid, save_png
+from ganfill.metrics import FaceMetrics, frechet_distance, landmark_error, pixel_metrics
+
+DEFAULT_MASKS = ("center", "random", "left", "pattern")
+DEFAULT_METHODS = ("ganfill", "telea", "ns", "biharmonic", "mean")
+PIXEL_FIELDS = ["psnr", "psnr_hole", "ssim", "l1_hole", "seconds"]
+FACE_FIELDS = ["identity", "landmarks_ok"]
+LANDMARK_TOLERANCE = 3.0  # pixels at 64x64, scaled with the image size
+
+
+class EvalError(ValueError):
+    """A bad method or mask name; str() lists the valid ones."""
+
+
+def parse_method(spec: str) -> tuple[str, dict[str, object]]:
+    """'ganfill:iters=100:optimizer=momentum' -> ('ganfill', {'iters': 100, 'optimizer': 'momentum'})."""
+    name, *pairs = spec.split(":")
+    if name != "ganfill" and name not in METHODS:
+        raise EvalError(f"unknown method {spec!r}; choose from ganfill, {', '.join(METHODS)}")
+    if pairs and name != "ganfill":
+        raise EvalError(f"method {name!r} takes no options ({spec!r})")
+    fields = {f.name: f.type for f in dataclasses.fields(CompletionConfig)}
+    options: dict[str, object] = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        if key not in fields:
+            raise EvalError(f"{spec!r}: unknown ganfill option {key!r}; choose from {', '.join(fields)}")
+        options[key] = _convert(value)
+    return name, options
+
+
+def _convert(value: str) -> object:
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
+
+
+@dataclass
+class Report:
+    """Every row of results.csv and the per method x mask summary."""
+
+    rows: list[dict[str, object]] = field(default_factory=list)
+    summary: list[dict[str, object]] = field(default_factory=list)
+
+
+def evaluate(
+    data_dir: str | Path,
+    out_dir: str | Path,
+    completer: Completer,
+    *,
+    masks: Sequence[str] = DEFAULT_MASKS,
+    methods: Sequence[str] = DEFAULT_METHODS,
+    config: CompletionConfig | None = None,
+    split: str | Path | None = None,
+    limit: int | None = None,
+    seed: int = 0,
+    face_metrics: bool = True,
+    progress: Callable[[str], None] = print,
+) -> Report:
+    """Complete the same seeded masks with every method; score, and write the report files."""
+    for m in masks:
+        if m not in mask_kinds.KINDS:
+            raise EvalError(f"unknown mask {m!r}; choose from {', '.join(mask_kinds.KINDS)}")
+    parsed = {spec: parse_method(spec) for spec in methods}
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    size = completer.size
+    data = load_folder(data_dir, size, only=read_split(split) if split else None, limit=limit)
+    originals = data.images.permute(0, 2, 3, 1).numpy()  # [N, S, S, 3] uint8
+    n = len(originals)
+    faces = FaceMetrics() if face_metrics else None
+    ref_views = [faces.view(im) for im in originals] if faces else []
+    report = Report()
+    for mask in masks:
+        known = mask_kinds.make(mask, n, size, seed=seed)
+        shown = {"original": originals[:8], "masked": _masked(originals[:8], known[:8])}
+        for spec, (name, options) in parsed.items():
+            start = time.perf_counter()
+            results = _run_method(name, options, completer, originals, known, mask, config, seed)
+            if results is None:
+                progress(f"{spec} does not apply to the {mask} mask; skipped")
+                continue
+            seconds = (time.perf_counter() - start) / n
+            shown[spec] = results[:8]
+            embeddings = []
+            for i in range(n):
+                row: dict[str, object] = {"image": data.names[i], "method": spec, "mask": mask}
+                row |= pixel_metrics(originals[i], results[i], known[i]) | {"seconds": seconds}
+                if faces:
+                    ref, shape = ref_views[i]
+                    view, _ = faces.view(results[i], reference_shape=shape)
+                    embeddings.append(view.embedding)
+                    row["identity"] = float(np.linalg.norm(view.embedding - ref.embedding))
+                    ok = landmark_error(ref.landmarks, view.landmarks) < LANDMARK_TOLERANCE * size / 64
+                    row["landmarks_ok"] = "" if ref.landmarks is None else int(ok)
+                report.rows.append(row)
+            fd = (
+                frechet_distance(np.stack(embeddings), np.stack([v.embedding for v, _ in ref_views]))
+                if faces
+                else None
+            )
+            report.summary.append(_summarise(spec, mask, report.rows, fd))
+            progress(_line(report.summary[-1]))
+        _write_grid(out / f"grid_{mask}.png", shown)
+    _write_files(out, report)
+    return report
+
+
+def _run_method(name, options, completer, originals, known, mask, config, seed) -> np.ndarray | None:
+    if name == "ganfill":
+        lowres = mask == "lowres"
+        return completer.complete(originals, known, config, lowres=lowres, seed=seed, **options).images
+    factor = (config or CompletionConfig()).lowres_factor
+    outs = [METHODS[name](im, k, factor) for im, k in zip(originals, known, strict=True)]
+    return None if any(o is None for o in outs) else np.stack(outs)
+
+
+def _masked(images: np.ndarray, known: np.ndarray) -> np.ndarray:
+    k = known[..., None]
+    return (images * k + 255 * (1 - k)).astype(np.uint8)
+
+
+def _ci(values: list[float]) -> tuple[float, float]:
+    """Mean and half-width of the normal 95% interval of the mean (inf values left out)."""
+    v = np.asarray([x for x in values if math.isfinite(x)], np.float64)
+    if len(v) == 0:
+        return float("nan"), float("nan")
+    half = 1.96 * v.std(ddof=1) / math.sqrt(len(v)) if len(v) > 1 else float("nan")
+    return float(v.mean()), float(half)
+
+
+def _summarise(spec: str, mask: str, rows: list[dict], fd: float | None) -> dict[str, object]:
+    mine = [r for r in rows if r["method"] == spec and r["mask"] == mask]
+    out: dict[str, object] = {"method": spec, "mask": mask, "n": len(mine)}
+    for key in PIXEL_FIELDS + (["identity"] if fd is not None else []):
+        mean, half = _ci([float(r[key]) for r in mine])
+        out[key], out[f"{key}_ci95"] = round(mean, 4), round(half, 4)
+    if fd is not None:
+        found = [int(r["landmarks_ok"]) for r in mine if r["landmarks_ok"] != ""]
+        out["landmarks_ok"] = round(float(np.mean(found)), 4) if found else float("nan")
+        out["fd_face"] = round(fd, 5)
+    return out
+
+
+def _line(s: dict[str, object]) -> str:
+    face = f"  identity {s['identity']:.3f}  FD-face {s['fd_face']:.4f}" if "fd_face" in s else ""
+    return (
+        f"{s['mask']:>8} {s['method']:<12} PSNR {s['psnr']:6.2f} dB  hole {s['psnr_hole']:6.2f} dB  "
+        f"SSIM {s['ssim']:.3f}  L1 {s['l1_hole']:6.2f}{face}  {s['seconds']:.3f} s/img"
+    )
+
+
+def _write_grid(path: Path, shown: dict[str, np.ndarray]) -> None:
+    """Rows = images; columns = original | masked | each method."""
+    columns = list(shown.values())
+    tiles = np.stack([col[i] for i in range(len(columns[0])) for col in columns])
+    save_png(grid(tiles, ncols=len(columns)), path)
+
+
+def _write_files(out: Path, report: Report) -> None:
+    if not report.rows:
+        return
+    fields = list(dict.fromkeys(k for r in report.rows for k in r))
+    with (out / "results.csv").open("w", newline="") as f:
+        w = csv.DictWriter(f, fields)
+        w.writeheader()
+        w.writerows(report.rows)
+    sfields = list(dict.fromkeys(k for r in report.summary for k in r))
+    with (out / "summary.csv").open("w", newline="") as f:
+        w = csv.DictWriter(f, sfields)
+        w.writeheader()
+        w.writerows(report.summary)
+    (out / "report.md").write_text(markdown_table(report.summary))
+    _bar_chart(out / "psnr_hole.png", report.summary)
+
+
+def markdown_table(summary: list[dict[str, object]]) -> str:
+    """The summary as a Markdown table: mean ± 95% interval per method x mask."""
+    face = any("fd_face" in s for s in summary)
+    head = "| mask | method | PSNR dB | hole PSNR dB | SSIM | hole L1 | s/img |"
+    head += " identity dist | FD-face | landmarks ok |" if face else ""
+    lines = [
+        "# ganfill eval",
+        "",
+        f"{summary[0]['n']} images per row; ± is the 95% interval of the mean.",
+        "",
+    ]
+    lines += [head, "|" + "---|" * (head.count("|") - 1)]
+    for s in summary:
+        cells = [str(s["mask"]), str(s["method"])]
+        for key in ("psnr", "psnr_hole", "ssim", "l1_hole"):
+            cells.append(f"{s[key]:.3f} ± {s[key + '_ci95']:.3f}")
+        cells.append(f"{s['seconds']:.3f}")
+        if face:
+            cells += [
+                f"{s['identity']:.3f} ± {s['identity_ci95']:.3f}",
+                f"{s['fd_face']:.4f}",
+                f"{s['landmarks_ok']:.2f}",
+            ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _bar_chart(path: Path, summary: list[dict[str, object]]) -> None:
+    """Hole PSNR per method, grouped by mask, with 95% intervals."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    masks = list(dict.fromkeys(str(s["mask"]) for s in summary))
+    methods = list(dict.fromkeys(str(s["method"]) for s in summary))
+    width = 0.8 / len(methods)
+    fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(masks), 3.4), dpi=100)
+    for j, method in enumerate(methods):
+        xs, ys, es = [], [], []
+        for i, mask in enumerate(masks):
+            for s in summary:
+                if s["mask"] == mask and s["method"] == method:
+                    xs.append(i + j * width)
+                    ys.append(s["psnr_hole"])
+                    es.append(s["psnr_hole_ci95"])
+        ax.bar(xs, ys, width, yerr=es, label=method)
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(masks))], masks)
+    ax.set_ylabel("PSNR in the hole (dB)")
+    ax.legend(fontsize=7, ncols=2)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
