@@ -190,6 +190,32 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Complete the bundled example faces and write a grid and a GIF."""
+    import time
+
+    from tqdm import tqdm
+
+    from ganfill.demo import run_demo
+
+    start = time.perf_counter()
+    completer = _completer(args)
+    bar = tqdm(total=args.iters, desc="searching", unit="it", file=sys.stderr, disable=args.no_progress)
+    result = run_demo(
+        args.images,
+        args.out,
+        completer,
+        iters=args.iters,
+        seed=args.seed,
+        on_step=lambda it, loss: bar.update(1),
+    )
+    bar.close()
+    print(f"demo done in {time.perf_counter() - start:.0f} s:")
+    print(f"  {result.grid}  (rows: original | centre hole | completed | 80% missing | completed)")
+    print(f"  {result.gif}  (the search as it goes)")
+    return 0
+
+
 def _train_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
@@ -401,6 +427,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("demo", help="complete the bundled example faces (what `make demo` runs)")
+    p.add_argument("--images", default="examples/faces", help="aligned faces (default examples/faces)")
+    p.add_argument("--out", default="out/demo")
+    p.add_argument("--model", help="model file or run folder (default: the bundled face model)")
+    p.add_argument("--iters", type=int, default=250, help="search steps (default 250)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("sample", help="write a grid of generated faces")
     p.add_argument("model", help="model file (.safetensors) or run folder")
