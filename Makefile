@@ -4,17 +4,24 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo lint format clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install test demo lint format clean chromium
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c constraints.txt -e '.[align,eval,test]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[align,eval,serve,test]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
-test: $(STAMP)
+# The browser test drives Debian's Chromium through Playwright; install it when it is missing.
+chromium:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+		($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium)
+
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest
 
 demo: $(STAMP)

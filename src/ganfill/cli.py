@@ -216,6 +216,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the web page and HTTP API."""
+    import uvicorn
+
+    from ganfill.server.app import Limits, create_app
+
+    limits = Limits(max_upload_bytes=int(args.max_upload_mb * 2**20), max_pixels=args.max_pixels)
+    app = create_app(
+        _completer(args), max_concurrent=args.max_concurrent, max_waiting=args.max_queue, limits=limits
+    )
+    print(f"ganfill serving on http://{args.host}:{args.port}/ (API docs at /docs)")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def _train_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
@@ -437,6 +452,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("serve", help="the web page and HTTP API (FastAPI + uvicorn)")
+    p.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (loopback only)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--model", help="model file or run folder (default: the bundled face model)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
+    p.add_argument("--max-concurrent", type=int, default=1, help="completions run at once (default 1)")
+    p.add_argument(
+        "--max-queue", type=int, default=4, help="requests that may wait; more get 503 (default 4)"
+    )
+    p.add_argument("--max-upload-mb", type=float, default=10.0, help="request size limit (default 10 MB)")
+    p.add_argument("--max-pixels", type=int, default=25_000_000, help="image size limit (default 25 MP)")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("sample", help="write a grid of generated faces")
     p.add_argument("model", help="model file (.safetensors) or run folder")

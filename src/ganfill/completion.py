@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -18,6 +19,9 @@ from ganfill.config import CompletionConfig
 from ganfill.images import open_image, to_tensor, to_uint8
 from ganfill.inversion import invert
 from ganfill.photos import PhotoCompletion, box_mask, complete_photo
+
+if TYPE_CHECKING:
+    from ganfill.alignment import FaceAligner
 
 DEFAULT_WEIGHTS = Path(__file__).parent / "weights" / "faces64.safetensors"
 
@@ -113,7 +117,7 @@ class Completer:
         cfg = dataclasses.replace(config or CompletionConfig(), **options)
         if samples > cfg.restarts:
             cfg = dataclasses.replace(cfg, restarts=samples)
-        imgs = torch.as_tensor(np.asarray(images))
+        imgs = torch.as_tensor(np.array(images, dtype=np.uint8))
         if imgs.ndim == 3:
             imgs = imgs[None]
         mask = torch.as_tensor(np.asarray(known), dtype=torch.float32)
@@ -143,12 +147,15 @@ class Completer:
         *,
         box: tuple[int, int, int, int] | None = None,
         seed: int = 0,
+        samples: int = 1,
+        on_step: Callable[[int, float], None] | None = None,
         **options: object,
     ) -> PhotoCompletion:
         """Complete the faces of an ordinary photo where known ([H, W], 1 = keep) is 0, or in box.
 
         Faces are aligned to the model's frame, completed there and warped back; only the masked
-        pixels change, blended at the seam. Size, mode and EXIF orientation are kept.
+        pixels change, blended at the seam. Size, mode and EXIF orientation are kept. With
+        samples=K the result holds the K best distinct completions.
         """
         if isinstance(photo, str | Path):
             path = photo
@@ -157,15 +164,20 @@ class Completer:
             if box is None:
                 raise ValueError("complete_photo needs a mask or a box")
             known = box_mask(ImageOps.exif_transpose(photo).size, box)
+
+        def fill(faces: np.ndarray, masks: np.ndarray) -> np.ndarray:
+            done = self.complete(faces, masks, config, seed=seed, samples=samples, on_step=on_step, **options)
+            return done.alternatives
+
+        return complete_photo(photo, known, self.aligner(), fill)
+
+    def aligner(self) -> FaceAligner:
+        """The face aligner for this model's frame, made on first use (dlib loads once)."""
         if self._aligner is None:
             from ganfill.alignment import FaceAligner
 
             self._aligner = FaceAligner(self.size)
-
-        def fill(faces: np.ndarray, masks: np.ndarray) -> np.ndarray:
-            return self.complete(faces, masks, config, seed=seed, **options).images
-
-        return complete_photo(photo, known, self._aligner, fill)
+        return self._aligner
 
     def _batch(self, imgs, mask, cfg, samples, lowres, seed, ids, offset, on_step) -> Completion:
         y = to_tensor(imgs).to(self.device)  # [B, 3, H, W]

@@ -95,7 +95,7 @@ def to_tensor(images: np.ndarray | torch.Tensor) -> torch.Tensor:
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """Float images [B, 3, H, W] in [-1, 1] -> uint8 array [B, H, W, 3], rounded."""
     x = images.detach().float().cpu().clamp(-1, 1).add(1).mul(127.5).round()
-    return x.to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    return np.ascontiguousarray(x.to(torch.uint8).permute(0, 2, 3, 1).numpy())
 
 
 def load_mask_file(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarray:

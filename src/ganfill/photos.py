@@ -28,18 +28,23 @@ UNDO_ORIENTATION = {
 SUPPORTED_MODES = ("RGB", "RGBA", "L")
 
 CompleteFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
-"""(aligned faces uint8 [N, S, S, 3], known [N, S, S]) -> completed faces uint8 [N, S, S, 3]."""
+"""(aligned faces uint8 [N, S, S, 3], known [N, S, S]) -> completions uint8 [N, K, S, S, 3], best first."""
 
 
 @dataclass
 class PhotoCompletion:
-    """The completed photo, and the aligned views of each face that was completed."""
+    """The completed photos (K alternatives, best first) and the aligned faces that were completed."""
 
-    image: Image.Image
-    faces: list[np.ndarray]
-    """Aligned inputs [S, S, 3] of the completed faces."""
-    completed: list[np.ndarray]
-    """Their completions [S, S, 3]."""
+    images: list[Image.Image]
+    faces: np.ndarray
+    """Aligned inputs [N, S, S, 3] of the completed faces."""
+    completed: np.ndarray
+    """Their completions [N, K, S, S, 3]."""
+
+    @property
+    def image(self) -> Image.Image:
+        """The best completion."""
+        return self.images[0]
 
 
 def box_mask(size: tuple[int, int], box: tuple[int, int, int, int]) -> np.ndarray:
@@ -79,21 +84,23 @@ def complete_photo(
     if not chosen:
         raise AlignmentError("the mask touches none of the faces found in the photo")
     aligned = np.stack([warp(rgb, face.matrix, size) for face, _ in chosen])
-    done = complete(aligned, np.stack([k for _, k in chosen]))
-    out = rgb.astype(np.float64)
+    done = complete(aligned, np.stack([k for _, k in chosen]))  # [N, K, S, S, 3]
     hole = known < 0.5
-    for (face, _), face_done in zip(chosen, done, strict=True):
-        back = unwarp(face_done, face.matrix, rgb.shape[:2]).astype(np.float64)
-        region = hole & (
-            unwarp(np.ones((size, size), np.uint8), face.matrix, rgb.shape[:2], nearest=True) > 0
-        )
-        out = _blend_region(out, back, ~region)
-    result = np.where(hole[..., None], np.clip(np.round(out), 0, 255), rgb).astype(np.uint8)
-    image = _restore_mode(base, result, hole)
-    if orientation in UNDO_ORIENTATION:
-        image = image.transpose(UNDO_ORIENTATION[orientation])
-    image.info["exif"] = photo.info.get("exif", b"")
-    return PhotoCompletion(image, list(aligned), list(done))
+    frame = np.ones((size, size), np.uint8)
+    regions = [hole & (unwarp(frame, f.matrix, rgb.shape[:2], nearest=True) > 0) for f, _ in chosen]
+    images = []
+    for k in range(done.shape[1]):
+        out = rgb.astype(np.float64)
+        for (face, _), face_done, region in zip(chosen, done[:, k], regions, strict=True):
+            back = unwarp(face_done, face.matrix, rgb.shape[:2]).astype(np.float64)
+            out = _blend_region(out, back, ~region)
+        result = np.where(hole[..., None], np.clip(np.round(out), 0, 255), rgb).astype(np.uint8)
+        image = _restore_mode(base, result, hole)
+        if orientation in UNDO_ORIENTATION:
+            image = image.transpose(UNDO_ORIENTATION[orientation])
+        image.info["exif"] = photo.info.get("exif", b"")
+        images.append(image)
+    return PhotoCompletion(images, aligned, done)
 
 
 def _blend_region(target: np.ndarray, source: np.ndarray, keep: np.ndarray) -> np.ndarray:

@@ -1,0 +1,1 @@
+"""`ganfill serve`: the HTTP API and the web page, thin over Completer."""

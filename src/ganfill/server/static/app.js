@@ -1,0 +1,236 @@
+// ganfill's page: load a photo, paint a mask (white = fill), run a completion job, compare, download.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const photoCanvas = $("photo"), maskCanvas = $("mask"), resultCanvas = $("result");
+const photoCtx = photoCanvas.getContext("2d"), maskCtx = maskCanvas.getContext("2d"), resultCtx = resultCanvas.getContext("2d");
+const state = { file: null, image: null, faces: [], tool: "brush", undo: [], redo: [], job: null, results: [], chosen: 0 };
+
+function setStatus(text, isError = false) {
+  $("status").textContent = text;
+  $("status").className = isError ? "error" : "";
+}
+
+// -- loading -----------------------------------------------------------------------------------
+async function loadFile(file) {
+  if (!file) return;
+  state.file = file;
+  const image = new Image();
+  image.src = URL.createObjectURL(file);
+  try { await image.decode(); } catch { setStatus(`${file.name}: not an image this browser can show`, true); return; }
+  state.image = image;
+  for (const c of [photoCanvas, maskCanvas, resultCanvas]) { c.width = image.naturalWidth; c.height = image.naturalHeight; }
+  photoCtx.drawImage(image, 0, 0);
+  maskCtx.clearRect(0, 0, maskCanvas.width, maskCanvas.height);
+  state.undo = []; state.redo = []; state.results = [];
+  showResult(false);
+  $("alternatives").innerHTML = "";
+  $("download").hidden = true;
+  $("editor").hidden = false;
+  await detect();
+}
+
+async function detect() {
+  state.faces = [];
+  if (!$("align").checked) { setStatus("Align is off: the image must be an aligned face at the model's size."); return; }
+  setStatus("Looking for a face…");
+  const form = new FormData();
+  form.append("image", state.file);
+  const reply = await fetch("/api/v1/detect", { method: "POST", body: form });
+  const data = await reply.json();
+  if (!reply.ok) { setStatus(data.error, true); return; }
+  state.faces = data.faces;
+  if (!data.faces.length) { setStatus("No face found in this photo. Try another, or turn 'find the face' off for an aligned face.", true); return; }
+  photoCtx.drawImage(state.image, 0, 0);
+  photoCtx.strokeStyle = "#2f6fde";
+  photoCtx.lineWidth = Math.max(1, photoCanvas.width / 300);
+  for (const f of data.faces) { const [l, t, r, b] = f.box; photoCtx.strokeRect(l, t, r - l, b - t); }
+  setStatus(`Found ${data.faces.length} face(s). Paint over what should be replaced.`);
+}
+
+// -- painting ----------------------------------------------------------------------------------
+function snapshot() {
+  state.undo.push(maskCtx.getImageData(0, 0, maskCanvas.width, maskCanvas.height));
+  if (state.undo.length > 50) state.undo.shift();
+  state.redo = [];
+}
+
+function restore(from, to) {
+  if (!from.length) return;
+  to.push(maskCtx.getImageData(0, 0, maskCanvas.width, maskCanvas.height));
+  maskCtx.putImageData(from.pop(), 0, 0);
+}
+
+function toCanvas(event) {
+  const r = maskCanvas.getBoundingClientRect();
+  return [(event.clientX - r.left) * maskCanvas.width / r.width, (event.clientY - r.top) * maskCanvas.height / r.height];
+}
+
+function brushSize() { return Number($("size").value) * maskCanvas.width / 400; }
+
+let drag = null;
+maskCanvas.addEventListener("pointerdown", (e) => {
+  maskCanvas.setPointerCapture(e.pointerId);
+  snapshot();
+  const [x, y] = toCanvas(e);
+  drag = { x, y, x0: x, y0: y, before: maskCtx.getImageData(0, 0, maskCanvas.width, maskCanvas.height) };
+  if (state.tool !== "rect") stroke(x, y, x, y);
+});
+maskCanvas.addEventListener("pointermove", (e) => {
+  if (!drag) return;
+  const [x, y] = toCanvas(e);
+  if (state.tool === "rect") {
+    maskCtx.putImageData(drag.before, 0, 0);
+    maskCtx.fillStyle = "#fff";
+    maskCtx.fillRect(Math.min(drag.x0, x), Math.min(drag.y0, y), Math.abs(x - drag.x0), Math.abs(y - drag.y0));
+  } else {
+    stroke(drag.x, drag.y, x, y);
+  }
+  drag.x = x; drag.y = y;
+});
+for (const type of ["pointerup", "pointercancel"]) maskCanvas.addEventListener(type, () => { drag = null; });
+
+function stroke(x0, y0, x1, y1) {
+  maskCtx.globalCompositeOperation = state.tool === "eraser" ? "destination-out" : "source-over";
+  maskCtx.strokeStyle = "#fff";
+  maskCtx.lineCap = "round";
+  maskCtx.lineWidth = brushSize();
+  maskCtx.beginPath(); maskCtx.moveTo(x0, y0); maskCtx.lineTo(x1, y1); maskCtx.stroke();
+  maskCtx.globalCompositeOperation = "source-over";
+}
+
+function preset(name) {
+  const face = state.faces[0];
+  const [l, t, r, b] = face ? face.box : [0, 0, maskCanvas.width, maskCanvas.height];
+  const w = r - l, h = b - t;
+  snapshot();
+  maskCtx.fillStyle = "#fff";
+  if (name === "center") maskCtx.fillRect(l + w / 4, t + h / 4, w / 2, h / 2);
+  if (name === "left") maskCtx.fillRect(l, t, w / 2, h);
+  const around = (from, to, pad) => {
+    const pts = face ? face.landmarks.slice(from, to) : [];
+    if (!pts.length) return;
+    const xs = pts.map((p) => p[0]), ys = pts.map((p) => p[1]);
+    const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+    maskCtx.beginPath();
+    maskCtx.ellipse((x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2 + pad * w, (y1 - y0) / 2 + pad * h, 0, 0, 2 * Math.PI);
+    maskCtx.fill();
+  };
+  if (name === "eyes") around(36, 48, 0.06);
+  if (name === "mouth") around(48, 68, 0.05);
+}
+
+// -- completion --------------------------------------------------------------------------------
+function maskBlob() {
+  // The upload: white (filled) where painted, black elsewhere, at the photo's own size.
+  const out = document.createElement("canvas");
+  out.width = maskCanvas.width; out.height = maskCanvas.height;
+  const ctx = out.getContext("2d");
+  ctx.fillStyle = "#000"; ctx.fillRect(0, 0, out.width, out.height);
+  ctx.drawImage(maskCanvas, 0, 0);
+  return new Promise((resolve) => out.toBlob(resolve, "image/png"));
+}
+
+async function complete() {
+  $("complete").disabled = true; $("cancel").hidden = false; $("progress").hidden = false; $("progress").value = 0;
+  const form = new FormData();
+  form.append("image", state.file);
+  form.append("mask", await maskBlob(), "mask.png");
+  form.append("iters", $("iters").value);
+  form.append("samples", $("samples").value);
+  form.append("align", $("align").checked ? "true" : "false");
+  setStatus("Queued…");
+  try {
+    const reply = await fetch("/api/v1/jobs", { method: "POST", body: form });
+    const job = await reply.json();
+    if (!reply.ok) throw new Error(job.error);
+    state.job = job;
+    const final = await follow(job);
+    if (final.status !== "done") throw new Error(final.status === "cancelled" ? "Cancelled." : final.error);
+    const result = await (await fetch(`${job.result_url}?format=json`)).json();
+    await showAlternatives(result);
+    setStatus(`Done in ${result.timings.total_s.toFixed(1)} s. Pick an alternative below; compare with the slider.`);
+  } catch (err) {
+    setStatus(err.message || String(err), true);
+  } finally {
+    $("complete").disabled = false; $("cancel").hidden = true; $("progress").hidden = true; state.job = null;
+  }
+}
+
+function follow(job) {
+  return new Promise((resolve) => {
+    const events = new EventSource(job.events_url);
+    events.onmessage = (e) => {
+      const s = JSON.parse(e.data);
+      $("progress").value = s.progress;
+      if (s.status === "running") setStatus(`Searching… step ${s.iteration} of ${s.iterations}`);
+      if (["done", "failed", "cancelled"].includes(s.status)) { events.close(); resolve(s); }
+    };
+    events.onerror = async () => { events.close(); resolve(await (await fetch(job.status_url)).json()); };
+  });
+}
+
+async function showAlternatives(result) {
+  state.results = [];
+  $("alternatives").innerHTML = "";
+  for (const [i, url] of result.images.entries()) {
+    const img = new Image();
+    img.src = url;
+    await img.decode();
+    img.alt = `completion ${i + 1}`;
+    img.addEventListener("click", () => choose(i));
+    $("alternatives").append(img);
+    state.results.push(img);
+  }
+  choose(0);
+}
+
+function choose(i) {
+  state.chosen = i;
+  [...$("alternatives").children].forEach((el, j) => el.classList.toggle("chosen", i === j));
+  drawResult();
+  showResult(true);
+  const link = $("download");
+  link.href = state.results[i].src;
+  link.download = (state.file.name.replace(/\.[^.]+$/, "") || "photo") + ".completed.png";
+  link.hidden = false;
+}
+
+function drawResult() {
+  const img = state.results[state.chosen];
+  if (!img) return;
+  const split = Number($("compare").value) / 100 * resultCanvas.width;
+  resultCtx.clearRect(0, 0, resultCanvas.width, resultCanvas.height);
+  resultCtx.drawImage(img, 0, 0, split, resultCanvas.height, 0, 0, split, resultCanvas.height);
+}
+
+function showResult(on) {
+  resultCanvas.hidden = !on; $("compare").hidden = !on; $("hint").hidden = !on;
+  maskCanvas.style.visibility = on ? "hidden" : "visible";
+}
+
+// -- wiring ------------------------------------------------------------------------------------
+$("file").addEventListener("change", (e) => loadFile(e.target.files[0]));
+const drop = $("drop");
+drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); loadFile(e.dataTransfer.files[0]); });
+document.querySelectorAll("[data-tool]").forEach((b) => b.addEventListener("click", () => {
+  state.tool = b.dataset.tool;
+  document.querySelectorAll("[data-tool]").forEach((x) => x.classList.toggle("active", x === b));
+  showResult(false);
+}));
+document.querySelectorAll("[data-preset]").forEach((b) => b.addEventListener("click", () => { preset(b.dataset.preset); showResult(false); }));
+$("undo").addEventListener("click", () => restore(state.undo, state.redo));
+$("redo").addEventListener("click", () => restore(state.redo, state.undo));
+$("clear").addEventListener("click", () => { snapshot(); maskCtx.clearRect(0, 0, maskCanvas.width, maskCanvas.height); showResult(false); });
+$("complete").addEventListener("click", complete);
+$("cancel").addEventListener("click", () => state.job && fetch(`/api/v1/jobs/${state.job.id}`, { method: "DELETE" }));
+$("compare").addEventListener("input", drawResult);
+$("align").addEventListener("change", () => state.file && detect());
+document.addEventListener("keydown", (e) => {
+  if (e.key === " " && !resultCanvas.hidden) { resultCanvas.style.visibility = "hidden"; e.preventDefault(); }
+  if ((e.ctrlKey || e.metaKey) && e.key === "z") restore(state.undo, state.redo);
+  if ((e.ctrlKey || e.metaKey) && e.key === "y") restore(state.redo, state.undo);
+});
+document.addEventListener("keyup", (e) => { if (e.key === " ") resultCanvas.style.visibility = "visible"; });

@@ -1,0 +1,160 @@
+import base64
+import io
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import PHOTOS
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from ganfill.completion import Completer
+from ganfill.server.app import Limits, create_app
+
+PHOTO = (PHOTOS / "utk_100_1_0_20170112215032192.jpg").read_bytes()
+
+
+def png(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def mouth_mask(size=(200, 200)) -> bytes:
+    m = np.zeros((size[1], size[0]), np.uint8)
+    m[100:140, 70:130] = 255  # white = fill
+    return png(Image.fromarray(m))
+
+
+@pytest.fixture
+def client(tiny_model_file: Path):
+    app = create_app(
+        Completer(tiny_model_file), limits=Limits(max_upload_bytes=2_000_000, max_pixels=1_000_000)
+    )
+    with TestClient(app) as c:
+        yield c
+
+
+def form(image=PHOTO, mask=None, **options):
+    files = {"image": ("p.jpg", image, "image/jpeg"), "mask": ("m.png", mask or mouth_mask(), "image/png")}
+    return {"files": files, "data": {k: str(v) for k, v in options.items()}}
+
+
+def test_health_model_and_docs(client: TestClient) -> None:
+    assert client.get("/api/v1/health").json() == {"status": "ok", "running": 0, "waiting": 0}
+    info = client.get("/api/v1/model").json()
+    assert info["image_size"] == 16 and info["parameters"] > 0 and info["info"]["note"] == "test"
+    spec = client.get("/openapi.json").json()
+    body = spec["paths"]["/api/v1/complete"]["post"]["requestBody"]["content"]
+    assert {"multipart/form-data", "application/json"} <= set(body)
+    assert "image/png" in spec["paths"]["/api/v1/complete"]["post"]["responses"]["200"]["content"]
+    assert client.get("/").status_code == 200 and "ganfill" in client.get("/").text
+
+
+def test_complete_multipart_returns_the_photo_as_png(client: TestClient) -> None:
+    r = client.post("/api/v1/complete", **form(iters=3))
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    done = np.asarray(Image.open(io.BytesIO(r.content)))
+    before = np.asarray(Image.open(io.BytesIO(PHOTO)))
+    keep = np.ones((200, 200), bool)
+    keep[100:140, 70:130] = False
+    assert done.shape == before.shape and np.array_equal(done[keep], before[keep])
+
+
+def test_complete_json_with_samples(client: TestClient) -> None:
+    body = {
+        "image": base64.b64encode(PHOTO).decode(),
+        "mask": "data:image/png;base64," + base64.b64encode(mouth_mask()).decode(),
+        "iters": 2,
+        "samples": 2,
+        "format": "json",
+        "seed": 5,
+    }
+    r = client.post("/api/v1/complete", json=body)
+    assert r.status_code == 200, r.text
+    data = r.json()
+    assert len(data["images"]) == 2 and data["seed"] == 5 and data["width"] == 200
+    assert set(data["timings"]) == {"queued_s", "search_s", "total_s"}
+
+
+def test_align_off_takes_an_aligned_face(client: TestClient) -> None:
+    face = png(Image.new("RGB", (16, 16), (120, 90, 80)))
+    m = np.zeros((16, 16), np.uint8)
+    m[4:12, 4:12] = 255
+    r = client.post(
+        "/api/v1/complete", **form(image=face, mask=png(Image.fromarray(m)), iters=2, align="false")
+    )
+    assert r.status_code == 200
+    r = client.post("/api/v1/complete", **form(iters=2, align="false"))
+    assert r.status_code == 422 and "aligned 16x16 face" in r.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "message"),
+    [
+        ({"image": b"not an image at all"}, 415, "image: not an image"),
+        ({"mask": b"GIF89a junk"}, 415, "mask: not an image"),
+        ({"mask": mouth_mask((100, 100))}, 422, "mask is 100x100, the image is 200x200"),
+        ({"mask": png(Image.new("L", (200, 200), 0))}, 422, "nothing to fill"),
+        ({"image": png(Image.new("RGB", (1200, 1000)))}, 413, "more than 1000000 pixels"),
+        ({"iters": 0}, 422, "iters"),
+    ],
+)
+def test_bad_input_gets_a_clear_4xx(client: TestClient, kwargs, status: int, message: str) -> None:
+    options = {k: v for k, v in kwargs.items() if k not in ("image", "mask")}
+    files = {k: v for k, v in kwargs.items() if k in ("image", "mask")}
+    r = client.post("/api/v1/complete", **form(**files, **options))
+    assert r.status_code == status, r.text
+    assert message in r.json()["error"]
+
+
+def test_too_big_and_no_face(client: TestClient) -> None:
+    r = client.post("/api/v1/complete", **form(image=b"\xff\xd8" + b"0" * 2_100_000))
+    assert r.status_code == 413 and "limit" in r.json()["error"]
+    sky = png(Image.new("RGB", (200, 200), (90, 140, 200)))
+    r = client.post("/api/v1/complete", **form(image=sky, iters=2))
+    assert r.status_code == 422 and "no face found" in r.json()["error"]
+    r = client.post("/api/v1/complete", content=b"{}", headers={"content-type": "text/plain"})
+    assert r.status_code == 415
+
+
+def test_detect_finds_the_face(client: TestClient) -> None:
+    r = client.post("/api/v1/detect", files={"image": ("p.jpg", PHOTO, "image/jpeg")})
+    faces = r.json()["faces"]
+    assert r.status_code == 200 and len(faces) == 1 and len(faces[0]["landmarks"]) == 68
+
+
+def test_job_progress_events_and_result(client: TestClient) -> None:
+    r = client.post("/api/v1/jobs", **form(iters=5, samples=2))
+    assert r.status_code == 202
+    job = r.json()
+    with client.stream("GET", job["events_url"]) as events:
+        states = [line for line in events.iter_lines() if line.startswith("data:")]
+    assert '"status": "done"' in states[-1]
+    assert client.get(job["status_url"]).json()["progress"] == 1.0
+    second = client.get(job["result_url"], params={"sample": 1})
+    assert second.status_code == 200 and second.headers["content-type"] == "image/png"
+    assert client.get(job["result_url"], params={"sample": 7}).status_code == 404
+    assert client.get("/api/v1/jobs/nope").status_code == 404
+
+
+def test_queue_full_answers_503_and_jobs_cancel(tiny_model_file: Path) -> None:
+    app = create_app(Completer(tiny_model_file), max_concurrent=1, max_waiting=1)
+    gate = threading.Event()
+    with TestClient(app) as client:
+        queue = app.state.queue
+        queue.submit(lambda job: gate.wait(10), total=1)  # occupies the only worker
+        waiting = client.post("/api/v1/jobs", **form(iters=3)).json()
+        r = client.post("/api/v1/jobs", **form(iters=3))
+        assert r.status_code == 503 and r.headers["retry-after"] == "10"
+        assert client.get("/api/v1/health").json() == {"status": "ok", "running": 1, "waiting": 1}
+        assert client.delete(f"/api/v1/jobs/{waiting['id']}").status_code == 200
+        gate.set()
+        for _ in range(100):
+            if client.get(waiting["status_url"]).json()["status"] == "cancelled":
+                break
+            time.sleep(0.05)
+        assert client.get(waiting["status_url"]).json()["status"] == "cancelled"
+        assert client.get(waiting["result_url"]).status_code == 409
