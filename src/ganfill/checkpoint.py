@@ -34,10 +34,13 @@ class Model:
     config: ModelConfig
     info: dict[str, Any] = field(default_factory=dict)
     """What the file says about itself: training data, steps, format version."""
+    encoder: nn.Module | None = None
+    """The search's starting-point encoder (ganfill.encoder.Encoder), when trained."""
 
     def to(self, device: torch.device | str) -> Model:
-        self.generator.to(device)
-        self.discriminator.to(device)
+        for module in (self.generator, self.discriminator, self.encoder):
+            if module is not None:
+                module.to(device)
         return self
 
 
@@ -83,8 +86,10 @@ def unprefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch
 
 
 def save_model(path: str | Path, model: Model, *, half: bool = False) -> None:
-    """Write an inference model file: G, D, config and info in one file."""
+    """Write an inference model file: G, D, the encoder if any, config and info in one file."""
     tensors = prefixed(model.generator, "generator") | prefixed(model.discriminator, "discriminator")
+    if model.encoder is not None:
+        tensors |= prefixed(model.encoder, "encoder")
     if half:
         tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
     meta = {
@@ -92,6 +97,7 @@ def save_model(path: str | Path, model: Model, *, half: bool = False) -> None:
         "kind": "model",
         "model": model.config.to_dict(),
         "info": model.info,
+        "encoder": getattr(model.encoder, "spec", None),
     }
     write_safetensors(path, tensors, meta)
 
@@ -129,10 +135,17 @@ def load_model(path: str | Path, *, device: torch.device | str = "cpu") -> Model
     g_prefix = "generator_ema" if any(k.startswith("generator_ema.") for k in tensors) else "generator"
     _load_into(g, unprefixed(tensors, g_prefix), "generator", path)
     _load_into(d, unprefixed(tensors, "discriminator"), "discriminator", path)
+    encoder = None
+    if meta.get("encoder"):
+        from ganfill.encoder import Encoder
+
+        encoder = Encoder.from_spec(meta["encoder"])
+        _load_into(encoder, unprefixed(tensors, "encoder"), "encoder", path)
+        encoder.eval()
     info = dict(meta.get("info", {}))
     if meta.get("kind") == "training":
         info.setdefault("step", meta.get("step"))
-    model = Model(g.eval(), d.eval(), config, info)
+    model = Model(g.eval(), d.eval(), config, info, encoder)
     return model.to(device)
 
 

@@ -231,6 +231,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_encoder(args: argparse.Namespace) -> int:
+    """Train the search's starting-point encoder for a model."""
+    from ganfill.encoder import EncoderTrainConfig, attach_encoder
+
+    config = EncoderTrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+    log = attach_encoder(
+        args.model,
+        args.out,
+        config,
+        data_dir=args.data,
+        exclude_file=args.exclude_file,
+        progress=not args.no_progress,
+    )
+    last = log[-1]
+    print(f"wrote {args.out}: encoder trained {config.steps} steps in {last['seconds']:.0f} s", end=", ")
+    print(f"z MSE {last['z_mse']:.4f}")
+    return 0
+
+
 def _train_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
@@ -349,6 +368,17 @@ def _complete_parser(sub: argparse._SubParsersAction) -> None:
         help="starts per image searched in parallel; the best is kept (default 1)",
     )
     p.add_argument(
+        "--init",
+        choices=["auto", "random", "encoder"],
+        help="start from the model's encoder (auto: when it has one, the default) or U[-1,1] (the reference)",
+    )
+    p.add_argument(
+        "--tol", type=float, help="stop an image early when its loss improves by less than this share"
+    )
+    p.add_argument(
+        "--patience", type=int, help="steps without --tol improvement before an image stops (default 50)"
+    )
+    p.add_argument(
         "--samples",
         type=int,
         default=1,
@@ -434,8 +464,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="at most this many images")
     p.add_argument("--align", action="store_true", help="align DATA_DIR's raw photos first")
     p.add_argument("--no-face-metrics", action="store_true", help="pixel metrics only (no dlib)")
-    for flag, kind in [("iters", int), ("lam", float), ("lr", float), ("restarts", int)]:
+    for flag, kind in [("iters", int), ("lam", float), ("lr", float), ("restarts", int), ("tol", float)]:
         p.add_argument(f"--{flag}", type=kind, help=f"ganfill's {flag} (default as in complete)")
+    p.add_argument("--init", choices=["auto", "random", "encoder"])
     p.add_argument("--optimizer", choices=["adam", "momentum"])
     p.add_argument("--blend", choices=["poisson", "none"])
     p.add_argument("--seed", type=int, default=0)
@@ -465,6 +496,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-upload-mb", type=float, default=10.0, help="request size limit (default 10 MB)")
     p.add_argument("--max-pixels", type=int, default=25_000_000, help="image size limit (default 25 MP)")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser(
+        "train-encoder",
+        help="train the encoder that starts the latent search near its answer",
+        description="Train an encoder E(masked image, mask) -> z against MODEL's frozen generator and write "
+        "MODEL plus encoder to --out; completion then starts from E's guess (--init encoder).",
+    )
+    p.add_argument("model", help="model file or run folder")
+    p.add_argument("--out", required=True, help="model file to write (.safetensors)")
+    p.add_argument("--data", help="aligned real faces to train on as well (recommended)")
+    p.add_argument("--exclude-file", help="split file of file stems to leave out (the held-out split)")
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=2e-4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_train_encoder)
 
     p = sub.add_parser("sample", help="write a grid of generated faces")
     p.add_argument("model", help="model file (.safetensors) or run folder")

@@ -187,6 +187,18 @@ class Completer:
         z_dim = self.model.config.z_dim
         gens = [torch.Generator().manual_seed(hash((seed, i)) & (2**63 - 1)) for i in ids]
         starts = torch.stack([torch.rand(cfg.restarts, z_dim, generator=gn) * 2 - 1 for gn in gens])
+        encoder = self.model.encoder
+        if cfg.init == "encoder" and encoder is None:
+            raise ValueError(
+                "this model has no encoder (train one with ganfill train-encoder); use --init random"
+            )
+        if encoder is not None and cfg.init != "random" and not lowres:
+            with torch.no_grad():
+                guess = encoder.eval()(y, m).cpu()  # [B, z_dim]
+            # The first start is the guess; further restarts are the guess jittered by the random draws.
+            starts = (guess[:, None] + 0.3 * starts * (torch.arange(cfg.restarts) > 0)[None, :, None]).clamp(
+                -1, 1
+            )
         frames: list[tuple[int, np.ndarray, np.ndarray]] = []
         factor = cfg.lowres_factor if lowres else None
 

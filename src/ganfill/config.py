@@ -139,7 +139,8 @@ class CompletionConfig:
     """For the lowres mask: the context loss compares images downsampled by this factor."""
     save_every: int = 0
     """Record hats and completions every N iterations (0: never)."""
-    init: Literal["random", "encoder"] = "random"
+    init: Literal["auto", "random", "encoder"] = "auto"
+    """Where the search starts: the model's encoder's guess, or U[-1, 1]; auto = encoder if any."""
     tol: float = 0.0
     """Early stop per image when the loss improves by less than this (relative) over `patience`."""
     patience: int = 50
@@ -165,5 +166,8 @@ class CompletionConfig:
         _check(self.restarts >= 1, f"restarts must be >= 1, got {self.restarts}")
         _check(self.save_every >= 0, "save_every must be >= 0")
         _check(self.lowres_factor >= 1, "lowres_factor must be >= 1")
-        _check(self.init in ("random", "encoder"), f"init must be random or encoder, got {self.init!r}")
+        _check(
+            self.init in ("auto", "random", "encoder"),
+            f"init must be auto, random or encoder, got {self.init!r}",
+        )
         _check(self.tol >= 0 and self.patience >= 1, "tol must be >= 0 and patience >= 1")
