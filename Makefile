@@ -28,8 +28,8 @@ demo: $(STAMP)
 	$(BIN)/ganfill demo --out out/demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff format --check src tests benchmarks tools
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks

@@ -96,7 +96,7 @@ def cmd_complete(args: argparse.Namespace) -> int:
     """Complete masked images (or faces inside photos with --align)."""
     from tqdm import tqdm
 
-    from ganfill.jobs import MaskSpec, complete_files, complete_photos
+    from ganfill.batch import MaskSpec, complete_files, complete_photos
 
     config = _completion_config(args)
     args.mask_given = args.mask is not None

@@ -1,4 +1,4 @@
-"""File-to-file completion: read images and masks, complete in batches, write every output.
+"""Batch completion of image files: read images and masks, complete in batches, write every output.
 
 A bad image or a missing mask costs that image only; each batch's files are written as soon as
 the batch is done, atomically, so an interrupted job keeps everything finished before.
