@@ -103,3 +103,16 @@ def test_early_stop_stops(planted: Model) -> None:
         images, masks.make("center", 2, 16), iters=400, lr=0.05, tol=0.01, patience=5
     )
     assert (out.iterations < 400).all()
+
+
+def test_zero_lam_never_runs_the_discriminator(planted: Model) -> None:
+    calls = []
+    handle = planted.discriminator.register_forward_hook(lambda *a: calls.append(1))
+    y = torch.rand(2, 3, 16, 16) * 2 - 1
+    known = torch.from_numpy(masks.make("center", 2, 16))[:, None]
+    starts = torch.rand(2, 1, 8) * 2 - 1
+    inv = invert(planted.generator, planted.discriminator, y, known, CompletionConfig(iters=4, lam=0.0), starts)
+    assert calls == [] and (inv.prior == 0).all()
+    invert(planted.generator, planted.discriminator, y, known, CompletionConfig(iters=4, lam=0.1), starts)
+    handle.remove()
+    assert len(calls) == 5  # four steps and the final evaluation
