@@ -163,3 +163,23 @@ def test_too_few_images_for_a_batch(small_faces: Path, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="fewer than one batch"):
         train(small_faces, tmp_path / "r", tiny_train(), progress=False)
     shutil.rmtree(tmp_path / "r", ignore_errors=True)
+
+
+def test_init_from_a_model_file(small_faces: Path, tmp_path: Path, tiny_model_file: Path) -> None:
+    from ganfill.checkpoint import load_model as load
+
+    start = load(tiny_model_file)
+    cfg = tiny_train(max_steps=1, init_from=str(tiny_model_file), model=start.config)
+    run = tmp_path / "warm"
+    train(small_faces, run, cfg, progress=False)
+    tensors, _ = read_safetensors(run / "checkpoints" / "latest.safetensors")
+    moved = (tensors["generator.project.weight"] - start.generator.project.weight).abs().max()
+    assert 0 < moved < 0.01  # one small Adam step away from the model's weights
+    with pytest.raises(ValueError, match="model config differs"):
+        wider = ModelConfig(image_size=16, z_dim=8, gf_dim=8, df_dim=4)
+        train(
+            small_faces,
+            tmp_path / "bad",
+            tiny_train(init_from=str(tiny_model_file), model=wider),
+            progress=False,
+        )

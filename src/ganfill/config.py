@@ -86,6 +86,8 @@ class TrainConfig:
     channels_last: bool = True
     amp: bool = False
     """bfloat16 autocast on CUDA; ignored on CPU."""
+    init_from: str | None = None
+    """Start from a model file's weights (its generator and discriminator), with fresh optimisers."""
     exclude_file: str | None = None
     """A split file of file stems never to train on (the held-out split)."""
 

@@ -125,6 +125,14 @@ class Trainer:
 
         mem = torch.channels_last if config.channels_last else torch.contiguous_format
         g, d = build(config.model, seed=config.seed)
+        if config.init_from and not resume:
+            start = ckpt.load_model(config.init_from)
+            if start.config != config.model:
+                raise ValueError(
+                    f"{config.init_from}: its model config differs from this run's ({start.config})"
+                )
+            g.load_state_dict(start.generator.state_dict())
+            d.load_state_dict(start.discriminator.state_dict())
         self.g, self.d = g.to(self.device, memory_format=mem), d.to(self.device, memory_format=mem)
         self.g_ema = copy.deepcopy(self.g).requires_grad_(False) if config.ema > 0 else None
         fused = self.device.type == "cuda"
