@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,8 +113,6 @@ class Completer:
         Image i's starts are drawn from (seed, image_ids[i]) (default: its position), so the
         same seed gives the same result whatever the batch size.
         """
-        import time
-
         cfg = dataclasses.replace(config or CompletionConfig(), **options)
         if samples > cfg.restarts:
             cfg = dataclasses.replace(cfg, restarts=samples)
@@ -158,8 +157,7 @@ class Completer:
         samples=K the result holds the K best distinct completions.
         """
         if isinstance(photo, str | Path):
-            path = photo
-            photo = open_image(path)
+            photo = open_image(photo)
         if known is None:
             if box is None:
                 raise ValueError("complete_photo needs a mask or a box")
