@@ -183,3 +183,49 @@ def test_init_from_a_model_file(small_faces: Path, tmp_path: Path, tiny_model_fi
             tiny_train(init_from=str(tiny_model_file), model=wider),
             progress=False,
         )
+
+
+def test_sigterm_stops_with_a_checkpoint(small_faces: Path, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    run = tmp_path / "run"
+    cmd = [
+        sys.executable,
+        "-m",
+        "ganfill",
+        "train",
+        str(small_faces),
+        "--out",
+        str(run),
+        "--image-size",
+        "16",
+        "--z-dim",
+        "8",
+        "--gf-dim",
+        "4",
+        "--df-dim",
+        "4",
+        "--batch-size",
+        "4",
+        "--epochs",
+        "100000",
+        "--sample-every",
+        "100000",
+        "--checkpoint-every",
+        "100000",
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(cmd, env=os.environ | {"OMP_NUM_THREADS": "1"}, stdout=subprocess.PIPE, text=True)
+    for _ in range(300):
+        if (run / "metrics.csv").exists() and len((run / "metrics.csv").read_text().splitlines()) > 3:
+            break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in out
+    _, meta = read_safetensors(run / "checkpoints" / "latest.safetensors")
+    assert meta["step"] >= 3

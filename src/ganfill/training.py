@@ -7,7 +7,9 @@ import csv
 import json
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +61,17 @@ class TrainResult:
 def _step_generator(seed: int, rank: int, step: int, device: torch.device) -> torch.Generator:
     # All randomness of a step derives from (seed, rank, step): resume is exact with no RNG files.
     return torch.Generator(device=device).manual_seed(hash((seed, rank, step)) & (2**63 - 1))
+
+
+def _stop_on_sigterm():
+    """Make SIGTERM (schedulers, `kill`) stop training like Ctrl-C: a checkpoint, then exit."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, handler)
 
 
 def _ema_update(ema: Generator, g: Generator, decay: float) -> None:
@@ -289,6 +302,7 @@ class Trainer:
             file=sys.stderr,
         )
         interrupted = False
+        previous = _stop_on_sigterm()
         t0, images_since = time.perf_counter(), 0
         epoch, order = -1, torch.empty(0, dtype=torch.long)
         try:
@@ -319,6 +333,9 @@ class Trainer:
                     self.save_checkpoint()
         except KeyboardInterrupt:
             interrupted = True
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
         bar.close()
         self.save_samples()
         self.save_checkpoint()
