@@ -108,8 +108,6 @@ def cmd_complete(args: argparse.Namespace) -> int:
         )
         print(f"completed {len(report.completed)} photo(s) into {args.out}; {len(report.failed)} failed")
         return 1 if report.failed else 0
-    if args.gif and not config.save_every:
-        config = dataclasses.replace(config, save_every=max(1, config.iters // 40))
     mask_path = Path(args.mask) if Path(args.mask).exists() else None
     params = {
         "center": {"scale": args.center_scale},
@@ -119,6 +117,9 @@ def cmd_complete(args: argparse.Namespace) -> int:
     }.get(args.mask, {})
     spec = MaskSpec(kind=args.mask, params=params, path=mask_path)
     completer = _completer(args)
+    config = config.resolved(completer.model.encoder is not None and not spec.lowres)
+    if args.gif and not config.save_every:
+        config = dataclasses.replace(config, save_every=max(1, config.iters // 40))
     bars: list = []
 
     def progress(batch: int, count: int):
@@ -200,12 +201,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     completer = _completer(args)
-    bar = tqdm(total=args.iters, desc="searching", unit="it", file=sys.stderr, disable=args.no_progress)
+    iters = CompletionConfig(iters=args.iters).resolved(completer.model.encoder is not None).iters
+    bar = tqdm(total=iters, desc="searching", unit="it", file=sys.stderr, disable=args.no_progress)
     result = run_demo(
         args.images,
         args.out,
         completer,
-        iters=args.iters,
+        iters=iters,
         seed=args.seed,
         on_step=lambda it, loss: bar.update(1),
     )
@@ -344,8 +346,12 @@ def _complete_parser(sub: argparse._SubParsersAction) -> None:
         help="pattern mask: share missing (default 0.25)",
     )
     p.add_argument("--stroke-width", default="medium", choices=["thin", "medium", "thick"])
-    p.add_argument("--iters", type=int, help=f"search steps (default {d.iters}, the paper)")
-    p.add_argument("--lam", type=float, help=f"weight of the prior loss (default {d.lam})")
+    p.add_argument(
+        "--iters",
+        type=int,
+        help="search steps (default: 100 from the encoder's start, 1500 from a random start as the paper)",
+    )
+    p.add_argument("--lam", type=float, help=f"weight of the prior loss (default {d.lam}; the paper 0.003)")
     p.add_argument("--lr", type=float, help=f"step size (default {d.lr})")
     p.add_argument(
         "--optimizer",
@@ -478,7 +484,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--images", default="examples/faces", help="aligned faces (default examples/faces)")
     p.add_argument("--out", default="out/demo")
     p.add_argument("--model", help="model file or run folder (default: the bundled face model)")
-    p.add_argument("--iters", type=int, default=250, help="search steps (default 250)")
+    p.add_argument("--iters", type=int, help="search steps (default as in complete: 100 with the encoder)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
     p.add_argument("--no-progress", action="store_true")

@@ -114,6 +114,7 @@ class Completer:
         same seed gives the same result whatever the batch size.
         """
         cfg = dataclasses.replace(config or CompletionConfig(), **options)
+        cfg = cfg.resolved(self.model.encoder is not None and not lowres)
         if samples > cfg.restarts:
             cfg = dataclasses.replace(cfg, restarts=samples)
         imgs = torch.as_tensor(np.array(images, dtype=np.uint8))
@@ -190,7 +191,7 @@ class Completer:
             raise ValueError(
                 "this model has no encoder (train one with ganfill train-encoder); use --init random"
             )
-        if encoder is not None and cfg.init != "random" and not lowres:
+        if cfg.init == "encoder" and not lowres:
             with torch.no_grad():
                 guess = encoder.eval()(y, m).cpu()  # [B, z_dim]
             # The first start is the guess; further restarts are the guess jittered by the random draws.

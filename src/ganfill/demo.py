@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +31,7 @@ def run_demo(
     out_dir: str | Path,
     completer: Completer,
     *,
-    iters: int = 250,
+    iters: int | None = None,
     seed: int = 0,
     on_step=None,
 ) -> DemoResult:
@@ -45,7 +46,8 @@ def run_demo(
     n = len(faces)
     known = np.concatenate([masks.make(kind, n, completer.size, seed=seed) for kind in DEMO_MASKS])
     batch = np.concatenate([faces] * len(DEMO_MASKS))
-    cfg = CompletionConfig(iters=iters, save_every=max(1, iters // 25))
+    cfg = CompletionConfig(iters=iters).resolved(completer.model.encoder is not None)
+    cfg = dataclasses.replace(cfg, save_every=max(1, cfg.iters // 25))
     result = completer.complete(batch, known, cfg, seed=seed, batch_size=len(batch), on_step=on_step)
     holes = (batch * known[..., None] + 255 * (1 - known[..., None])).astype(np.uint8)
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ganfill.files import atomic_write
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 Image.MAX_IMAGE_PIXELS = 64_000_000  # refuse decompression bombs early
@@ -137,17 +137,11 @@ def grid(images: np.ndarray, *, ncols: int | None = None, pad: int = 2) -> np.nd
 
 def save_atomic(image: Image.Image, path: str | Path, **params: object) -> None:
     """Write an image so that a reader never sees a half-written file (write, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".gif": "GIF", ".webp": "WEBP"}.get(path.suffix.lower(), "PNG")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    os.close(fd)
-    try:
+    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".gif": "GIF", ".webp": "WEBP"}.get(
+        Path(path).suffix.lower(), "PNG"
+    )
+    with atomic_write(path) as tmp:
         image.save(tmp, format=fmt, **params)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def save_png(array: np.ndarray, path: str | Path) -> None:

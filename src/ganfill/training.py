@@ -25,6 +25,7 @@ from tqdm import tqdm
 from ganfill import checkpoint as ckpt
 from ganfill.config import ModelConfig, TrainConfig
 from ganfill.data import ImageSet, load_folder, read_split
+from ganfill.files import atomic_write
 from ganfill.images import grid, save_atomic, to_uint8
 from ganfill.losses import d_loss, g_loss
 from ganfill.models import Generator, build, recalibrate_batchnorm, sample_z
@@ -224,9 +225,8 @@ class Trainer:
         folder = self.files.ckpt_dir
         path = folder / f"step_{self.step:07d}.safetensors"
         ckpt.write_safetensors(path, tensors | opt_g | opt_d, meta)
-        tmp = folder / ".latest.tmp"
-        shutil.copyfile(path, tmp)
-        os.replace(tmp, folder / "latest.safetensors")
+        with atomic_write(folder / "latest.safetensors") as tmp:
+            shutil.copyfile(path, tmp)
         for old in sorted(folder.glob("step_*.safetensors"))[: -self.config.keep_checkpoints]:
             old.unlink()
 

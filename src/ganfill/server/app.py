@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from ganfill.alignment import AlignmentError
 from ganfill.completion import Completer
+from ganfill.config import CompletionConfig
 from ganfill.server.jobs import Job, JobQueue, QueueFull
 
 STATIC = Path(__file__).parent / "static"
@@ -31,7 +32,12 @@ ALLOWED_FORMATS = {"PNG", "JPEG", "WEBP", "BMP"}
 class Options(BaseModel):
     """Completion options of a request."""
 
-    iters: int = Field(300, ge=1, le=5000, description="search steps")
+    iters: int | None = Field(
+        None,
+        ge=1,
+        le=5000,
+        description="search steps; default 100 from the encoder's start, 1500 from random",
+    )
     restarts: int = Field(1, ge=1, le=16, description="starts per face; the best is kept")
     samples: int = Field(1, ge=1, le=8, description="distinct completions returned, best first")
     blend: Literal["poisson", "none"] = "poisson"
@@ -227,7 +233,8 @@ def create_app(
 
     def submit(image, known, options) -> Job:
         try:
-            return queue.submit(work(image, known, options), options.iters)
+            total = CompletionConfig(iters=options.iters).resolved(completer.model.encoder is not None).iters
+            return queue.submit(work(image, known, options), total)
         except QueueFull:
             raise _error(503, "the server is busy; try again shortly", **{"Retry-After": "10"}) from None
 

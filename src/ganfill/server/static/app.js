@@ -136,7 +136,7 @@ async function complete() {
   const form = new FormData();
   form.append("image", state.file);
   form.append("mask", await maskBlob(), "mask.png");
-  form.append("iters", $("iters").value);
+  if ($("iters").value) form.append("iters", $("iters").value);  // empty: the server's default
   form.append("samples", $("samples").value);
   form.append("align", $("align").checked ? "true" : "false");
   setStatus("Queued…");
