@@ -1,8 +1,7 @@
 """Cost of the latent search: FLOPs per iteration, iterations/s, GFLOP/s against a measured
-matmul peak, and seconds per image for the reference configuration and ganfill's default.
-
-Seconds per image = seconds per iteration (median of timed iterations on one batch) x the
-configuration's iterations / batch size; with --full the whole search runs instead.
+matmul peak, and seconds per image for the reference configuration and ganfill's default (the encoder's start,
+100 steps, lam 0: no D passes). Seconds per image = seconds per step (median of timed steps on
+one batch, per configuration) x the configuration's steps / batch size; --full runs whole searches.
 
     python benchmarks/completion_speed.py [--model M] [--batch-size 64] [--iters 20] [--full]
 """
@@ -24,7 +23,9 @@ from ganfill.completion import DEFAULT_WEIGHTS, Completer
 from ganfill.config import CompletionConfig
 from ganfill.inversion import invert
 
-REFERENCE = CompletionConfig(iters=1000, optimizer="adam", restarts=1, lam=0.1, weighting="paper")
+REFERENCE = CompletionConfig(
+    iters=1000, optimizer="adam", restarts=1, lam=0.1, weighting="paper", init="random"
+)
 
 
 def matmul_peak(device: torch.device, n: int = 2048, reps: int = 5) -> float:
@@ -42,8 +43,8 @@ def matmul_peak(device: torch.device, n: int = 2048, reps: int = 5) -> float:
     return best
 
 
-def flops_per_iteration(completer: Completer, y: torch.Tensor, known: torch.Tensor) -> int:
-    """FLOPs of one search step: G and D forward, and the backward pass down to z."""
+def flops_per_iteration(completer: Completer, y: torch.Tensor, known: torch.Tensor, lam: float) -> int:
+    """FLOPs of one search step: G (and D when lam > 0) forward, and the backward pass to z."""
     from ganfill.inversion import frozen, importance_weights
     from ganfill.losses import context_loss, prior_loss
 
@@ -51,7 +52,9 @@ def flops_per_iteration(completer: Completer, y: torch.Tensor, known: torch.Tens
     z = (torch.rand(len(y), completer.model.config.z_dim, device=y.device) * 2 - 1).requires_grad_(True)
     with frozen(g, d), FlopCounterMode(display=False) as counter:
         hat = g(z)
-        loss = context_loss(hat, y, importance_weights(known)) + prior_loss(d(hat))
+        loss = context_loss(hat, y, importance_weights(known))
+        if lam > 0:
+            loss = loss + lam * prior_loss(d(hat))
         loss.sum().backward()
     return counter.get_total_flops()
 
@@ -73,36 +76,46 @@ def main() -> None:
     known = torch.from_numpy(masks.make("center", b, size))[:, None].to(device)
     starts = torch.rand(b, 1, completer.model.config.z_dim)
 
-    flops = flops_per_iteration(completer, y, known)
     peak = matmul_peak(device)
-
-    per_iter = []
-    invert(g, d, y, known, dataclasses.replace(REFERENCE, iters=2), starts.to(device))  # warm-up
-    for _ in range(3):
-        start = time.perf_counter()
-        invert(g, d, y, known, dataclasses.replace(REFERENCE, iters=args.iters), starts.to(device))
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        per_iter.append((time.perf_counter() - start) / args.iters)
-    s_iter = statistics.median(per_iter)
-    print(f"batch {b} at {size}x{size}: {flops / 1e9:.2f} GFLOP per iteration, {1 / s_iter:.2f} iterations/s")
-    achieved = flops / s_iter / 1e9
-    print(f"achieved {achieved:.1f} GFLOP/s; float32 matmul peak measured now {peak:.1f} GFLOP/s", end=" ")
-    print(f"({achieved / peak:.0%} of it)")
-
-    configs = {"reference (adam, 1000 it, random start)": REFERENCE, "ganfill default": CompletionConfig()}
-    seconds = {}
+    has_encoder = completer.model.encoder is not None
+    configs = {
+        "reference (adam, 1000 it, random start, lam 0.1)": REFERENCE,
+        "ganfill default": CompletionConfig().resolved(has_encoder),
+    }
     images = np.zeros((b, size, size, 3), np.uint8)
+    seconds = {}
     for name, cfg in configs.items():
+        flops = flops_per_iteration(completer, y, known, cfg.lam)
+        timed = dataclasses.replace(cfg, iters=args.iters)
+        invert(g, d, y, known, dataclasses.replace(cfg, iters=2), starts.to(device))  # warm-up
+        per_iter = []
+        for _ in range(3):
+            start = time.perf_counter()
+            invert(g, d, y, known, timed, starts.to(device))
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            per_iter.append((time.perf_counter() - start) / args.iters)
+        s_iter = statistics.median(per_iter)
+        achieved = flops / s_iter / 1e9
+        print(
+            f"{name}: batch {b} at {size}x{size}: {flops / 1e9:.2f} GFLOP per step, {1 / s_iter:.2f} steps/s,"
+        )
+        print(
+            f"  {achieved:.1f} GFLOP/s = {achieved / peak:.0%} of the float32 matmul peak "
+            f"measured now ({peak:.1f})"
+        )
         if args.full:
             seconds[name] = (
                 completer.complete(images, known[:, 0].cpu().numpy(), cfg, batch_size=b).seconds / b
             )
         else:
             seconds[name] = s_iter * cfg.iters * cfg.restarts / b
-        print(f"{name}: {cfg.iters} iterations x {cfg.restarts} start(s): {seconds[name]:.3f} s per image")
+        print(
+            f"  {cfg.iters} steps x {cfg.restarts} start(s), {cfg.init} start: "
+            f"{seconds[name]:.3f} s per image"
+        )
     ref, ours = seconds.values()
-    print(f"speed-up of the default over the reference: {ref / ours:.2f}x")
+    print(f"speed-up of the default over the reference: {ref / ours:.1f}x")
 
 
 if __name__ == "__main__":
