@@ -13,6 +13,7 @@ from ganfill.data import DataError, load_folder
 from ganfill.training import train
 
 TINY = ModelConfig(image_size=16, z_dim=8, gf_dim=4, df_dim=4)
+TINY_FLAGS = ["--image-size", "16", "--z-dim", "8", "--gf-dim", "4", "--df-dim", "4", "--batch-size", "4"]
 
 
 def tiny_train(**kw) -> TrainConfig:
@@ -109,16 +110,7 @@ def test_cli_train_sample_export(small_faces: Path, tmp_path: Path, capsys) -> N
         str(small_faces),
         "--out",
         str(run),
-        "--image-size",
-        "16",
-        "--z-dim",
-        "8",
-        "--gf-dim",
-        "4",
-        "--df-dim",
-        "4",
-        "--batch-size",
-        "4",
+        *TINY_FLAGS,
         "--max-steps",
         "2",
         "--no-progress",
@@ -201,16 +193,7 @@ def test_sigterm_stops_with_a_checkpoint(small_faces: Path, tmp_path: Path) -> N
         str(small_faces),
         "--out",
         str(run),
-        "--image-size",
-        "16",
-        "--z-dim",
-        "8",
-        "--gf-dim",
-        "4",
-        "--df-dim",
-        "4",
-        "--batch-size",
-        "4",
+        *TINY_FLAGS,
         "--epochs",
         "100000",
         "--sample-every",

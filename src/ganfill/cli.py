@@ -313,7 +313,7 @@ def _complete_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("images", nargs="+")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--model", help="model file or run folder (default: the bundled face model)")
+    _model_flags(p)
     p.add_argument(
         "--align",
         action="store_true",
@@ -400,9 +400,14 @@ def _complete_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--batch-size", type=int, default=64, help="images searched together (default 64)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_complete)
+
+
+def _model_flags(p: argparse.ArgumentParser) -> None:
+    """--model and --device, shared by every verb that loads a model."""
+    p.add_argument("--model", help="model file or run folder (default: the bundled face model)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
 
 
 def _box(text: str) -> tuple[int, int, int, int]:
@@ -458,7 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("data_dir", help="aligned faces at the model's size (or raw photos with --align)")
     p.add_argument("--out", required=True, help="report folder")
-    p.add_argument("--model", help="model file or run folder (default: the bundled face model)")
+    _model_flags(p)
     p.add_argument("--masks", default="center,random,left,pattern", help="comma-separated mask kinds")
     p.add_argument(
         "--methods",
@@ -476,25 +481,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--optimizer", choices=["adam", "momentum"])
     p.add_argument("--blend", choices=["poisson", "none"])
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("demo", help="complete the bundled example faces (what `make demo` runs)")
     p.add_argument("--images", default="examples/faces", help="aligned faces (default examples/faces)")
     p.add_argument("--out", default="out/demo")
-    p.add_argument("--model", help="model file or run folder (default: the bundled face model)")
+    _model_flags(p)
     p.add_argument("--iters", type=int, help="search steps (default as in complete: 100 with the encoder)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("serve", help="the web page and HTTP API (FastAPI + uvicorn)")
     p.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (loopback only)")
     p.add_argument("--port", type=int, default=7860)
-    p.add_argument("--model", help="model file or run folder (default: the bundled face model)")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
+    _model_flags(p)
     p.add_argument("--max-concurrent", type=int, default=1, help="completions run at once (default 1)")
     p.add_argument(
         "--max-queue", type=int, default=4, help="requests that may wait; more get 503 (default 4)"
