@@ -92,6 +92,7 @@ def evaluate(
     n = len(originals)
     faces = FaceMetrics() if face_metrics else None
     ref_views = [faces.view(im) for im in originals] if faces else []
+    ref_embeddings = np.stack([v.embedding for v, _ in ref_views]) if faces else None
     report = Report()
     for mask in masks:
         known = mask_kinds.make(mask, n, size, seed=seed)
@@ -116,11 +117,7 @@ def evaluate(
                     ok = landmark_error(ref.landmarks, view.landmarks) < LANDMARK_TOLERANCE * size / 64
                     row["landmarks_ok"] = "" if ref.landmarks is None else int(ok)
                 report.rows.append(row)
-            fd = (
-                frechet_distance(np.stack(embeddings), np.stack([v.embedding for v, _ in ref_views]))
-                if faces
-                else None
-            )
+            fd = frechet_distance(np.stack(embeddings), ref_embeddings) if faces else None
             report.summary.append(_summarise(spec, mask, report.rows, fd))
             progress(_line(report.summary[-1]))
         _write_grid(out / f"grid_{mask}.png", shown)
