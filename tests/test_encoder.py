@@ -36,6 +36,11 @@ def test_encoder_start_beats_a_random_start(tmp_path: Path) -> None:
         model, EncoderTrainConfig(steps=150, batch_size=32, lr=2e-3, ef_dim=8), progress=False
     )
     assert log[-1]["z_mse"] < log[0]["z_mse"]
+    one_step = EncoderTrainConfig(steps=1, batch_size=32, lr=2e-3, ef_dim=8)
+    (_, fresh), (_, continued) = (
+        train_encoder(model, one_step, start=s, progress=False) for s in (None, enc)
+    )
+    assert continued[0]["z_mse"] < fresh[0]["z_mse"]  # continuing keeps what was learnt
     model.encoder = enc
     images = to_uint8(model.generator(torch.rand(8, 8) * 2 - 1).detach())
     known = masks.make("center", 8, 16)
@@ -72,25 +77,16 @@ def test_cli_train_encoder_and_missing_encoder(
     tiny_model_file: Path, small_faces: Path, tmp_path: Path, capsys
 ) -> None:
     out = tmp_path / "with_encoder.safetensors"
-    assert (
-        main(
-            [
-                "train-encoder",
-                str(tiny_model_file),
-                "--out",
-                str(out),
-                "--data",
-                str(small_faces),
-                "--steps",
-                "3",
-                "--batch-size",
-                "8",
-                "--no-progress",
-            ]
-        )
-        == 0
-    )
+    encoder_args = ["--out", str(out), "--data", str(small_faces), "--steps", "3", "--batch-size", "8"]
+    assert main(["train-encoder", str(tiny_model_file), *encoder_args, "--no-progress"]) == 0
     assert load_model(out).encoder is not None and "encoder" in load_model(out).info
+    again = tmp_path / "continued.safetensors"
+    continued = ["train-encoder", str(tiny_model_file), "--out", str(again), *encoder_args[2:]]
+    continued += ["--no-progress", "--encoder-from", str(out)]
+    assert main(continued) == 0
+    assert load_model(again).info["encoder"]["total_steps"] == 6
+    assert main([*continued[:-1], str(tiny_model_file)]) == 2
+    assert "has no encoder to continue from" in capsys.readouterr().err
     args = ["complete", str(small_faces), "--out", str(tmp_path / "o"), "--iters", "1", "--no-progress"]
     assert main([*args, "--model", str(out), "--init", "encoder"]) == 0
     assert main([*args, "--model", str(tiny_model_file), "--init", "encoder"]) == 2

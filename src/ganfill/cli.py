@@ -244,6 +244,7 @@ def cmd_train_encoder(args: argparse.Namespace) -> int:
         config,
         data_dir=args.data,
         exclude_file=args.exclude_file,
+        encoder_from=args.encoder_from,
         progress=not args.no_progress,
     )
     last = log[-1]
@@ -515,6 +516,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="model file to write (.safetensors)")
     p.add_argument("--data", help="aligned real faces to train on as well (recommended)")
     p.add_argument("--exclude-file", help="split file of file stems to leave out (the held-out split)")
+    p.add_argument(
+        "--encoder-from",
+        help="model file whose encoder to continue training (e.g. the previous snapshot's) instead of "
+        "starting from scratch",
+    )
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-4)

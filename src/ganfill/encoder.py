@@ -82,14 +82,29 @@ def random_masks(n: int, size: int, rng: np.random.Generator) -> torch.Tensor:
 
 
 def train_encoder(
-    model: Model, config: EncoderTrainConfig, *, faces: torch.Tensor | None = None, progress: bool = True
+    model: Model,
+    config: EncoderTrainConfig,
+    *,
+    faces: torch.Tensor | None = None,
+    start: Encoder | None = None,
+    progress: bool = True,
 ) -> tuple[Encoder, list[dict[str, float]]]:
-    """Train E for a frozen model; faces: uint8 [N, 3, S, S] real faces, or None for samples only."""
+    """Train E for a frozen model; faces: uint8 [N, 3, S, S] real faces, or None for samples only.
+
+    start: an encoder to continue from (e.g. the one trained for an earlier snapshot of the same
+    generator), which reaches a given loss in fewer steps than a fresh one.
+    """
     g, d = model.generator, model.discriminator
     size, z_dim = model.config.image_size, model.config.z_dim
     torch.manual_seed(config.seed)
     enc = Encoder(size, z_dim, config.ef_dim)
-    init_weights(enc)
+    if start is None:
+        init_weights(enc)
+    elif start.spec != enc.spec:
+        raise ValueError(f"the starting encoder has shape {start.spec}, this model needs {enc.spec}")
+    else:
+        enc.load_state_dict(start.state_dict())
+    enc.train()
     opt = torch.optim.Adam(enc.parameters(), lr=config.lr, betas=(0.5, 0.999))
     rng = np.random.default_rng(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
@@ -139,21 +154,37 @@ def attach_encoder(
     *,
     data_dir: str | Path | None = None,
     exclude_file: str | None = None,
+    encoder_from: str | Path | None = None,
     progress: bool = True,
 ) -> list[dict[str, float]]:
-    """Train an encoder for the model at model_path and write model + encoder to out."""
+    """Train an encoder for the model at model_path and write model + encoder to out.
+
+    encoder_from: a model file whose encoder training continues (its steps and seconds add up).
+    """
     from ganfill.data import load_folder, read_split
 
     model = load_model(model_path)
+    start, before = None, {"steps": 0, "train_seconds": 0.0}
+    if encoder_from is not None:
+        earlier = load_model(encoder_from)
+        if earlier.encoder is None:
+            raise ValueError(f"{encoder_from}: has no encoder to continue from")
+        start = earlier.encoder
+        info = earlier.info.get("encoder", {})
+        before = {k: info.get(f"total_{k}", info.get(k, 0)) for k in before}
     faces = None
     if data_dir is not None:
         exclude = read_split(exclude_file) if exclude_file else ()
         faces = load_folder(data_dir, model.config.image_size, exclude=exclude).images
-    enc, log = train_encoder(model, config, faces=faces, progress=progress)
+    enc, log = train_encoder(model, config, faces=faces, start=start, progress=progress)
     model.encoder = enc
+    seconds = round(log[-1]["seconds"], 1)
     model.info["encoder"] = asdict(config) | {
-        "train_seconds": round(log[-1]["seconds"], 1),
+        "train_seconds": seconds,
         "parameters": sum(p.numel() for p in enc.parameters()),
+        "continued_from": None if encoder_from is None else Path(encoder_from).name,
+        "total_steps": before["steps"] + config.steps,
+        "total_train_seconds": round(before["train_seconds"] + seconds, 1),
     }
     save_model(out, model)
     return log
