@@ -19,6 +19,7 @@ def test_every_method_and_mask_is_reported(small_faces: Path, tiny_model_file: P
         "telea",
         "ns",
         "biharmonic",
+        "patchmatch",
         "mean",
         "bicubic",
     ]
@@ -35,7 +36,7 @@ def test_every_method_and_mask_is_reported(small_faces: Path, tiny_model_file: P
     )
     rows = list(csv.DictReader((out / "results.csv").open()))
     pairs = {(r["method"], r["mask"]) for r in rows}
-    classical = {"telea", "ns", "biharmonic", "mean"}
+    classical = {"telea", "ns", "biharmonic", "patchmatch", "mean"}
     for m in methods:
         for k in masks:
             applies = (
@@ -51,7 +52,7 @@ def test_every_method_and_mask_is_reported(small_faces: Path, tiny_model_file: P
         assert (out / name).exists()
     # grid: 6 rows (limit) capped at 8, columns original | masked | each applicable method
     center = Image.open(out / "grid_center.png")
-    assert center.size == ((2 + 6) * 18 + 2, 6 * 18 + 2)
+    assert center.size == ((2 + 7) * 18 + 2, 6 * 18 + 2)
     assert "| center | telea |" in (out / "report.md").read_text()
 
 
@@ -87,7 +88,7 @@ def test_unknown_names_are_clear_errors(
     small_faces: Path, tiny_model_file: Path, tmp_path: Path, capsys
 ) -> None:
     with pytest.raises(EvalError, match="choose from ganfill, telea"):
-        parse_method("patchmatch")
+        parse_method("criminisi")
     with pytest.raises(EvalError, match="unknown ganfill option 'steps'"):
         parse_method("ganfill:steps=3")
     args = ["eval", str(small_faces), "--out", str(tmp_path / "r"), "--model", str(tiny_model_file)]

@@ -46,6 +46,16 @@ def biharmonic(image: np.ndarray, known: np.ndarray, lowres_factor: int) -> np.n
     return np.clip(np.round(out * 255), 0, 255).astype(np.uint8)
 
 
+def patchmatch(image: np.ndarray, known: np.ndarray, lowres_factor: int) -> np.ndarray | None:
+    """PatchMatch inpainting (Barnes et al. 2009) from PyPatchMatch, radius-3 patches, seed 0."""
+    import patchmatch as pm
+
+    if not known.any():
+        return None
+    pm.set_random_seed(0)
+    return pm.inpaint(image, (known < 0.5).astype(np.uint8), patch_size=3)
+
+
 def mean(image: np.ndarray, known: np.ndarray, lowres_factor: int) -> np.ndarray | None:
     """The mean colour of the known pixels in every hole pixel."""
     if not known.any():
@@ -74,6 +84,7 @@ METHODS: dict[str, Method] = {
     "telea": telea,
     "ns": ns,
     "biharmonic": biharmonic,
+    "patchmatch": patchmatch,
     "mean": mean,
     "bicubic": bicubic,
 }

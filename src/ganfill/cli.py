@@ -469,7 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--methods",
         default="ganfill,telea,ns,biharmonic,mean",
-        help="comma-separated: ganfill, telea, ns, biharmonic, mean, bicubic (lowres only); "
+        help="comma-separated: ganfill, telea, ns, biharmonic, patchmatch, mean, bicubic (lowres only); "
         "ganfill:iters=100:optimizer=momentum compares ganfill configurations",
     )
     p.add_argument("--split", help="only the file stems listed in this split file (e.g. the held-out split)")

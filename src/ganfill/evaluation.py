@@ -21,7 +21,7 @@ from ganfill.images import grid, save_png
 from ganfill.metrics import FaceMetrics, frechet_distance, landmark_error, pixel_metrics
 
 DEFAULT_MASKS = ("center", "random", "left", "pattern")
-DEFAULT_METHODS = ("ganfill", "telea", "ns", "biharmonic", "mean")
+DEFAULT_METHODS = ("ganfill", "telea", "ns", "biharmonic", "patchmatch", "mean")
 PIXEL_FIELDS = ["psnr", "psnr_hole", "ssim", "l1_hole", "seconds"]
 FACE_FIELDS = ["identity", "landmarks_ok"]
 LANDMARK_TOLERANCE = 3.0  # pixels at 64x64, scaled with the image size
