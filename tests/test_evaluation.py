@@ -115,3 +115,12 @@ def test_eval_cli_prints_the_table(small_faces: Path, tiny_model_file: Path, tmp
     )
     out = capsys.readouterr().out
     assert "| center | ganfill |" in out and "| center | mean |" in out
+
+
+def test_eval_cli_defaults_are_the_api_defaults() -> None:
+    from ganfill.cli import build_parser
+    from ganfill.evaluation import DEFAULT_MASKS, DEFAULT_METHODS
+
+    args = build_parser().parse_args(["eval", "faces", "--out", "report"])
+    assert args.methods.split(",") == list(DEFAULT_METHODS) and "patchmatch" in args.methods
+    assert args.masks.split(",") == list(DEFAULT_MASKS)

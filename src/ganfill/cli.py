@@ -14,6 +14,7 @@ from PIL import Image
 from ganfill.checkpoint import ModelFileError, export, load_model
 from ganfill.config import CompletionConfig, ConfigError, TrainConfig
 from ganfill.data import DataError
+from ganfill.evaluation import DEFAULT_MASKS, DEFAULT_METHODS
 from ganfill.images import ImageError, grid, save_atomic, to_uint8
 from ganfill.models import generate
 from ganfill.training import train
@@ -465,10 +466,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data_dir", help="aligned faces at the model's size (or raw photos with --align)")
     p.add_argument("--out", required=True, help="report folder")
     _model_flags(p)
-    p.add_argument("--masks", default="center,random,left,pattern", help="comma-separated mask kinds")
+    p.add_argument("--masks", default=",".join(DEFAULT_MASKS), help="comma-separated mask kinds")
     p.add_argument(
         "--methods",
-        default="ganfill,telea,ns,biharmonic,mean",
+        default=",".join(DEFAULT_METHODS),
         help="comma-separated: ganfill, telea, ns, biharmonic, patchmatch, mean, bicubic (lowres only); "
         "ganfill:iters=100:optimizer=momentum compares ganfill configurations",
     )
