@@ -77,10 +77,9 @@ def main() -> None:
     starts = torch.rand(b, 1, completer.model.config.z_dim)
 
     peak = matmul_peak(device)
-    has_encoder = completer.model.encoder is not None
     configs = {
         "reference (adam, 1000 it, random start, lam 0.1)": REFERENCE,
-        "ganfill default": CompletionConfig().resolved(has_encoder),
+        "ganfill default": completer.resolve(),
     }
     images = np.zeros((b, size, size, 3), np.uint8)
     seconds = {}

@@ -118,7 +118,7 @@ def cmd_complete(args: argparse.Namespace) -> int:
     }.get(args.mask, {})
     spec = MaskSpec(kind=args.mask, params=params, path=mask_path)
     completer = _completer(args)
-    config = config.resolved(completer.model.encoder is not None and not spec.lowres)
+    config = completer.resolve(config, lowres=spec.lowres)
     if args.gif and not config.save_every:
         config = dataclasses.replace(config, save_every=max(1, config.iters // 40))
     bars: list = []
@@ -202,7 +202,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     completer = _completer(args)
-    iters = CompletionConfig(iters=args.iters).resolved(completer.model.encoder is not None).iters
+    iters = completer.resolve(CompletionConfig(iters=args.iters)).iters
     bar = tqdm(total=iters, desc="searching", unit="it", file=sys.stderr, disable=args.no_progress)
     result = run_demo(
         args.images,

@@ -92,6 +92,10 @@ class Completer:
             raise FileNotFoundError(f"{DEFAULT_WEIGHTS}: the bundled model is missing from this install")
         return cls(DEFAULT_WEIGHTS, device=device)
 
+    def resolve(self, config: CompletionConfig | None = None, *, lowres: bool = False) -> CompletionConfig:
+        """config with its start and step count made concrete for this model (encoder or not)."""
+        return (config or CompletionConfig()).resolved(self.model.encoder is not None and not lowres)
+
     def complete(
         self,
         images: np.ndarray | torch.Tensor,
@@ -113,8 +117,7 @@ class Completer:
         Image i's starts are drawn from (seed, image_ids[i]) (default: its position), so the
         same seed gives the same result whatever the batch size.
         """
-        cfg = dataclasses.replace(config or CompletionConfig(), **options)
-        cfg = cfg.resolved(self.model.encoder is not None and not lowres)
+        cfg = self.resolve(dataclasses.replace(config or CompletionConfig(), **options), lowres=lowres)
         if samples > cfg.restarts:
             cfg = dataclasses.replace(cfg, restarts=samples)
         imgs = torch.as_tensor(np.array(images, dtype=np.uint8))

@@ -164,14 +164,12 @@ def attach_encoder(
     from ganfill.data import load_folder, read_split
 
     model = load_model(model_path)
-    start, before = None, {"steps": 0, "train_seconds": 0.0}
+    start, prior = None, {}
     if encoder_from is not None:
         earlier = load_model(encoder_from)
         if earlier.encoder is None:
             raise ValueError(f"{encoder_from}: has no encoder to continue from")
-        start = earlier.encoder
-        info = earlier.info.get("encoder", {})
-        before = {k: info.get(f"total_{k}", info.get(k, 0)) for k in before}
+        start, prior = earlier.encoder, earlier.info.get("encoder", {})
     faces = None
     if data_dir is not None:
         exclude = read_split(exclude_file) if exclude_file else ()
@@ -179,12 +177,13 @@ def attach_encoder(
     enc, log = train_encoder(model, config, faces=faces, start=start, progress=progress)
     model.encoder = enc
     seconds = round(log[-1]["seconds"], 1)
+    seconds_before = prior.get("total_train_seconds", prior.get("train_seconds", 0))
     model.info["encoder"] = asdict(config) | {
         "train_seconds": seconds,
         "parameters": sum(p.numel() for p in enc.parameters()),
         "continued_from": None if encoder_from is None else Path(encoder_from).name,
-        "total_steps": before["steps"] + config.steps,
-        "total_train_seconds": round(before["train_seconds"] + seconds, 1),
+        "total_steps": prior.get("total_steps", prior.get("steps", 0)) + config.steps,
+        "total_train_seconds": round(seconds_before + seconds, 1),
     }
     save_model(out, model)
     return log
