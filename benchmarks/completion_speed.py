@@ -24,7 +24,7 @@ from ganfill.config import CompletionConfig
 from ganfill.inversion import invert
 
 REFERENCE = CompletionConfig(
-    iters=1000, optimizer="adam", restarts=1, lam=0.1, weighting="paper", init="random"
+    iters=1000, lr=0.01, optimizer="adam", restarts=1, lam=0.1, weighting="paper", init="random"
 )
 
 

@@ -45,7 +45,7 @@ def test_encoder_start_beats_a_random_start(tmp_path: Path) -> None:
     images = to_uint8(model.generator(torch.rand(8, 8) * 2 - 1).detach())
     known = masks.make("center", 8, 16)
     y, m = to_tensor(images), torch.from_numpy(known)[:, None]
-    cfg = CompletionConfig(iters=0, lam=0.0, weighting="none")
+    cfg = CompletionConfig(iters=0, lr=0.01, lam=0.0, weighting="none")
     with torch.no_grad():
         guess = enc(y, m)[:, None]
     from_encoder = invert(model.generator, model.discriminator, y, m, cfg, guess)
@@ -91,3 +91,21 @@ def test_cli_train_encoder_and_missing_encoder(
     assert main([*args, "--model", str(out), "--init", "encoder"]) == 0
     assert main([*args, "--model", str(tiny_model_file), "--init", "encoder"]) == 2
     assert "no encoder" in capsys.readouterr().err
+
+
+def test_default_schedule_follows_each_images_mask(tiny_model_file: Path) -> None:
+    """From the encoder's start a scattered mask searches longer than a hole, in the same batch."""
+    model = load_model(tiny_model_file)
+    model.encoder = Encoder(16, 8, 4).eval()
+    completer = Completer(model)
+    images = np.random.default_rng(0).integers(0, 255, (4, 16, 16, 3), dtype=np.uint8)
+    known = np.concatenate([masks.make("center", 2, 16), masks.make("random", 2, 16)])
+    done = completer.complete(images, known, blend="none", save_every=50)
+    assert done.iterations.tolist() == [100, 100, 150, 150]
+    assert [it for it, _, _ in done.frames] == [0, 50, 100, 150]
+    assert completer.resolve(None, known).iters == 150 and completer.resolve().iters == 100
+    assert completer.resolve(None, known).lr == 0.04 and completer.resolve().lr == 0.01
+    fixed = completer.complete(images, known, blend="none", iters=7)
+    assert fixed.iterations.tolist() == [7] * 4
+    reference = completer.complete(images[2:], known[2:], blend="none", init="random", iters=None)
+    assert reference.iterations.tolist() == [1500, 1500]

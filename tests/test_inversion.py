@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -111,10 +113,9 @@ def test_zero_lam_never_runs_the_discriminator(planted: Model) -> None:
     y = torch.rand(2, 3, 16, 16) * 2 - 1
     known = torch.from_numpy(masks.make("center", 2, 16))[:, None]
     starts = torch.rand(2, 1, 8) * 2 - 1
-    inv = invert(
-        planted.generator, planted.discriminator, y, known, CompletionConfig(iters=4, lam=0.0), starts
-    )
+    cfg = CompletionConfig(iters=4, lr=0.01, lam=0.0)
+    inv = invert(planted.generator, planted.discriminator, y, known, cfg, starts)
     assert calls == [] and (inv.prior == 0).all()
-    invert(planted.generator, planted.discriminator, y, known, CompletionConfig(iters=4, lam=0.1), starts)
+    invert(planted.generator, planted.discriminator, y, known, dataclasses.replace(cfg, lam=0.1), starts)
     handle.remove()
     assert len(calls) == 5  # four steps and the final evaluation

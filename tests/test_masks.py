@@ -55,3 +55,11 @@ def test_stroke_widths_grow(width: str) -> None:
 def test_unknown_kind_lists_the_choices() -> None:
     with pytest.raises(masks.MaskError, match="center, random"):
         masks.make("circle", 1, 64)
+
+
+def test_scattered_separates_pixel_masks_from_holes() -> None:
+    assert masks.scattered(masks.make("random", 8, 64)).all()
+    assert masks.scattered(masks.make("grid", 2, 64)).all()
+    for kind in ("center", "left", "pattern", "lowres"):
+        assert not masks.scattered(masks.make(kind, 8, 64)).any(), kind
+    assert masks.scattered(masks.make("center", 1, 64)[0]).shape == (1,)

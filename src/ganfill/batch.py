@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -115,12 +115,13 @@ def complete_files(
     seed: int = 0,
     keep_hats: bool = False,
     gif: bool = False,
-    progress: Callable[[int, int], Callable[[int, float], None] | None] | None = None,
+    progress: Callable[[int, int, int], Callable[[int, float], None] | None] | None = None,
     warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
 ) -> JobReport:
     """Complete image files into out_dir: NAME.png per input plus grids, losses and frames.
 
-    progress(batch_index, batch_count) may return a per-step callback for a progress bar.
+    progress(batch_index, batch_count, steps) may return a per-step callback for a progress bar.
+    With gif and no save_every in config, about 40 frames are kept from the first batch.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -154,11 +155,13 @@ def complete_files(
                 knowns.append(known)
             if not ok:
                 continue
-            on_step = progress(bi, len(batches)) if progress else None
+            steps = completer.resolve(config, np.stack(knowns), lowres=mask.lowres).iters
+            on_step = progress(bi, len(batches), steps) if progress else None
+            every = max(1, steps // 40) if gif and not config.save_every else config.save_every
             result = completer.complete(
                 np.stack(images),
                 np.stack(knowns),
-                config,
+                replace(config, save_every=every),
                 samples=samples,
                 lowres=mask.lowres,
                 seed=seed,

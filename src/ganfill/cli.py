@@ -118,16 +118,13 @@ def cmd_complete(args: argparse.Namespace) -> int:
     }.get(args.mask, {})
     spec = MaskSpec(kind=args.mask, params=params, path=mask_path)
     completer = _completer(args)
-    config = completer.resolve(config, lowres=spec.lowres)
-    if args.gif and not config.save_every:
-        config = dataclasses.replace(config, save_every=max(1, config.iters // 40))
     bars: list = []
 
-    def progress(batch: int, count: int):
+    def progress(batch: int, count: int, steps: int):
         if args.no_progress:
             return None
         bar = tqdm(
-            total=config.iters,
+            total=steps,
             desc=f"batch {batch + 1}/{count}",
             unit="it",
             file=sys.stderr,
@@ -139,7 +136,7 @@ def cmd_complete(args: argparse.Namespace) -> int:
             bar.update(1)
             if it % 10 == 0:
                 bar.set_postfix(loss=f"{loss:.3f}")
-            if it == config.iters - 1:
+            if it == steps - 1:
                 bar.close()
 
         return step
@@ -202,13 +199,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     completer = _completer(args)
-    iters = completer.resolve(CompletionConfig(iters=args.iters)).iters
-    bar = tqdm(total=iters, desc="searching", unit="it", file=sys.stderr, disable=args.no_progress)
+    bar = tqdm(desc="searching", unit="it", file=sys.stderr, disable=args.no_progress)
     result = run_demo(
         args.images,
         args.out,
         completer,
-        iters=iters,
+        iters=args.iters,
         seed=args.seed,
         on_step=lambda it, loss: bar.update(1),
     )
@@ -351,10 +347,13 @@ def _complete_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--iters",
         type=int,
-        help="search steps (default: 100 from the encoder's start, 1500 from a random start as the paper)",
+        help="search steps (default: from the encoder's start 100, or 150 on a scattered mask such as "
+        "random pixels; 1500 from a random start as the paper)",
     )
     p.add_argument("--lam", type=float, help=f"weight of the prior loss (default {d.lam}; the paper 0.003)")
-    p.add_argument("--lr", type=float, help=f"step size (default {d.lr})")
+    p.add_argument(
+        "--lr", type=float, help="step size (default 0.01; 0.04 from the encoder's start on a scattered mask)"
+    )
     p.add_argument(
         "--optimizer",
         choices=["adam", "momentum"],
@@ -490,7 +489,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--images", default="examples/faces", help="aligned faces (default examples/faces)")
     p.add_argument("--out", default="out/demo")
     _model_flags(p)
-    p.add_argument("--iters", type=int, help="search steps (default as in complete: 100 with the encoder)")
+    p.add_argument("--iters", type=int, help="search steps (default as in complete)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_demo)

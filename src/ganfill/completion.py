@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps
 
+from ganfill import masks
 from ganfill.blending import paste, poisson_blend
 from ganfill.checkpoint import Model, load_model
 from ganfill.config import CompletionConfig
@@ -92,9 +93,23 @@ class Completer:
             raise FileNotFoundError(f"{DEFAULT_WEIGHTS}: the bundled model is missing from this install")
         return cls(DEFAULT_WEIGHTS, device=device)
 
-    def resolve(self, config: CompletionConfig | None = None, *, lowres: bool = False) -> CompletionConfig:
-        """config with its start and step count made concrete for this model (encoder or not)."""
-        return (config or CompletionConfig()).resolved(self.model.encoder is not None and not lowres)
+    def resolve(
+        self,
+        config: CompletionConfig | None = None,
+        known: np.ndarray | torch.Tensor | None = None,
+        *,
+        lowres: bool = False,
+    ) -> CompletionConfig:
+        """config made concrete for this model: its start, and the step count and step size of the
+        longest search among the masks known ([B, H, W] or [H, W]; None: a hole)."""
+        return max(self._per_image(config, known, lowres), key=lambda c: c.iters)
+
+    def _per_image(self, config, known, lowres) -> list[CompletionConfig]:
+        """Each mask's concrete config: scattered masks get their own default schedule."""
+        config = config or CompletionConfig()
+        flags = [False] if known is None or lowres else masks.scattered(np.asarray(known)).tolist() or [False]
+        has_encoder = self.model.encoder is not None and not lowres
+        return [config.resolved(has_encoder, scattered=f) for f in flags]
 
     def complete(
         self,
@@ -117,9 +132,9 @@ class Completer:
         Image i's starts are drawn from (seed, image_ids[i]) (default: its position), so the
         same seed gives the same result whatever the batch size.
         """
-        cfg = self.resolve(dataclasses.replace(config or CompletionConfig(), **options), lowres=lowres)
-        if samples > cfg.restarts:
-            cfg = dataclasses.replace(cfg, restarts=samples)
+        base = dataclasses.replace(config or CompletionConfig(), **options)
+        if samples > base.restarts:
+            base = dataclasses.replace(base, restarts=samples)
         imgs = torch.as_tensor(np.array(images, dtype=np.uint8))
         if imgs.ndim == 3:
             imgs = imgs[None]
@@ -131,13 +146,18 @@ class Completer:
                 f"{tuple(imgs.shape[1:3])} and {tuple(mask.shape[1:])}"
             )
         ids = list(range(len(imgs))) if image_ids is None else list(image_ids)
+        rows = self._per_image(base, mask.numpy(), lowres)
+        rows = rows * len(imgs) if len(rows) == 1 else rows  # one mask may serve every image
+        cfg = max(rows, key=lambda c: c.iters)  # what the images share (start, optimiser, blend, ...)
+        iters = torch.tensor([c.iters for c in rows])
+        lr = torch.tensor([c.lr for c in rows])
         start = time.perf_counter()
         parts = []
         for lo in range(0, len(imgs), batch_size):
             hi = lo + batch_size
-            parts.append(
-                self._batch(imgs[lo:hi], mask[lo:hi], cfg, samples, lowres, seed, ids[lo:hi], lo, on_step)
-            )
+            schedule = (iters[lo:hi], lr[lo:hi])
+            batch = (imgs[lo:hi], mask[lo:hi], cfg, schedule, samples, lowres, seed, ids[lo:hi], lo, on_step)
+            parts.append(self._batch(*batch))
         out = _concat(parts)
         out.seconds = time.perf_counter() - start
         return out
@@ -167,8 +187,10 @@ class Completer:
                 raise ValueError("complete_photo needs a mask or a box")
             known = box_mask(ImageOps.exif_transpose(photo).size, box)
 
-        def fill(faces: np.ndarray, masks: np.ndarray) -> np.ndarray:
-            done = self.complete(faces, masks, config, seed=seed, samples=samples, on_step=on_step, **options)
+        def fill(faces: np.ndarray, face_known: np.ndarray) -> np.ndarray:
+            done = self.complete(
+                faces, face_known, config, seed=seed, samples=samples, on_step=on_step, **options
+            )
             return done.alternatives
 
         return complete_photo(photo, known, self.aligner(), fill)
@@ -181,7 +203,7 @@ class Completer:
             self._aligner = FaceAligner(self.size)
         return self._aligner
 
-    def _batch(self, imgs, mask, cfg, samples, lowres, seed, ids, offset, on_step) -> Completion:
+    def _batch(self, imgs, mask, cfg, schedule, samples, lowres, seed, ids, offset, on_step) -> Completion:
         y = to_tensor(imgs).to(self.device)  # [B, 3, H, W]
         m = mask[:, None].to(self.device)  # [B, 1, H, W]
         b = len(y)
@@ -215,6 +237,8 @@ class Completer:
             m,
             cfg,
             starts,
+            iters=schedule[0],
+            lr=schedule[1],
             lowres=lowres,
             on_frame=on_frame if cfg.save_every else None,
             on_step=on_step,
@@ -231,7 +255,7 @@ class Completer:
         history = [(i + offset, it, c, p, t) for (i, it, c, p, t) in inv.history]
         final_hats = to_uint8(inv.hats[:, 0])
         if cfg.save_every:
-            frames.append((cfg.iters, final_hats, alts_u8[:, 0]))
+            frames.append((int(schedule[0].max()), final_hats, alts_u8[:, 0]))
         return Completion(
             images=alts_u8[:, 0],
             hats=final_hats,

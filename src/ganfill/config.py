@@ -120,13 +120,15 @@ class CompletionConfig:
     """How to search the latent space for one completion (Yeh et al. 2017, section 3)."""
 
     iters: int | None = None
-    """Projected gradient steps on z; None: 1500 from a random start (the paper), 100 from the
-    encoder's start (which beats 500 random-start steps, BENCHMARKS.md)."""
+    """Projected gradient steps on z; None: 1500 from a random start (the paper); from the
+    encoder's start 100 for a hole (which beats 500 random-start steps) and 150 for a scattered
+    mask such as random pixels (masks.scattered; BENCHMARKS.md)."""
     lam: float = 0.0
     """Weight of the prior (GAN) loss; the paper uses 0.003, the reference code 0.1. Default 0:
     on held-out faces neither changed PSNR, identity or FD-face measurably, and D's passes cost
     40% of every step (BENCHMARKS.md)."""
-    lr: float = 0.01
+    lr: float | None = None
+    """Step size; None: 0.01, or 0.04 from the encoder's start on a scattered mask."""
     optimizer: Literal["adam", "momentum"] = "adam"
     beta1: float = 0.9
     """Adam's beta1 (paper and reference HEAD: 0.9)."""
@@ -153,7 +155,7 @@ class CompletionConfig:
     def __post_init__(self) -> None:
         _check(self.iters is None or self.iters >= 0, f"iters must be >= 0, got {self.iters}")
         _check(self.lam >= 0, f"lam must be >= 0, got {self.lam}")
-        _check(self.lr > 0, f"lr must be > 0, got {self.lr}")
+        _check(self.lr is None or self.lr > 0, f"lr must be > 0, got {self.lr}")
         _check(
             self.optimizer in ("adam", "momentum"),
             f"optimizer must be adam or momentum, got {self.optimizer!r}",
@@ -177,8 +179,11 @@ class CompletionConfig:
         )
         _check(self.tol >= 0 and self.patience >= 1, "tol must be >= 0 and patience >= 1")
 
-    def resolved(self, has_encoder: bool) -> CompletionConfig:
-        """This config with `auto` init and default iters made concrete for a model."""
+    def resolved(self, has_encoder: bool, scattered: bool = False) -> CompletionConfig:
+        """This config with `auto` start, steps and step size made concrete for a model and a mask."""
         init = self.init if self.init != "auto" else ("encoder" if has_encoder else "random")
-        iters = self.iters if self.iters is not None else (100 if init == "encoder" else 1500)
-        return dataclasses.replace(self, init=init, iters=iters)
+        dense = init == "encoder" and scattered  # the context pins the face: search longer, faster
+        default_iters = 1500 if init == "random" else 150 if dense else 100
+        iters = self.iters if self.iters is not None else default_iters
+        lr = self.lr if self.lr is not None else (0.04 if dense else 0.01)
+        return dataclasses.replace(self, init=init, iters=iters, lr=lr)

@@ -46,8 +46,8 @@ def run_demo(
     n = len(faces)
     known = np.concatenate([masks.make(kind, n, completer.size, seed=seed) for kind in DEMO_MASKS])
     batch = np.concatenate([faces] * len(DEMO_MASKS))
-    cfg = completer.resolve(CompletionConfig(iters=iters))
-    cfg = dataclasses.replace(cfg, save_every=max(1, cfg.iters // 25))
+    cfg = CompletionConfig(iters=iters)
+    cfg = dataclasses.replace(cfg, save_every=max(1, completer.resolve(cfg, known).iters // 25))
     result = completer.complete(batch, known, cfg, seed=seed, batch_size=len(batch), on_step=on_step)
     holes = (batch * known[..., None] + 255 * (1 - known[..., None])).astype(np.uint8)
 

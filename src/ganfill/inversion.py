@@ -70,8 +70,8 @@ class Inversion:
 class _Adam:
     """Adam on rows of z, written out so that rows can leave the search (early stop)."""
 
-    def __init__(self, cfg: CompletionConfig, like: torch.Tensor):
-        self.lr, self.b1, self.b2, self.eps = cfg.lr, cfg.beta1, 0.999, 1e-8
+    def __init__(self, cfg: CompletionConfig, like: torch.Tensor, lr: torch.Tensor):
+        self.lr, self.b1, self.b2, self.eps = lr, cfg.beta1, 0.999, 1e-8
         self.m, self.v = torch.zeros_like(like), torch.zeros_like(like)
         self.t = 0
 
@@ -84,14 +84,14 @@ class _Adam:
         return z - self.lr * m_hat / (v_hat.sqrt() + self.eps)
 
     def keep(self, rows: torch.Tensor) -> None:
-        self.m, self.v = self.m[rows], self.v[rows]
+        self.m, self.v, self.lr = self.m[rows], self.v[rows], self.lr[rows]
 
 
 class _Nesterov:
     """The blog's update: v' = mu v - lr g; z += -mu v + (1 + mu) v'."""
 
-    def __init__(self, cfg: CompletionConfig, like: torch.Tensor):
-        self.lr, self.mu = cfg.lr, cfg.momentum
+    def __init__(self, cfg: CompletionConfig, like: torch.Tensor, lr: torch.Tensor):
+        self.lr, self.mu = lr, cfg.momentum
         self.v = torch.zeros_like(like)
 
     def step(self, z: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
@@ -100,7 +100,7 @@ class _Nesterov:
         return z - self.mu * v_prev + (1 + self.mu) * self.v
 
     def keep(self, rows: torch.Tensor) -> None:
-        self.v = self.v[rows]
+        self.v, self.lr = self.v[rows], self.lr[rows]
 
 
 def invert(
@@ -111,6 +111,8 @@ def invert(
     cfg: CompletionConfig,
     starts: torch.Tensor,
     *,
+    iters: torch.Tensor | None = None,
+    lr: torch.Tensor | None = None,
     lowres: bool = False,
     on_frame: FrameHook | None = None,
     on_step: Callable[[int, float], None] | None = None,
@@ -120,6 +122,7 @@ def invert(
     images [B, 3, H, W] in [-1, 1]; known [B, 1, H, W] (1 = keep); starts [B, K, z_dim], the K
     independent starting codes of each image (random draws, or an encoder's guess). With lowres,
     the context loss compares images average-pooled by cfg.lowres_factor (known is ignored).
+    iters [B] and lr [B] give each image its own step count and step size (default: cfg's).
     G and D stay frozen. on_frame(iteration, best hats [B, 3, H, W]) runs every cfg.save_every.
     """
     b, k = starts.shape[:2]
@@ -145,16 +148,21 @@ def invert(
         pri = cfg.lam * prior_loss(d(hat), saturating=cfg.prior == "saturating")
         return hat, ctx, pri
 
-    opt = _Adam(cfg, z) if cfg.optimizer == "adam" else _Nesterov(cfg, z)
+    if (iters is None and cfg.iters is None) or (lr is None and cfg.lr is None):
+        raise ValueError("invert needs concrete iters and lr: pass them, or a resolved config")
     n = b * k
-    active = torch.arange(n, device=device)  # rows still searching; early stop removes rows
-    ran = torch.full((n,), cfg.iters, dtype=torch.long, device=device)
+    steps = (torch.full((b,), cfg.iters) if iters is None else iters).repeat_interleave(k).to(device)
+    rates = (torch.full((b,), cfg.lr) if lr is None else lr).float().repeat_interleave(k).to(device)
+    opt = (_Adam if cfg.optimizer == "adam" else _Nesterov)(cfg, z, rates[:, None])
+    active = torch.arange(n, device=device)  # rows still searching; early stop and budgets remove rows
+    ran = steps.clone()
+    n_steps = int(steps.max()) if n else 0
     last_ctx, last_pri = torch.zeros(n, device=device), torch.zeros(n, device=device)
     best = torch.full((n,), float("inf"), device=device)
     since = torch.zeros(n, dtype=torch.long, device=device)
     history: list[tuple[int, int, float, float, float]] = []
     with frozen(g, d):
-        for it in range(cfg.iters):
+        for it in range(n_steps):
             z_act = z[active].requires_grad_(True)
             with torch.enable_grad():
                 _, ctx, pri = losses(z_act, active)
@@ -168,21 +176,22 @@ def invert(
             if on_frame is not None and cfg.save_every and it % cfg.save_every == 0:
                 on_frame(it, _best_of(g(z), last_ctx + last_pri, b, k))
             z[active] = opt.step(z[active], grad).clamp_(-1, 1)  # projected step
+            keep = steps[active] > it + 1
             if cfg.tol > 0:
                 t = total.detach()
                 improved = t < best[active] * (1 - cfg.tol)
                 best[active] = torch.where(improved, t, best[active])
                 since[active] = torch.where(improved, 0, since[active] + 1)
-                keep = since[active] < cfg.patience
-                if not bool(keep.all()):
-                    ran[active[~keep]] = it + 1
-                    active = active[keep]
-                    opt.keep(keep)
-                    if len(active) == 0:
-                        break
+                keep &= since[active] < cfg.patience
+            if not bool(keep.all()):
+                ran[active[~keep]] = it + 1
+                active = active[keep]
+                opt.keep(keep)
+                if len(active) == 0:
+                    break
         with torch.no_grad():
             hat, ctx, pri = losses(z, torch.arange(n, device=device))
-    history += _best_rows(cfg.iters, ctx, pri, b, k)
+    history += _best_rows(n_steps, ctx, pri, b, k)
     order = (ctx + pri).view(b, k).argsort(1)  # best start first
 
     def pick(t: torch.Tensor) -> torch.Tensor:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 from PIL import Image, ImageDraw
-from scipy.ndimage import zoom
+from scipy.ndimage import maximum_filter, zoom
 
 MaskFn = Callable[..., np.ndarray]
 STROKE_WIDTHS = {"thin": (0.03, 0.07), "medium": (0.07, 0.12), "thick": (0.12, 0.2)}
@@ -116,3 +116,17 @@ def make(kind: str, n: int, size: int, *, seed: int = 0, start: int = 0, **param
 def missing_fraction(known: np.ndarray) -> float:
     """Share of pixels to fill."""
     return float(1 - known.mean())
+
+
+def scattered(known: np.ndarray, *, reach: int = 2, share: float = 0.9) -> np.ndarray:
+    """[B] bool: masks whose missing pixels nearly all lie within `reach` px of a known pixel.
+
+    Such masks (random pixels, a grid) pin the whole face down, so a longer search keeps paying;
+    holes (centre, halves, blobs, most strokes) leave much of the answer to the prior.
+    """
+    known = np.asarray(known)
+    known = known[None] if known.ndim == 2 else known
+    near = maximum_filter(known > 0, size=(1, 2 * reach + 1, 2 * reach + 1))
+    missing = known == 0
+    counts = missing.sum((1, 2))
+    return (near & missing).sum((1, 2)) >= share * np.maximum(counts, 1)
