@@ -93,19 +93,17 @@ def test_cli_train_encoder_and_missing_encoder(
     assert "no encoder" in capsys.readouterr().err
 
 
-def test_default_schedule_follows_each_images_mask(tiny_model_file: Path) -> None:
-    """From the encoder's start a scattered mask searches longer than a hole, in the same batch."""
+def test_default_step_size_follows_each_images_mask(tiny_model_file: Path) -> None:
+    """From the encoder's start a scattered mask gets the larger step, a hole the smaller, in one batch."""
     model = load_model(tiny_model_file)
     model.encoder = Encoder(16, 8, 4).eval()
     completer = Completer(model)
     images = np.random.default_rng(0).integers(0, 255, (4, 16, 16, 3), dtype=np.uint8)
     known = np.concatenate([masks.make("center", 2, 16), masks.make("random", 2, 16)])
-    done = completer.complete(images, known, blend="none", save_every=50)
-    assert done.iterations.tolist() == [100, 100, 150, 150]
-    assert [it for it, _, _ in done.frames] == [0, 50, 100, 150]
-    assert completer.resolve(None, known).iters == 150 and completer.resolve().iters == 100
-    assert completer.resolve(None, known).lr == 0.04 and completer.resolve().lr == 0.01
-    fixed = completer.complete(images, known, blend="none", iters=7)
-    assert fixed.iterations.tolist() == [7] * 4
-    reference = completer.complete(images[2:], known[2:], blend="none", init="random", iters=None)
-    assert reference.iterations.tolist() == [1500, 1500]
+    auto = completer.complete(images, known, blend="none", iters=5)
+    hole = completer.complete(images[:2], known[:2], blend="none", iters=5, lr=0.01)
+    dense = completer.complete(images[2:], known[2:], blend="none", iters=5, lr=0.04)
+    assert np.array_equal(auto.hats, np.concatenate([hole.hats, dense.hats]))
+    assert not np.array_equal(dense.hats, completer.complete(images[2:], known[2:], iters=5, lr=0.01).hats)
+    assert completer.resolve().iters == 100
+    assert completer.resolve(CompletionConfig(init="random")).iters == 1500

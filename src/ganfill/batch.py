@@ -155,7 +155,7 @@ def complete_files(
                 knowns.append(known)
             if not ok:
                 continue
-            steps = completer.resolve(config, np.stack(knowns), lowres=mask.lowres).iters
+            steps = completer.resolve(config, lowres=mask.lowres).iters
             on_step = progress(bi, len(batches), steps) if progress else None
             every = max(1, steps // 40) if gif and not config.save_every else config.save_every
             result = completer.complete(

@@ -199,7 +199,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     completer = _completer(args)
-    bar = tqdm(desc="searching", unit="it", file=sys.stderr, disable=args.no_progress)
+    iters = completer.resolve(CompletionConfig(iters=args.iters)).iters
+    bar = tqdm(total=iters, desc="searching", unit="it", file=sys.stderr, disable=args.no_progress)
     result = run_demo(
         args.images,
         args.out,
@@ -347,8 +348,7 @@ def _complete_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--iters",
         type=int,
-        help="search steps (default: from the encoder's start 100, or 150 on a scattered mask such as "
-        "random pixels; 1500 from a random start as the paper)",
+        help="search steps (default: 100 from the encoder's start, 1500 from a random start as the paper)",
     )
     p.add_argument("--lam", type=float, help=f"weight of the prior loss (default {d.lam}; the paper 0.003)")
     p.add_argument(
@@ -489,7 +489,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--images", default="examples/faces", help="aligned faces (default examples/faces)")
     p.add_argument("--out", default="out/demo")
     _model_flags(p)
-    p.add_argument("--iters", type=int, help="search steps (default as in complete)")
+    p.add_argument("--iters", type=int, help="search steps (default as in complete: 100 with the encoder)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_demo)

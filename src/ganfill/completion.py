@@ -93,23 +93,12 @@ class Completer:
             raise FileNotFoundError(f"{DEFAULT_WEIGHTS}: the bundled model is missing from this install")
         return cls(DEFAULT_WEIGHTS, device=device)
 
-    def resolve(
-        self,
-        config: CompletionConfig | None = None,
-        known: np.ndarray | torch.Tensor | None = None,
-        *,
-        lowres: bool = False,
-    ) -> CompletionConfig:
-        """config made concrete for this model: its start, and the step count and step size of the
-        longest search among the masks known ([B, H, W] or [H, W]; None: a hole)."""
-        return max(self._per_image(config, known, lowres), key=lambda c: c.iters)
+    def resolve(self, config: CompletionConfig | None = None, *, lowres: bool = False) -> CompletionConfig:
+        """config with its start and step count made concrete for this model (encoder or not).
 
-    def _per_image(self, config, known, lowres) -> list[CompletionConfig]:
-        """Each mask's concrete config: scattered masks get their own default schedule."""
-        config = config or CompletionConfig()
-        flags = [False] if known is None or lowres else masks.scattered(np.asarray(known)).tolist() or [False]
-        has_encoder = self.model.encoder is not None and not lowres
-        return [config.resolved(has_encoder, scattered=f) for f in flags]
+        The step size it gives is a hole's; complete() picks each image's from its mask.
+        """
+        return (config or CompletionConfig()).resolved(self.model.encoder is not None and not lowres)
 
     def complete(
         self,
@@ -146,17 +135,16 @@ class Completer:
                 f"{tuple(imgs.shape[1:3])} and {tuple(mask.shape[1:])}"
             )
         ids = list(range(len(imgs))) if image_ids is None else list(image_ids)
-        rows = self._per_image(base, mask.numpy(), lowres)
-        rows = rows * len(imgs) if len(rows) == 1 else rows  # one mask may serve every image
-        cfg = max(rows, key=lambda c: c.iters)  # what the images share (start, optimiser, blend, ...)
-        iters = torch.tensor([c.iters for c in rows])
-        lr = torch.tensor([c.lr for c in rows])
+        cfg = self.resolve(base, lowres=lowres)
+        has_encoder = self.model.encoder is not None and not lowres
+        scattered = np.zeros(1, bool) if lowres else masks.scattered(mask.numpy())
+        lr = torch.tensor([base.resolved(has_encoder, bool(f)).lr for f in scattered])
+        lr = lr.expand(len(imgs)) if len(lr) == 1 else lr  # one mask may serve every image
         start = time.perf_counter()
         parts = []
         for lo in range(0, len(imgs), batch_size):
             hi = lo + batch_size
-            schedule = (iters[lo:hi], lr[lo:hi])
-            batch = (imgs[lo:hi], mask[lo:hi], cfg, schedule, samples, lowres, seed, ids[lo:hi], lo, on_step)
+            batch = (imgs[lo:hi], mask[lo:hi], cfg, lr[lo:hi], samples, lowres, seed, ids[lo:hi], lo, on_step)
             parts.append(self._batch(*batch))
         out = _concat(parts)
         out.seconds = time.perf_counter() - start
@@ -203,7 +191,7 @@ class Completer:
             self._aligner = FaceAligner(self.size)
         return self._aligner
 
-    def _batch(self, imgs, mask, cfg, schedule, samples, lowres, seed, ids, offset, on_step) -> Completion:
+    def _batch(self, imgs, mask, cfg, lr, samples, lowres, seed, ids, offset, on_step) -> Completion:
         y = to_tensor(imgs).to(self.device)  # [B, 3, H, W]
         m = mask[:, None].to(self.device)  # [B, 1, H, W]
         b = len(y)
@@ -237,8 +225,7 @@ class Completer:
             m,
             cfg,
             starts,
-            iters=schedule[0],
-            lr=schedule[1],
+            lr=lr,
             lowres=lowres,
             on_frame=on_frame if cfg.save_every else None,
             on_step=on_step,
@@ -255,7 +242,7 @@ class Completer:
         history = [(i + offset, it, c, p, t) for (i, it, c, p, t) in inv.history]
         final_hats = to_uint8(inv.hats[:, 0])
         if cfg.save_every:
-            frames.append((int(schedule[0].max()), final_hats, alts_u8[:, 0]))
+            frames.append((cfg.iters, final_hats, alts_u8[:, 0]))
         return Completion(
             images=alts_u8[:, 0],
             hats=final_hats,

@@ -120,15 +120,15 @@ class CompletionConfig:
     """How to search the latent space for one completion (Yeh et al. 2017, section 3)."""
 
     iters: int | None = None
-    """Projected gradient steps on z; None: 1500 from a random start (the paper); from the
-    encoder's start 100 for a hole (which beats 500 random-start steps) and 150 for a scattered
-    mask such as random pixels (masks.scattered; BENCHMARKS.md)."""
+    """Projected gradient steps on z; None: 1500 from a random start (the paper), 100 from the
+    encoder's start (which beats 500 random-start steps, BENCHMARKS.md)."""
     lam: float = 0.0
     """Weight of the prior (GAN) loss; the paper uses 0.003, the reference code 0.1. Default 0:
     on held-out faces neither changed PSNR, identity or FD-face measurably, and D's passes cost
     40% of every step (BENCHMARKS.md)."""
     lr: float | None = None
-    """Step size; None: 0.01, or 0.04 from the encoder's start on a scattered mask."""
+    """Step size; None: 0.01, or 0.04 from the encoder's start on a scattered mask such as random
+    pixels (masks.scattered), where the context pins the whole face down (BENCHMARKS.md)."""
     optimizer: Literal["adam", "momentum"] = "adam"
     beta1: float = 0.9
     """Adam's beta1 (paper and reference HEAD: 0.9)."""
@@ -182,8 +182,6 @@ class CompletionConfig:
     def resolved(self, has_encoder: bool, scattered: bool = False) -> CompletionConfig:
         """This config with `auto` start, steps and step size made concrete for a model and a mask."""
         init = self.init if self.init != "auto" else ("encoder" if has_encoder else "random")
-        dense = init == "encoder" and scattered  # the context pins the face: search longer, faster
-        default_iters = 1500 if init == "random" else 150 if dense else 100
-        iters = self.iters if self.iters is not None else default_iters
-        lr = self.lr if self.lr is not None else (0.04 if dense else 0.01)
+        iters = self.iters if self.iters is not None else (100 if init == "encoder" else 1500)
+        lr = self.lr if self.lr is not None else (0.04 if init == "encoder" and scattered else 0.01)
         return dataclasses.replace(self, init=init, iters=iters, lr=lr)

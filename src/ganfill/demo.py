@@ -47,7 +47,7 @@ def run_demo(
     known = np.concatenate([masks.make(kind, n, completer.size, seed=seed) for kind in DEMO_MASKS])
     batch = np.concatenate([faces] * len(DEMO_MASKS))
     cfg = CompletionConfig(iters=iters)
-    cfg = dataclasses.replace(cfg, save_every=max(1, completer.resolve(cfg, known).iters // 25))
+    cfg = dataclasses.replace(cfg, save_every=max(1, completer.resolve(cfg).iters // 25))
     result = completer.complete(batch, known, cfg, seed=seed, batch_size=len(batch), on_step=on_step)
     holes = (batch * known[..., None] + 255 * (1 - known[..., None])).astype(np.uint8)
 

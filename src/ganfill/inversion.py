@@ -111,7 +111,6 @@ def invert(
     cfg: CompletionConfig,
     starts: torch.Tensor,
     *,
-    iters: torch.Tensor | None = None,
     lr: torch.Tensor | None = None,
     lowres: bool = False,
     on_frame: FrameHook | None = None,
@@ -122,7 +121,7 @@ def invert(
     images [B, 3, H, W] in [-1, 1]; known [B, 1, H, W] (1 = keep); starts [B, K, z_dim], the K
     independent starting codes of each image (random draws, or an encoder's guess). With lowres,
     the context loss compares images average-pooled by cfg.lowres_factor (known is ignored).
-    iters [B] and lr [B] give each image its own step count and step size (default: cfg's).
+    lr [B] gives each image its own step size (default: cfg.lr for all).
     G and D stay frozen. on_frame(iteration, best hats [B, 3, H, W]) runs every cfg.save_every.
     """
     b, k = starts.shape[:2]
@@ -148,21 +147,19 @@ def invert(
         pri = cfg.lam * prior_loss(d(hat), saturating=cfg.prior == "saturating")
         return hat, ctx, pri
 
-    if (iters is None and cfg.iters is None) or (lr is None and cfg.lr is None):
-        raise ValueError("invert needs concrete iters and lr: pass them, or a resolved config")
+    if cfg.iters is None or (lr is None and cfg.lr is None):
+        raise ValueError("invert needs a resolved config (concrete iters and lr) or lr per image")
     n = b * k
-    steps = (torch.full((b,), cfg.iters) if iters is None else iters).repeat_interleave(k).to(device)
     rates = (torch.full((b,), cfg.lr) if lr is None else lr).float().repeat_interleave(k).to(device)
     opt = (_Adam if cfg.optimizer == "adam" else _Nesterov)(cfg, z, rates[:, None])
-    active = torch.arange(n, device=device)  # rows still searching; early stop and budgets remove rows
-    ran = steps.clone()
-    n_steps = int(steps.max()) if n else 0
+    active = torch.arange(n, device=device)  # rows still searching; early stop removes rows
+    ran = torch.full((n,), cfg.iters, dtype=torch.long, device=device)
     last_ctx, last_pri = torch.zeros(n, device=device), torch.zeros(n, device=device)
     best = torch.full((n,), float("inf"), device=device)
     since = torch.zeros(n, dtype=torch.long, device=device)
     history: list[tuple[int, int, float, float, float]] = []
     with frozen(g, d):
-        for it in range(n_steps):
+        for it in range(cfg.iters):
             z_act = z[active].requires_grad_(True)
             with torch.enable_grad():
                 _, ctx, pri = losses(z_act, active)
@@ -176,22 +173,21 @@ def invert(
             if on_frame is not None and cfg.save_every and it % cfg.save_every == 0:
                 on_frame(it, _best_of(g(z), last_ctx + last_pri, b, k))
             z[active] = opt.step(z[active], grad).clamp_(-1, 1)  # projected step
-            keep = steps[active] > it + 1
             if cfg.tol > 0:
                 t = total.detach()
                 improved = t < best[active] * (1 - cfg.tol)
                 best[active] = torch.where(improved, t, best[active])
                 since[active] = torch.where(improved, 0, since[active] + 1)
-                keep &= since[active] < cfg.patience
-            if not bool(keep.all()):
-                ran[active[~keep]] = it + 1
-                active = active[keep]
-                opt.keep(keep)
-                if len(active) == 0:
-                    break
+                keep = since[active] < cfg.patience
+                if not bool(keep.all()):
+                    ran[active[~keep]] = it + 1
+                    active = active[keep]
+                    opt.keep(keep)
+                    if len(active) == 0:
+                        break
         with torch.no_grad():
             hat, ctx, pri = losses(z, torch.arange(n, device=device))
-    history += _best_rows(n_steps, ctx, pri, b, k)
+    history += _best_rows(cfg.iters, ctx, pri, b, k)
     order = (ctx + pri).view(b, k).argsort(1)  # best start first
 
     def pick(t: torch.Tensor) -> torch.Tensor:

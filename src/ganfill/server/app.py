@@ -233,7 +233,7 @@ def create_app(
 
     def submit(image, known, options) -> Job:
         try:
-            total = completer.resolve(CompletionConfig(iters=options.iters), known).iters
+            total = completer.resolve(CompletionConfig(iters=options.iters)).iters
             return queue.submit(work(image, known, options), total)
         except QueueFull:
             raise _error(503, "the server is busy; try again shortly", **{"Retry-After": "10"}) from None
