@@ -1,8 +1,8 @@
 """The reference search against ganfill's default, side by side in one run on held-out faces.
 
 (a) the reference: the paper's search (Adam, 1500 steps, random start, lam 0.003, 7x7 weights);
-(b) ganfill's default (the encoder's start; 100 steps, or 150 at lr 0.04 on a scattered mask such
-as random pixels; lam 0). Both run through `ganfill eval` on the same held-out faces and seeded
+(b) ganfill's default (the encoder's start, 100 steps at step size 0.01, or 0.04 on a scattered
+mask such as random pixels; lam 0). Both run through `ganfill eval` on the same held-out faces and seeded
 masks; per mask this prints seconds per face, their ratio, and hole PSNR / SSIM / identity
 distance of each, with the paired difference per image (b - a, mean and 95% interval) and a
 verdict: better, equal (interval holds 0) or worse.
@@ -66,7 +66,7 @@ def main() -> None:
         limit=args.limit,
     )
     n = report.summary[0]["n"]
-    schedule = "encoder start; 100 steps, 150 at lr 0.04 on scattered masks"
+    schedule = "encoder start, 100 steps; lr 0.04 on scattered masks"
     print(f"\n(a) {REFERENCE}\n(b) {DEFAULT} ({schedule})\n{n} held-out faces per mask")
     print("| mask | s/face (a) | s/face (b) | speed-up | metric | (a) | (b) | b - a (95%) | verdict |")
     print("|---|---|---|---|---|---|---|---|---|")
