@@ -2,10 +2,10 @@
 
 (a) the reference: the paper's search (Adam, 1500 steps, random start, lam 0.003, 7x7 weights);
 (b) ganfill's default (the encoder's start, 100 steps at step size 0.01, or 0.04 on a scattered
-mask such as random pixels; lam 0). Both run through `ganfill eval` on the same held-out faces and seeded
-masks; per mask this prints seconds per face, their ratio, and hole PSNR / SSIM / identity
-distance of each, with the paired difference per image (b - a, mean and 95% interval) and a
-verdict: better, equal (interval holds 0) or worse.
+mask such as random pixels; lam 0). Both run through `ganfill eval` on the same held-out faces
+and seeded masks; per mask this prints seconds per face, their ratio, and hole PSNR / SSIM /
+identity distance of each, with the paired difference per image (b - a, mean and 95% interval)
+and a verdict: better, equal (interval holds 0) or worse.
 
     python benchmarks/fast_completion.py --data data/aligned --limit 32 --out out/bench_fast
 """

@@ -137,6 +137,9 @@ def complete_files(
     report = JobReport()
     grids: dict[str, list[np.ndarray]] = {"before": [], "masked": [], "completed": []}
     frames: list[np.ndarray] = []
+    steps = completer.resolve(config, lowres=mask.lowres).iters
+    if gif and not config.save_every:
+        config = replace(config, save_every=max(1, steps // 40))
     with (out / "losses.csv").open("w", newline="") as loss_file:
         losses = csv.writer(loss_file)
         losses.writerow(LOSS_FIELDS)
@@ -155,13 +158,11 @@ def complete_files(
                 knowns.append(known)
             if not ok:
                 continue
-            steps = completer.resolve(config, lowres=mask.lowres).iters
             on_step = progress(bi, len(batches), steps) if progress else None
-            every = max(1, steps // 40) if gif and not config.save_every else config.save_every
             result = completer.complete(
                 np.stack(images),
                 np.stack(knowns),
-                replace(config, save_every=every),
+                config,
                 samples=samples,
                 lowres=mask.lowres,
                 seed=seed,

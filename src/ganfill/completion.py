@@ -93,12 +93,13 @@ class Completer:
             raise FileNotFoundError(f"{DEFAULT_WEIGHTS}: the bundled model is missing from this install")
         return cls(DEFAULT_WEIGHTS, device=device)
 
-    def resolve(self, config: CompletionConfig | None = None, *, lowres: bool = False) -> CompletionConfig:
-        """config with its start and step count made concrete for this model (encoder or not).
-
-        The step size it gives is a hole's; complete() picks each image's from its mask.
-        """
-        return (config or CompletionConfig()).resolved(self.model.encoder is not None and not lowres)
+    def resolve(
+        self, config: CompletionConfig | None = None, *, lowres: bool = False, scattered: bool = False
+    ) -> CompletionConfig:
+        """config with its start, step count and step size made concrete for this model and a mask
+        (a hole unless scattered; complete() picks each image's step size from its own mask)."""
+        has_encoder = self.model.encoder is not None and not lowres
+        return (config or CompletionConfig()).resolved(has_encoder, scattered)
 
     def complete(
         self,
@@ -136,10 +137,11 @@ class Completer:
             )
         ids = list(range(len(imgs))) if image_ids is None else list(image_ids)
         cfg = self.resolve(base, lowres=lowres)
-        has_encoder = self.model.encoder is not None and not lowres
-        scattered = np.zeros(1, bool) if lowres else masks.scattered(mask.numpy())
-        lr = torch.tensor([base.resolved(has_encoder, bool(f)).lr for f in scattered])
-        lr = lr.expand(len(imgs)) if len(lr) == 1 else lr  # one mask may serve every image
+        scattered = (
+            torch.zeros(1, dtype=torch.bool) if lowres else torch.from_numpy(masks.scattered(mask.numpy()))
+        )
+        dense_lr = self.resolve(base, lowres=lowres, scattered=True).lr
+        lr = torch.where(scattered, dense_lr, cfg.lr).expand(len(imgs))  # one mask may serve every image
         start = time.perf_counter()
         parts = []
         for lo in range(0, len(imgs), batch_size):

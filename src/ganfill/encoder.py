@@ -177,13 +177,13 @@ def attach_encoder(
     enc, log = train_encoder(model, config, faces=faces, start=start, progress=progress)
     model.encoder = enc
     seconds = round(log[-1]["seconds"], 1)
-    seconds_before = prior.get("total_train_seconds", prior.get("train_seconds", 0))
+    before = {k: prior.get(f"total_{k}", prior.get(k, 0)) for k in ("steps", "train_seconds")}
     model.info["encoder"] = asdict(config) | {
         "train_seconds": seconds,
         "parameters": sum(p.numel() for p in enc.parameters()),
         "continued_from": None if encoder_from is None else Path(encoder_from).name,
-        "total_steps": prior.get("total_steps", prior.get("steps", 0)) + config.steps,
-        "total_train_seconds": round(seconds_before + seconds, 1),
+        "total_steps": before["steps"] + config.steps,
+        "total_train_seconds": round(before["train_seconds"] + seconds, 1),
     }
     save_model(out, model)
     return log

@@ -121,8 +121,8 @@ def missing_fraction(known: np.ndarray) -> float:
 def scattered(known: np.ndarray, *, reach: int = 2, share: float = 0.9) -> np.ndarray:
     """[B] bool: masks whose missing pixels nearly all lie within `reach` px of a known pixel.
 
-    Such masks (random pixels, a grid) pin the whole face down, so a longer search keeps paying;
-    holes (centre, halves, blobs, most strokes) leave much of the answer to the prior.
+    Such masks (random pixels, a grid) pin the whole face down, so the search can take larger
+    steps; holes (centre, halves, blobs, most strokes) leave much of the answer to the prior.
     """
     known = np.asarray(known)
     known = known[None] if known.ndim == 2 else known
