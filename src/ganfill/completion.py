@@ -137,11 +137,10 @@ class Completer:
             )
         ids = list(range(len(imgs))) if image_ids is None else list(image_ids)
         cfg = self.resolve(base, lowres=lowres)
-        scattered = (
-            torch.zeros(1, dtype=torch.bool) if lowres else torch.from_numpy(masks.scattered(mask.numpy()))
-        )
         dense_lr = self.resolve(base, lowres=lowres, scattered=True).lr
-        lr = torch.where(scattered, dense_lr, cfg.lr).expand(len(imgs))  # one mask may serve every image
+        lr = torch.full((len(imgs),), cfg.lr)
+        if dense_lr != cfg.lr:  # only then do the masks' kinds matter (one mask may serve every image)
+            lr[torch.from_numpy(masks.scattered(mask.numpy())).expand(len(imgs))] = dense_lr
         start = time.perf_counter()
         parts = []
         for lo in range(0, len(imgs), batch_size):
