@@ -14,6 +14,7 @@ from PIL import Image
 from ganfill.checkpoint import ModelFileError, export, load_model
 from ganfill.config import CompletionConfig, ConfigError, TrainConfig
 from ganfill.data import DataError
+from ganfill.encoder import EncoderTrainConfig
 from ganfill.evaluation import DEFAULT_MASKS, DEFAULT_METHODS
 from ganfill.images import ImageError, grid, save_atomic, to_uint8
 from ganfill.models import generate
@@ -233,9 +234,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_train_encoder(args: argparse.Namespace) -> int:
     """Train the search's starting-point encoder for a model."""
-    from ganfill.encoder import EncoderTrainConfig, attach_encoder
+    from ganfill.encoder import attach_encoder
 
-    config = EncoderTrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+    config = EncoderTrainConfig(
+        steps=args.steps, batch_size=args.batch_size, lr=args.lr, hole_weight=args.hole_weight, seed=args.seed
+    )
     log = attach_encoder(
         args.model,
         args.out,
@@ -521,10 +524,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="model file whose encoder to continue training (e.g. the previous snapshot's) instead of "
         "starting from scratch",
     )
-    p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=2e-4)
-    p.add_argument("--seed", type=int, default=0)
+    enc = EncoderTrainConfig()
+    p.add_argument("--steps", type=int, default=enc.steps)
+    p.add_argument("--batch-size", type=int, default=enc.batch_size)
+    p.add_argument("--lr", type=float, default=enc.lr)
+    p.add_argument(
+        "--hole-weight",
+        type=float,
+        default=enc.hole_weight,
+        help="weight of the L1 on real faces' missing pixels (needs --data; default %(default)s)",
+    )
+    p.add_argument("--seed", type=int, default=enc.seed)
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_train_encoder)
 

@@ -2,7 +2,8 @@
 
 E is trained against a frozen generator: on samples G(z) under random masks of every kind
 (loss on z and on the known pixels of G(E(x))) and on real faces (reconstruction of the known
-pixels plus D's opinion of G(E(y)), so that its guesses stay in the generator's domain).
+pixels, of the missing pixels whose truth is known in training, and D's opinion of G(E(y)), so
+that its guesses stay in the generator's domain).
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ class EncoderTrainConfig:
     """Weight of ||E(x) - z||^2 on generated samples."""
     pixel_weight: float = 1.0
     """Weight of the mean L1 of G(E(x)) on known pixels."""
+    hole_weight: float = 1.0
+    """Weight of the mean L1 of G(E(y)) on the missing pixels of real faces, whose truth is known
+    in training: E learns to guess what the hole held, not only to fit what is around it."""
     prior_weight: float = 0.01
     """Weight of D's opinion of G(E(y)) on real faces."""
     real_fraction: float = 0.5
@@ -123,13 +127,16 @@ def train_encoder(
             rebuilt = g(z_hat)
             loss_pix = ((rebuilt - fake).abs() * known[:n_fake]).mean()
             loss = config.z_weight * loss_z + config.pixel_weight * loss_pix
+            loss_hole = torch.zeros(())
             if n_real:
                 idx = torch.randint(len(faces), (n_real,), generator=gen)
                 real = faces[idx].float().div(127.5).sub(1)
                 known_r = known[n_fake:]
                 real_rebuilt = g(enc(real, known_r))
-                loss_real = ((real_rebuilt - real).abs() * known_r).mean()
-                loss = loss + config.pixel_weight * loss_real
+                error = (real_rebuilt - real).abs()
+                loss = loss + config.pixel_weight * (error * known_r).mean()
+                loss_hole = (error * (1 - known_r)).mean()
+                loss = loss + config.hole_weight * loss_hole
                 loss = loss + config.prior_weight * prior_loss(d(real_rebuilt)).mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -141,6 +148,7 @@ def train_encoder(
                         "loss": loss.item(),
                         "z_mse": loss_z.item(),
                         "pixel_l1": loss_pix.item(),
+                        "hole_l1": loss_hole.item(),
                         "seconds": time.perf_counter() - start,
                     }
                 )
