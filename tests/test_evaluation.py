@@ -7,7 +7,7 @@ from PIL import Image
 
 from ganfill.cli import main
 from ganfill.completion import Completer
-from ganfill.evaluation import EvalError, evaluate, parse_method
+from ganfill.evaluation import EvalError, evaluate, paired_differences, paired_table, parse_method
 from ganfill.metrics import FaceMetrics, frechet_distance, landmark_error, pixel_metrics
 
 
@@ -53,7 +53,33 @@ def test_every_method_and_mask_is_reported(small_faces: Path, tiny_model_file: P
     # grid: 6 rows (limit) capped at 8, columns original | masked | each applicable method
     center = Image.open(out / "grid_center.png")
     assert center.size == ((2 + 7) * 18 + 2, 6 * 18 + 2)
-    assert "| center | telea |" in (out / "report.md").read_text()
+    text = (out / "report.md").read_text()
+    assert "| center | telea |" in text and "| center | telea | 6 |" in text  # paired table too
+
+
+def test_paired_differences_tell_a_consistent_gap_from_noise() -> None:
+    """Per-face difficulty swamps separate intervals; the paired difference still sees a gap."""
+    rng = np.random.default_rng(0)
+    hardness = rng.uniform(0.2, 0.6, 200)  # varies far more than the methods differ
+    noise = lambda: rng.normal(0, 0.002, 200)  # noqa: E731
+    methods = {
+        "ganfill": hardness - 0.01 + noise(),
+        "telea": hardness + noise(),
+        "ns": hardness - 0.01 + noise(),
+    }
+    rows = [
+        {"image": f"f{i}", "method": m, "mask": "left", "identity": v[i], "psnr_hole": 20.0, "ssim": 0.5}
+        for m, v in methods.items()
+        for i in range(200)
+    ]
+    diffs = {d["method"]: d for d in paired_differences(rows, "ganfill", ["identity", "psnr_hole"])}
+    assert set(diffs) == {"telea", "ns"} and diffs["telea"]["n"] == 200
+    assert diffs["telea"]["identity"] == pytest.approx(-0.01, abs=0.001)
+    assert diffs["telea"]["identity_ci95"] < 0.001
+    table = paired_table(list(diffs.values()), "ganfill")
+    telea, ns = (next(line for line in table.splitlines() if f"| {m} |" in line) for m in ("telea", "ns"))
+    verdicts = lambda line: [c.strip() for c in line.split("|")[5::2]]  # noqa: E731
+    assert verdicts(telea) == ["tie", "better"] and verdicts(ns) == ["tie", "tie"]  # hole PSNR, identity
 
 
 def test_identical_images_get_the_library_psnr() -> None:

@@ -189,7 +189,13 @@ def _write_files(out: Path, report: Report) -> None:
         w = csv.DictWriter(f, sfields)
         w.writeheader()
         w.writerows(report.summary)
-    (out / "report.md").write_text(markdown_table(report.summary))
+    text = markdown_table(report.summary)
+    reference = str(report.rows[0]["method"])
+    keys = ["psnr_hole", "ssim"] + (["identity"] if "identity" in report.rows[0] else [])
+    diffs = paired_differences(report.rows, reference, keys)
+    if diffs:
+        text += "\n" + paired_table(diffs, reference)
+    (out / "report.md").write_text(text)
     _bar_chart(out / "psnr_hole.png", report.summary)
 
 
@@ -216,6 +222,55 @@ def markdown_table(summary: list[dict[str, object]]) -> str:
                 f"{s['fd_face']:.4f}",
                 f"{s['landmarks_ok']:.2f}",
             ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def paired_differences(
+    rows: list[dict[str, object]], reference: str, keys: Sequence[str]
+) -> list[dict[str, object]]:
+    """reference minus each other method on the same images, per mask: mean and 95% interval.
+
+    Paired differences cancel how hard each face is, so they separate methods whose separate
+    intervals overlap; an interval that excludes 0 is a difference the data can tell apart.
+    """
+    table: dict[tuple[str, str], dict[str, dict[str, float]]] = {}
+    for r in rows:
+        table.setdefault((str(r["mask"]), str(r["method"])), {})[str(r["image"])] = r
+    out = []
+    for (mask, method), mine in table.items():
+        ref = table.get((mask, reference))
+        if method == reference or ref is None:
+            continue
+        names = [n for n in ref if n in mine]
+        row: dict[str, object] = {"mask": mask, "method": method, "n": len(names)}
+        for key in keys:
+            d = [float(ref[n][key]) - float(mine[n][key]) for n in names]
+            row[key], row[f"{key}_ci95"] = _ci(d)
+        out.append(row)
+    return out
+
+
+def paired_table(diffs: list[dict[str, object]], reference: str) -> str:
+    """Paired differences as Markdown, with which side each interval favours."""
+    keys = [k for k in ("psnr_hole", "ssim", "identity") if k in diffs[0]]
+    lower_better = {"identity"}
+    lines = [
+        f"## {reference} minus each method, on the same images",
+        "",
+        "Mean and 95% interval of the paired difference; the verdict says whether the interval "
+        f"excludes 0 ({reference} better or worse) or not (tie). Lower identity distance is better.",
+        "",
+        "| mask | method | n | " + " | ".join(f"{k} diff | {k}" for k in keys) + " |",
+        "|" + "---|" * (3 + 2 * len(keys)),
+    ]
+    for d in diffs:
+        cells = [str(d["mask"]), str(d["method"]), str(d["n"])]
+        for k in keys:
+            mean, half = float(d[k]), float(d[f"{k}_ci95"])
+            lo, hi = (-mean - half, -mean + half) if k in lower_better else (mean - half, mean + half)
+            verdict = "better" if lo > 0 else "worse" if hi < 0 else "tie"
+            cells += [f"{mean:+.4f} ± {half:.4f}", verdict]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
