@@ -109,6 +109,26 @@ def test_default_step_size_follows_each_images_mask(tiny_model_file: Path) -> No
     assert completer.resolve(CompletionConfig(init="random")).iters == 1500
 
 
+def test_default_step_count_follows_each_images_mask(tiny_model_file: Path) -> None:
+    """From the encoder's start an open hole (half face) takes 10 steps, an enclosed one 100, in
+    one batch, each image's search as if alone; an explicit iters or a random start overrides."""
+    model = load_model(tiny_model_file)
+    model.encoder = Encoder(16, 8, 4).eval()
+    completer = Completer(model)
+    images = np.random.default_rng(1).integers(0, 255, (4, 16, 16, 3), dtype=np.uint8)
+    known = np.concatenate([masks.make("center", 2, 16), masks.make("left", 1, 16), masks.make("top", 1, 16)])
+    auto = completer.complete(images, known, blend="none")
+    assert auto.iterations.tolist() == [100, 100, 10, 10]
+    alone = completer.complete(images[2:], known[2:], blend="none", iters=10)
+    assert np.abs(auto.hats[2:].astype(int) - alone.hats).max() <= 1  # other batch size, same search
+    assert not np.array_equal(
+        alone.hats, completer.complete(images[2:], known[2:], blend="none", iters=100).hats
+    )
+    assert completer.complete(images, known, blend="none", iters=7).iterations.tolist() == [7] * 4
+    random_start = completer.complete(images[2:], known[2:], blend="none", init="random", iters=None)
+    assert random_start.iterations.tolist() == [1500, 1500]
+
+
 def test_hole_term_teaches_what_the_holes_held() -> None:
     """Trained on the missing pixels' truth alone, E's guesses fill real faces' holes better
     than the same encoder untrained (hole weight 0 leaves it untouched)."""

@@ -63,3 +63,15 @@ def test_scattered_separates_pixel_masks_from_holes() -> None:
     for kind in ("center", "left", "pattern", "lowres"):
         assert not masks.scattered(masks.make(kind, 8, 64)).any(), kind
     assert masks.scattered(masks.make("center", 1, 64)[0]).shape == (1,)
+
+
+def test_open_holes_are_the_half_faces() -> None:
+    for kind in ("left", "right", "top", "bottom"):
+        assert masks.open_holes(masks.make(kind, 4, 64)).all(), kind
+    for kind in ("center", "random", "grid", "pattern", "strokes"):
+        assert not masks.open_holes(masks.make(kind, 8, 64)).any(), kind
+    corner = np.ones((64, 64), np.float32)
+    corner[:20, :20] = 0  # two sides on the frame, two on known pixels: not open
+    assert not masks.open_holes(corner)[0]
+    corner[:, :20] = 0  # a band down the side: 64 + 20 + 20 of frame against 64 of seam
+    assert masks.open_holes(corner)[0]

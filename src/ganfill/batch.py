@@ -158,7 +158,10 @@ def complete_files(
                 knowns.append(known)
             if not ok:
                 continue
-            on_step = progress(bi, len(batches), steps) if progress else None
+            on_step = None
+            if progress:  # the bar's length: this batch's longest search
+                iters, _ = completer.schedule(np.stack(knowns), config, lowres=mask.lowres)
+                on_step = progress(bi, len(batches), int(iters.max()))
             result = completer.complete(
                 np.stack(images),
                 np.stack(knowns),

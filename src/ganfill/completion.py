@@ -94,12 +94,33 @@ class Completer:
         return cls(DEFAULT_WEIGHTS, device=device)
 
     def resolve(
-        self, config: CompletionConfig | None = None, *, lowres: bool = False, scattered: bool = False
+        self,
+        config: CompletionConfig | None = None,
+        *,
+        lowres: bool = False,
+        scattered: bool = False,
+        open_hole: bool = False,
     ) -> CompletionConfig:
         """config with its start, step count and step size made concrete for this model and a mask
-        (a hole unless scattered; complete() picks each image's step size from its own mask)."""
+        (an enclosed hole unless scattered or open_hole; schedule() does it per image)."""
         has_encoder = self.model.encoder is not None and not lowres
-        return (config or CompletionConfig()).resolved(has_encoder, scattered)
+        return (config or CompletionConfig()).resolved(has_encoder, scattered, open_hole)
+
+    def schedule(
+        self, known: np.ndarray, config: CompletionConfig | None = None, *, lowres: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each image's step count and step size [B] from its own mask (known [B, H, W])."""
+        known = np.asarray(known)
+        known = known[None] if known.ndim == 2 else known
+        cfg = self.resolve(config, lowres=lowres)
+        iters, lr = torch.full((len(known),), cfg.iters), torch.full((len(known),), cfg.lr)
+        dense = self.resolve(config, lowres=lowres, scattered=True).lr
+        if dense != cfg.lr:  # only then do the masks' kinds matter
+            lr[torch.from_numpy(masks.scattered(known))] = dense
+        short = self.resolve(config, lowres=lowres, open_hole=True).iters
+        if short != cfg.iters:
+            iters[torch.from_numpy(masks.open_holes(known) & ~masks.scattered(known))] = short
+        return iters, lr
 
     def complete(
         self,
@@ -137,16 +158,23 @@ class Completer:
             )
         ids = list(range(len(imgs))) if image_ids is None else list(image_ids)
         cfg = self.resolve(base, lowres=lowres)
-        dense_lr = self.resolve(base, lowres=lowres, scattered=True).lr
-        lr = torch.full((len(imgs),), cfg.lr)
-        if dense_lr != cfg.lr:  # only then do the masks' kinds matter (one mask may serve every image)
-            lr[torch.from_numpy(masks.scattered(mask.numpy())).expand(len(imgs))] = dense_lr
+        iters, lr = (t.expand(len(imgs)) for t in self.schedule(mask.numpy(), base, lowres=lowres))
         start = time.perf_counter()
         parts = []
         for lo in range(0, len(imgs), batch_size):
             hi = lo + batch_size
-            batch = (imgs[lo:hi], mask[lo:hi], cfg, lr[lo:hi], samples, lowres, seed, ids[lo:hi], lo, on_step)
-            parts.append(self._batch(*batch))
+            batch = (
+                imgs[lo:hi],
+                mask[lo:hi],
+                cfg,
+                iters[lo:hi],
+                lr[lo:hi],
+                samples,
+                lowres,
+                seed,
+                ids[lo:hi],
+            )
+            parts.append(self._batch(*batch, lo, on_step))
         out = _concat(parts)
         out.seconds = time.perf_counter() - start
         return out
@@ -192,7 +220,7 @@ class Completer:
             self._aligner = FaceAligner(self.size)
         return self._aligner
 
-    def _batch(self, imgs, mask, cfg, lr, samples, lowres, seed, ids, offset, on_step) -> Completion:
+    def _batch(self, imgs, mask, cfg, iters, lr, samples, lowres, seed, ids, offset, on_step) -> Completion:
         y = to_tensor(imgs).to(self.device)  # [B, 3, H, W]
         m = mask[:, None].to(self.device)  # [B, 1, H, W]
         b = len(y)
@@ -226,6 +254,7 @@ class Completer:
             m,
             cfg,
             starts,
+            iters=iters,
             lr=lr,
             lowres=lowres,
             on_frame=on_frame if cfg.save_every else None,
@@ -243,7 +272,7 @@ class Completer:
         history = [(i + offset, it, c, p, t) for (i, it, c, p, t) in inv.history]
         final_hats = to_uint8(inv.hats[:, 0])
         if cfg.save_every:
-            frames.append((cfg.iters, final_hats, alts_u8[:, 0]))
+            frames.append((int(iters.max()), final_hats, alts_u8[:, 0]))
         return Completion(
             images=alts_u8[:, 0],
             hats=final_hats,

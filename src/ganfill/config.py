@@ -121,7 +121,9 @@ class CompletionConfig:
 
     iters: int | None = None
     """Projected gradient steps on z; None: 1500 from a random start (the paper), 100 from the
-    encoder's start (which beats 500 random-start steps, BENCHMARKS.md)."""
+    encoder's start (which beats 500 random-start steps, BENCHMARKS.md), 10 from the encoder's
+    start on an open hole such as a half face (masks.open_holes), where more steps fit the one
+    seam at the cost of what the encoder read from the whole kept half (MODEL_CARD.md)."""
     lam: float = 0.0
     """Weight of the prior (GAN) loss; the paper uses 0.003, the reference code 0.1. Default 0:
     on held-out faces neither changed PSNR, identity or FD-face measurably, and D's passes cost
@@ -179,9 +181,12 @@ class CompletionConfig:
         )
         _check(self.tol >= 0 and self.patience >= 1, "tol must be >= 0 and patience >= 1")
 
-    def resolved(self, has_encoder: bool, scattered: bool = False) -> CompletionConfig:
+    def resolved(
+        self, has_encoder: bool, scattered: bool = False, open_hole: bool = False
+    ) -> CompletionConfig:
         """This config with `auto` start, steps and step size made concrete for a model and a mask."""
         init = self.init if self.init != "auto" else ("encoder" if has_encoder else "random")
-        iters = self.iters if self.iters is not None else (100 if init == "encoder" else 1500)
+        default_iters = 1500 if init == "random" else 10 if open_hole else 100
+        iters = self.iters if self.iters is not None else default_iters
         lr = self.lr if self.lr is not None else (0.04 if init == "encoder" and scattered else 0.01)
         return dataclasses.replace(self, init=init, iters=iters, lr=lr)

@@ -111,6 +111,7 @@ def invert(
     cfg: CompletionConfig,
     starts: torch.Tensor,
     *,
+    iters: torch.Tensor | None = None,
     lr: torch.Tensor | None = None,
     lowres: bool = False,
     on_frame: FrameHook | None = None,
@@ -121,7 +122,7 @@ def invert(
     images [B, 3, H, W] in [-1, 1]; known [B, 1, H, W] (1 = keep); starts [B, K, z_dim], the K
     independent starting codes of each image (random draws, or an encoder's guess). With lowres,
     the context loss compares images average-pooled by cfg.lowres_factor (known is ignored).
-    lr [B] gives each image its own step size (default: cfg.lr for all).
+    iters [B] and lr [B] give each image its own step count and size (default: cfg's for all).
     G and D stay frozen. on_frame(iteration, best hats [B, 3, H, W]) runs every cfg.save_every.
     """
     b, k = starts.shape[:2]
@@ -147,19 +148,32 @@ def invert(
         pri = cfg.lam * prior_loss(d(hat), saturating=cfg.prior == "saturating")
         return hat, ctx, pri
 
-    if cfg.iters is None or (lr is None and cfg.lr is None):
-        raise ValueError("invert needs a resolved config (concrete iters and lr) or lr per image")
+    if (iters is None and cfg.iters is None) or (lr is None and cfg.lr is None):
+        raise ValueError("invert needs a resolved config (concrete iters and lr) or both per image")
     n = b * k
     rates = (torch.full((b,), cfg.lr) if lr is None else lr).float().repeat_interleave(k).to(device)
     opt = (_Adam if cfg.optimizer == "adam" else _Nesterov)(cfg, z, rates[:, None])
-    active = torch.arange(n, device=device)  # rows still searching; early stop removes rows
-    ran = torch.full((n,), cfg.iters, dtype=torch.long, device=device)
+    budget = (torch.full((b,), cfg.iters) if iters is None else iters).long().repeat_interleave(k).to(device)
+    steps = int(budget.max()) if n else 0
+    active = torch.arange(n, device=device)  # rows still searching; budgets and early stop remove rows
+    ran = budget.clone()
+
+    def leave(keep: torch.Tensor, it: int) -> torch.Tensor:
+        """Rows of active where keep is False stop, having run it steps."""
+        ran[active[~keep]] = it
+        opt.keep(keep)
+        return active[keep]
+
     last_ctx, last_pri = torch.zeros(n, device=device), torch.zeros(n, device=device)
     best = torch.full((n,), float("inf"), device=device)
     since = torch.zeros(n, dtype=torch.long, device=device)
     history: list[tuple[int, int, float, float, float]] = []
     with frozen(g, d):
-        for it in range(cfg.iters):
+        for it in range(steps):
+            if bool((budget[active] <= it).any()):
+                active = leave(budget[active] > it, it)
+            if len(active) == 0:
+                break
             z_act = z[active].requires_grad_(True)
             with torch.enable_grad():
                 _, ctx, pri = losses(z_act, active)
@@ -180,14 +194,10 @@ def invert(
                 since[active] = torch.where(improved, 0, since[active] + 1)
                 keep = since[active] < cfg.patience
                 if not bool(keep.all()):
-                    ran[active[~keep]] = it + 1
-                    active = active[keep]
-                    opt.keep(keep)
-                    if len(active) == 0:
-                        break
+                    active = leave(keep, it + 1)
         with torch.no_grad():
             hat, ctx, pri = losses(z, torch.arange(n, device=device))
-    history += _best_rows(cfg.iters, ctx, pri, b, k)
+    history += _best_rows(steps, ctx, pri, b, k)
     order = (ctx + pri).view(b, k).argsort(1)  # best start first
 
     def pick(t: torch.Tensor) -> torch.Tensor:

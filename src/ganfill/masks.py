@@ -130,3 +130,20 @@ def scattered(known: np.ndarray, *, reach: int = 2, share: float = 0.9) -> np.nd
     missing = known == 0
     counts = missing.sum((1, 2))
     return (near & missing).sum((1, 2)) >= share * np.maximum(counts, 1)
+
+
+def open_holes(known: np.ndarray, *, share: float = 0.5) -> np.ndarray:
+    """[B] bool: masks whose hole is bounded more by the image's edge than by known pixels.
+
+    A half-face hole (left, right, top, bottom) has known pixels on one side only: the search
+    can fit that one seam in many ways and drifts from the encoder's guess, which saw the whole
+    kept half. Measured as the share of the hole's outline (pixel sides) on the image frame.
+    """
+    known = np.asarray(known)
+    known = known[None] if known.ndim == 2 else known
+    missing = known == 0
+    frame = missing[:, 0].sum(1) + missing[:, -1].sum(1) + missing[:, :, 0].sum(1) + missing[:, :, -1].sum(1)
+    seams = (missing[:, 1:] != missing[:, :-1]).sum((1, 2)) + (missing[:, :, 1:] != missing[:, :, :-1]).sum(
+        (1, 2)
+    )
+    return frame > share * np.maximum(frame + seams, 1)
