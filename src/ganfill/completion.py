@@ -113,13 +113,13 @@ class Completer:
         known = np.asarray(known)
         known = known[None] if known.ndim == 2 else known
         cfg = self.resolve(config, lowres=lowres)
+        dense = self.resolve(config, lowres=lowres, scattered=True)
+        short = self.resolve(config, lowres=lowres, open_hole=True)
         iters, lr = torch.full((len(known),), cfg.iters), torch.full((len(known),), cfg.lr)
-        dense = self.resolve(config, lowres=lowres, scattered=True).lr
-        if dense != cfg.lr:  # only then do the masks' kinds matter
-            lr[torch.from_numpy(masks.scattered(known))] = dense
-        short = self.resolve(config, lowres=lowres, open_hole=True).iters
-        if short != cfg.iters:
-            iters[torch.from_numpy(masks.open_holes(known) & ~masks.scattered(known))] = short
+        if dense.lr != cfg.lr or short.iters != cfg.iters:  # only then do the masks' kinds matter
+            scattered = torch.from_numpy(masks.scattered(known))
+            lr[scattered] = dense.lr
+            iters[torch.from_numpy(masks.open_holes(known)) & ~scattered] = short.iters
         return iters, lr
 
     def complete(
@@ -162,19 +162,9 @@ class Completer:
         start = time.perf_counter()
         parts = []
         for lo in range(0, len(imgs), batch_size):
-            hi = lo + batch_size
-            batch = (
-                imgs[lo:hi],
-                mask[lo:hi],
-                cfg,
-                iters[lo:hi],
-                lr[lo:hi],
-                samples,
-                lowres,
-                seed,
-                ids[lo:hi],
-            )
-            parts.append(self._batch(*batch, lo, on_step))
+            part = slice(lo, lo + batch_size)
+            args = (imgs[part], mask[part], cfg, iters[part], lr[part], samples, lowres, seed, ids[part])
+            parts.append(self._batch(*args, lo, on_step))
         out = _concat(parts)
         out.seconds = time.perf_counter() - start
         return out
