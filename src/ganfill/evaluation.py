@@ -44,11 +44,12 @@ def parse_method(spec: str) -> tuple[str, dict[str, object]]:
         key, _, value = pair.partition("=")
         if key not in fields:
             raise EvalError(f"{spec!r}: unknown ganfill option {key!r}; choose from {', '.join(fields)}")
-        options[key] = _convert(value)
+        options[key] = parse_number(value)
     return name, options
 
 
-def _convert(value: str) -> object:
+def parse_number(value: str) -> object:
+    """'3' -> 3, '0.5' -> 0.5, anything else stays the string."""
     for kind in (int, float):
         try:
             return kind(value)
@@ -121,7 +122,7 @@ def evaluate(
             report.summary.append(_summarise(spec, mask, report.rows, fd))
             progress(_line(report.summary[-1]))
         _write_grid(out / f"grid_{mask}.png", shown)
-    _write_files(out, report)
+    write_report(out, report)
     return report
 
 
@@ -176,7 +177,8 @@ def _write_grid(path: Path, shown: dict[str, np.ndarray]) -> None:
     save_png(grid(tiles, ncols=len(columns)), path)
 
 
-def _write_files(out: Path, report: Report) -> None:
+def write_report(out: Path, report: Report) -> None:
+    """results.csv, summary.csv, report.md (with paired differences) and psnr_hole.png in out."""
     if not report.rows:
         return
     fields = list(dict.fromkeys(k for r in report.rows for k in r))
