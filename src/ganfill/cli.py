@@ -351,7 +351,8 @@ def _complete_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--iters",
         type=int,
-        help="search steps (default: 100 from the encoder's start, 1500 from a random start as the paper)",
+        help="search steps (default: 100 from the encoder's start, 10 on an open hole such as a half face; "
+        "1500 from a random start as the paper)",
     )
     p.add_argument("--lam", type=float, help=f"weight of the prior loss (default {d.lam}; the paper 0.003)")
     p.add_argument(

@@ -36,7 +36,8 @@ class Options(BaseModel):
         None,
         ge=1,
         le=5000,
-        description="search steps; default 100 from the encoder's start, 1500 from random",
+        description="search steps; default 100 from the encoder's start (10 on a half-face hole), "
+        "1500 from random",
     )
     restarts: int = Field(1, ge=1, le=16, description="starts per face; the best is kept")
     samples: int = Field(1, ge=1, le=8, description="distinct completions returned, best first")
