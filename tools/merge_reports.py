@@ -16,7 +16,7 @@ from ganfill.evaluation import Report, parse_number, write_report
 
 
 def read(folder: Path, name: str) -> list[dict[str, object]]:
-    """One CSV of an eval folder, numbers as floats."""
+    """One CSV of an eval folder, numbers parsed."""
     with (folder / name).open() as f:
         rows = csv.DictReader(f)
         return [
@@ -30,10 +30,10 @@ def main(out: str, folders: list[str]) -> None:
     for folder in map(Path, folders):
         report.rows += read(folder, "results.csv")
         report.summary += read(folder, "summary.csv")
-    ganfill_first = lambda r: (not str(r["method"]).startswith("ganfill"), 0)  # noqa: E731
-    report.rows.sort(key=ganfill_first)
+    not_ganfill = lambda r: not str(r["method"]).startswith("ganfill")  # noqa: E731
+    report.rows.sort(key=not_ganfill)  # the paired table's reference is the first row's method
     masks = list(dict.fromkeys(str(s["mask"]) for s in report.summary))
-    report.summary.sort(key=lambda s: (masks.index(str(s["mask"])), *ganfill_first(s)))
+    report.summary.sort(key=lambda s: (masks.index(str(s["mask"])), not_ganfill(s)))
     Path(out).mkdir(parents=True, exist_ok=True)
     write_report(Path(out), report)
     print(f"report in {out}")

@@ -110,8 +110,7 @@ class Completer:
         self, known: np.ndarray, config: CompletionConfig | None = None, *, lowres: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Each image's step count and step size [B] from its own mask (known [B, H, W])."""
-        known = np.asarray(known)
-        known = known[None] if known.ndim == 2 else known
+        known = masks.as_batch(known)
         cfg = self.resolve(config, lowres=lowres)
         dense = self.resolve(config, lowres=lowres, scattered=True)
         short = self.resolve(config, lowres=lowres, open_hole=True)

@@ -154,7 +154,8 @@ def invert(
     rates = (torch.full((b,), cfg.lr) if lr is None else lr).float().repeat_interleave(k).to(device)
     opt = (_Adam if cfg.optimizer == "adam" else _Nesterov)(cfg, z, rates[:, None])
     budget = (torch.full((b,), cfg.iters) if iters is None else iters).long().repeat_interleave(k).to(device)
-    steps = int(budget.max()) if n else 0
+    ends = set(budget.tolist())  # the steps at which some rows' budgets run out (no per-step sync)
+    steps = max(ends, default=0)
     active = torch.arange(n, device=device)  # rows still searching; budgets and early stop remove rows
     ran = budget.clone()
 
@@ -170,7 +171,7 @@ def invert(
     history: list[tuple[int, int, float, float, float]] = []
     with frozen(g, d):
         for it in range(steps):
-            if bool((budget[active] <= it).any()):
+            if it in ends:
                 active = leave(budget[active] > it, it)
             if len(active) == 0:
                 break

@@ -118,14 +118,19 @@ def missing_fraction(known: np.ndarray) -> float:
     return float(1 - known.mean())
 
 
+def as_batch(known: np.ndarray) -> np.ndarray:
+    """One mask [H, W] or a batch [B, H, W] -> [B, H, W]."""
+    known = np.asarray(known)
+    return known[None] if known.ndim == 2 else known
+
+
 def scattered(known: np.ndarray, *, reach: int = 2, share: float = 0.9) -> np.ndarray:
     """[B] bool: masks whose missing pixels nearly all lie within `reach` px of a known pixel.
 
     Such masks (random pixels, a grid) pin the whole face down, so the search can take larger
     steps; holes (centre, halves, blobs, most strokes) leave much of the answer to the prior.
     """
-    known = np.asarray(known)
-    known = known[None] if known.ndim == 2 else known
+    known = as_batch(known)
     near = maximum_filter(known > 0, size=(1, 2 * reach + 1, 2 * reach + 1))
     missing = known == 0
     counts = missing.sum((1, 2))
@@ -139,11 +144,8 @@ def open_holes(known: np.ndarray, *, share: float = 0.5) -> np.ndarray:
     can fit that one seam in many ways and drifts from the encoder's guess, which saw the whole
     kept half. Measured as the share of the hole's outline (pixel sides) on the image frame.
     """
-    known = np.asarray(known)
-    known = known[None] if known.ndim == 2 else known
-    missing = known == 0
-    frame = missing[:, 0].sum(1) + missing[:, -1].sum(1) + missing[:, :, 0].sum(1) + missing[:, :, -1].sum(1)
-    seams = (missing[:, 1:] != missing[:, :-1]).sum((1, 2)) + (missing[:, :, 1:] != missing[:, :, :-1]).sum(
-        (1, 2)
-    )
+    missing = as_batch(known) == 0
+    edges = (missing[:, 0], missing[:, -1], missing[:, :, 0], missing[:, :, -1])
+    frame = sum(e.sum(1) for e in edges)
+    seams = np.diff(missing, axis=1).sum((1, 2)) + np.diff(missing, axis=2).sum((1, 2))
     return frame > share * np.maximum(frame + seams, 1)
