@@ -19,6 +19,7 @@ import numpy as np
 from machine import describe_machine
 
 from ganfill.completion import DEFAULT_WEIGHTS, Completer
+from ganfill.config import EvalConfig
 from ganfill.data import HELDOUT_FILE
 from ganfill.evaluation import evaluate
 
@@ -60,10 +61,12 @@ def main() -> None:
         args.data,
         args.out,
         completer,
-        masks=args.masks.split(","),
-        methods=[REFERENCE, DEFAULT],
-        split=HELDOUT_FILE,
-        limit=args.limit,
+        EvalConfig(
+            masks=tuple(args.masks.split(",")),
+            methods=(REFERENCE, DEFAULT),
+            split=str(HELDOUT_FILE),
+            limit=args.limit,
+        ),
     )
     n = report.summary[0]["n"]
     schedule = "encoder start, 100 steps; lr 0.04 on scattered masks"

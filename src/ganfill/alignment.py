@@ -12,6 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ganfill.config import AlignConfig
+from ganfill.errors import UserError
 from ganfill.images import ImageError, find_images, flat_names, open_rgb, save_png
 
 # OpenFace's mean landmark positions, min-max normalised to the unit square (openface/align_dlib.py).
@@ -27,7 +29,7 @@ LANDMARK_SETS = {"inner-eyes-bottom-lip": (39, 42, 57), "outer-eyes-nose": (36, 
 REPORT_FIELDS = ["file", "status", "faces", "outputs"]
 
 
-class AlignmentError(ValueError):
+class AlignmentError(UserError):
     """Alignment is impossible for this input (no face, or no dlib); str() names the file."""
 
 
@@ -184,22 +186,14 @@ class AlignSummary:
 
 
 def align_folder(
-    src: str | Path,
-    dst: str | Path,
-    *,
-    size: int = 64,
-    landmarks: str = "inner-eyes-bottom-lip",
-    all_faces: bool = False,
-    assume_cropped: bool = False,
-    workers: int = 2,
-    progress: bool = True,
+    src: str | Path, dst: str | Path, config: AlignConfig | None = None, *, progress: bool = True
 ) -> AlignSummary:
     """Align every image under src into flat size x size PNGs in dst, with align_report.csv."""
     from tqdm import tqdm
 
+    cfg = config or AlignConfig()
     src, dst = Path(src), Path(dst)
-    if landmarks not in LANDMARK_SETS:
-        raise AlignmentError(f"unknown landmark set {landmarks!r}; choose from {', '.join(LANDMARK_SETS)}")
+    _dlib(), predictor_path()  # a missing extra is reported here, not inside the workers
     files = find_images([src])
     dst.mkdir(parents=True, exist_ok=True)
     report_path = dst / "align_report.csv"
@@ -213,13 +207,13 @@ def align_folder(
         if str(f) in done and done[str(f)]["status"] != "unreadable":
             summary.skipped += 1
         else:
-            jobs.append((f, dst, name, all_faces))
+            jobs.append((f, dst, name, cfg.all_faces))
     with report_path.open("a", newline="") as out:
         writer = csv.DictWriter(out, REPORT_FIELDS)
         if not done:
             writer.writeheader()
         for row in tqdm(
-            _run(jobs, size, landmarks, assume_cropped, workers),
+            _run(jobs, cfg.size, cfg.landmarks, cfg.assume_cropped, cfg.workers),
             total=len(jobs),
             disable=not progress,
             unit="img",

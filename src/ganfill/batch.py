@@ -17,7 +17,7 @@ from PIL import Image, ImageOps
 
 from ganfill import masks as mask_kinds
 from ganfill.completion import Completer, Completion
-from ganfill.config import CompletionConfig
+from ganfill.config import CompletionConfig, ConfigError, MaskConfig, OutputConfig, RunConfig
 from ganfill.images import (
     ImageError,
     find_images,
@@ -34,18 +34,16 @@ from ganfill.images import (
 LOSS_FIELDS = ["image", "iteration", "context", "prior", "total"]
 
 
-@dataclass
-class MaskSpec:
-    """Where masks come from: a generator kind with its parameters, or a file or folder."""
-
-    kind: str = "center"
-    params: dict[str, object] = field(default_factory=dict)
-    path: Path | None = None
-    """A mask image for every input, or a folder of masks matched by file stem."""
-
-    @property
-    def lowres(self) -> bool:
-        return self.path is None and self.kind == "lowres"
+def mask_source(config: MaskConfig) -> Path | None:
+    """The mask file or folder that config.mask names, or None for a generated kind."""
+    if config.mask in mask_kinds.KINDS:
+        return None
+    path = Path(config.mask)
+    if not path.exists():
+        raise mask_kinds.MaskError(
+            f"{config.mask}: neither a mask kind ({', '.join(mask_kinds.KINDS)}) nor a mask file or folder"
+        )
+    return path
 
 
 @dataclass
@@ -61,28 +59,24 @@ class _Inputs:
     """Reads inputs and their masks lazily, reporting problems as lines instead of raising."""
 
     def __init__(
-        self,
-        files: list[Path],
-        names: list[str],
-        size: int,
-        spec: MaskSpec,
-        seed: int,
-        warn: Callable[[str], None],
+        self, files: list[Path], size: int, mask: MaskConfig, seed: int, warn: Callable[[str], None]
     ):
-        self.files, self.names, self.size, self.spec, self.seed, self.warn = (
+        self.files, self.names, self.size, self.mask, self.seed, self.warn = (
             files,
-            names,
+            flat_names(files),
             size,
-            spec,
+            mask,
             seed,
             warn,
         )
+        self.path = mask_source(mask)
+        self.lowres = self.path is None and mask.mask == "lowres"
         self.shared_mask = None
         self.mask_dir: dict[str, Path] = {}
-        if spec.path is not None and spec.path.is_dir():
-            self.mask_dir = {p.name.rsplit(".", 1)[0]: p for p in find_images([spec.path])}
-        elif spec.path is not None:
-            self.shared_mask = load_mask_file(spec.path, (size, size))  # a bad file stops the job
+        if self.path is not None and self.path.is_dir():
+            self.mask_dir = {p.name.rsplit(".", 1)[0]: p for p in find_images([self.path])}
+        elif self.path is not None:
+            self.shared_mask = load_mask_file(self.path, (size, size))  # a bad file stops the job
 
     def load(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """(image uint8 [S, S, 3], known [S, S]) of input i; ImageError names the problem."""
@@ -94,108 +88,139 @@ class _Inputs:
         image = np.asarray(im, dtype=np.uint8)
         if self.shared_mask is not None:
             return image, self.shared_mask
-        if self.spec.path is not None:
+        if self.path is not None:
             stem = path.name.rsplit(".", 1)[0]
             if stem not in self.mask_dir:
-                raise ImageError(f"{path}: no mask named {stem}.* in {self.spec.path}")
+                raise ImageError(f"{path}: no mask named {stem}.* in {self.path}")
             return image, load_mask_file(self.mask_dir[stem], (self.size, self.size))
-        known = mask_kinds.make(self.spec.kind, 1, self.size, seed=self.seed, start=i, **self.spec.params)[0]
-        return image, known
+        params = self.mask.params()
+        return image, mask_kinds.make(self.mask.mask, 1, self.size, seed=self.seed, start=i, **params)[0]
+
+    def batch(self, indices: range, report: JobReport) -> tuple[list[int], np.ndarray, np.ndarray]:
+        """The readable inputs among indices: (their indices, images, known masks)."""
+        ok, images, knowns = [], [], []
+        for i in indices:
+            try:
+                image, known = self.load(i)
+            except ImageError as exc:
+                report.failed.append(str(exc))
+                self.warn(f"error: {exc}")
+                continue
+            ok.append(i)
+            images.append(image)
+            knowns.append(known)
+        return ok, np.stack(images) if ok else np.empty(0), np.stack(knowns) if ok else np.empty(0)
+
+
+Progress = Callable[[int, int, int], Callable[[int, float], None] | None]
 
 
 def complete_files(
     inputs: Sequence[str | Path],
     out_dir: str | Path,
     completer: Completer,
-    config: CompletionConfig,
+    config: CompletionConfig | None = None,
     *,
-    mask: MaskSpec,
-    samples: int = 1,
-    batch_size: int = 64,
-    seed: int = 0,
-    keep_hats: bool = False,
-    gif: bool = False,
-    progress: Callable[[int, int, int], Callable[[int, float], None] | None] | None = None,
+    mask: MaskConfig | None = None,
+    run: RunConfig | None = None,
+    output: OutputConfig | None = None,
+    progress: Progress | None = None,
     warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
 ) -> JobReport:
     """Complete image files into out_dir: NAME.png per input plus grids, losses and frames.
 
-    progress(batch_index, batch_count, steps) may return a per-step callback for a progress bar.
-    With gif and no save_every in config, about 40 frames are kept from the first batch.
+    With output.align the inputs are ordinary photos (complete_photos). progress(batch_index,
+    batch_count, steps) may return a per-step callback for a progress bar. With gif and no
+    save_every in config, about 40 frames are kept from the first batch.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    files = find_images(inputs)
-    if not files:
-        raise ImageError(f"{', '.join(map(str, inputs))}: no images found")
-    if mask.path is None and mask.kind not in mask_kinds.KINDS:
-        raise mask_kinds.MaskError(
-            f"unknown mask {mask.kind!r}; choose from {', '.join(mask_kinds.KINDS)} or a mask file"
+    config, mask, run, output = (
+        config or CompletionConfig(),
+        mask or MaskConfig(),
+        run or RunConfig(),
+        output or OutputConfig(),
+    )
+    if output.align:
+        return complete_photos(
+            inputs, out_dir, completer, config, mask=mask, box=output.box_tuple, run=run, warn=warn
         )
-    size = completer.size
-    reader = _Inputs(files, flat_names(files), size, mask, seed, warn)
-    report = JobReport()
-    grids: dict[str, list[np.ndarray]] = {"before": [], "masked": [], "completed": []}
-    frames: list[np.ndarray] = []
-    steps = completer.resolve(config, lowres=mask.lowres).iters
-    if gif and not config.save_every:
-        config = replace(config, save_every=max(1, steps // 40))
-    with (out / "losses.csv").open("w", newline="") as loss_file:
-        losses = csv.writer(loss_file)
-        losses.writerow(LOSS_FIELDS)
-        batches = [range(lo, min(lo + batch_size, len(files))) for lo in range(0, len(files), batch_size)]
+    files = _inputs_and_output(inputs, out_dir)
+    reader = _Inputs(files, completer.size, mask, run.seed, warn)
+    report, sink = JobReport(), _Sink(Path(out_dir), output)
+    n, size = len(files), run.batch_size
+    batches = [range(lo, min(lo + size, n)) for lo in range(0, n, size)]
+    with sink:
         for bi, batch in enumerate(batches):
-            ok, images, knowns = [], [], []
-            for i in batch:
-                try:
-                    image, known = reader.load(i)
-                except ImageError as exc:
-                    report.failed.append(str(exc))
-                    warn(f"error: {exc}")
-                    continue
-                ok.append(i)
-                images.append(image)
-                knowns.append(known)
+            ok, images, knowns = reader.batch(batch, report)
             if not ok:
                 continue
-            on_step = None
-            if progress:  # the bar's length: this batch's longest search
-                iters, _ = completer.schedule(np.stack(knowns), config, lowres=mask.lowres)
-                on_step = progress(bi, len(batches), int(iters.max()))
+            steps = completer.plan(knowns, config, lowres=reader.lowres).steps
+            if output.gif and not config.save_every:  # about 40 frames of the first batch's search
+                config = replace(config, save_every=max(1, steps // 40))
             result = completer.complete(
-                np.stack(images),
-                np.stack(knowns),
+                images,
+                knowns,
                 config,
-                samples=samples,
-                lowres=mask.lowres,
-                seed=seed,
+                samples=run.samples,
+                lowres=reader.lowres,
+                seed=run.seed,
                 batch_size=len(ok),
-                on_step=on_step,
+                on_step=progress(bi, len(batches), steps) if progress else None,
                 image_ids=ok,
             )
             report.seconds += result.seconds
-            _write_batch(
-                out,
-                [reader.names[i] for i in ok],
-                result,
-                np.stack(images),
-                np.stack(knowns),
-                keep_hats,
-                losses,
-            )
-            loss_file.flush()
-            report.completed += [out / f"{reader.names[i]}.png" for i in ok]
-            grids["before"].append(np.stack(images))
-            grids["masked"].append(_masked(np.stack(images), np.stack(knowns)))
-            grids["completed"].append(result.images)
-            if bi == 0 and result.frames:
-                frames = _write_frames(out / "frames", result)
-    for name, parts in grids.items():
-        if parts:
-            save_png(grid(np.concatenate(parts)[:64]), out / f"{name}.png")
-    if gif and frames:
-        save_gif(frames, out / "completion.gif")
+            report.completed += sink.write(bi, [reader.names[i] for i in ok], images, knowns, result)
     return report
+
+
+def _inputs_and_output(inputs: Sequence[str | Path], out_dir: str | Path) -> list[Path]:
+    """The input image files, after checking that the output folder can take the results
+    without overwriting them (an input folder is never the output folder)."""
+    files = find_images(inputs)
+    if not files:
+        raise ImageError(f"{', '.join(map(str, inputs))}: no images found")
+    out = Path(out_dir).resolve()
+    searched = [Path(p).resolve() for p in inputs if Path(p).is_dir()]
+    if any(out == d or d in out.parents for d in searched) or out in {f.resolve().parent for f in files}:
+        raise ConfigError(
+            f"{out_dir}: the output folder is among the inputs; choose another (inputs are kept)"
+        )
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out_dir}: exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    return files
+
+
+class _Sink:
+    """The run's outputs: NAME.png files per batch, losses.csv, grids, frames and the GIF."""
+
+    def __init__(self, out: Path, output: OutputConfig):
+        self.out, self.output = out, output
+        self.shown: dict[str, list[np.ndarray]] = {"before": [], "masked": [], "completed": []}
+        self.frames: list[np.ndarray] = []
+
+    def __enter__(self) -> _Sink:
+        self.file = (self.out / "losses.csv").open("w", newline="")
+        self.losses = csv.writer(self.file)
+        self.losses.writerow(LOSS_FIELDS)
+        return self
+
+    def write(self, index: int, names: list[str], images, knowns, result: Completion) -> list[Path]:
+        """Write one batch's files at once (atomically); returns the completions' paths."""
+        _write_batch(self.out, names, result, self.output.keep_hats, self.losses)
+        self.file.flush()
+        for key, part in zip(self.shown, (images, _masked(images, knowns), result.images), strict=True):
+            self.shown[key].append(part)
+        if index == 0 and result.frames:
+            self.frames = _write_frames(self.out / "frames", result)
+        return [self.out / f"{name}.png" for name in names]
+
+    def __exit__(self, *exc: object) -> None:
+        self.file.close()
+        for name, parts in self.shown.items():
+            if parts:
+                save_png(grid(np.concatenate(parts)[:64]), self.out / f"{name}.png")
+        if self.output.gif and self.frames:
+            save_gif(self.frames, self.out / "completion.gif")
 
 
 def _masked(images: np.ndarray, known: np.ndarray) -> np.ndarray:
@@ -204,9 +229,7 @@ def _masked(images: np.ndarray, known: np.ndarray) -> np.ndarray:
     return (images * k + 255 * (1 - k)).astype(np.uint8)
 
 
-def _write_batch(
-    out: Path, names: list[str], result: Completion, images, knowns, keep_hats: bool, losses
-) -> None:
+def _write_batch(out: Path, names: list[str], result: Completion, keep_hats: bool, losses) -> None:
     for j, name in enumerate(names):
         save_png(result.images[j], out / f"{name}.png")
         if keep_hats:
@@ -234,14 +257,17 @@ def complete_photos(
     completer: Completer,
     config: CompletionConfig,
     *,
-    mask_path: Path | None = None,
+    mask: MaskConfig,
     box: tuple[int, int, int, int] | None = None,
-    seed: int = 0,
+    run: RunConfig,
     warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
 ) -> JobReport:
     """Complete faces inside ordinary photos: NAME.png per photo, same size, mode and EXIF."""
+    mask_path = mask_source(mask)
     if (mask_path is None) == (box is None):
-        raise ValueError("--align needs exactly one of --mask MASK.png (photo pixels, white = fill) or --box")
+        raise ConfigError(
+            "--align needs exactly one of --mask MASK.png (photo pixels, white = fill) or --box"
+        )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = find_images(inputs)
@@ -264,7 +290,9 @@ def complete_photos(
                     raise ImageError(f"{path}: no mask named {stem}.* in {mask_path}")
                 upright = ImageOps.exif_transpose(photo)
                 known = load_mask_file(source, upright.size)
-            result = completer.complete_photo(photo, known, config, box=box, seed=seed)
+            result = completer.complete_photo(
+                photo, known, config, box=box, seed=run.seed, samples=run.samples
+            )
         except (ImageError, ValueError) as exc:
             line = str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}"
             report.failed.append(line)

@@ -1,4 +1,5 @@
-"""Model files and training state as safetensors with a JSON header: no pickle anywhere."""
+"""The one owner of ganfill's file formats: model files and training state, as safetensors with a
+JSON header (no pickle anywhere)."""
 
 from __future__ import annotations
 
@@ -12,15 +13,16 @@ from safetensors import SafetensorError
 from safetensors.torch import save_file
 from torch import nn
 
-from ganfill.config import ModelConfig
+from ganfill.config import ModelConfig, TrainConfig
+from ganfill.errors import UserError
 from ganfill.files import atomic_write
-from ganfill.models import Discriminator, Generator
+from ganfill.models import Discriminator, Encoder, Generator
 
 META_KEY = "ganfill"
 FORMAT_VERSION = 1
 
 
-class ModelFileError(ValueError):
+class ModelFileError(UserError):
     """A model file or run folder cannot be loaded; str() names the path and the problem."""
 
 
@@ -33,8 +35,8 @@ class Model:
     config: ModelConfig
     info: dict[str, Any] = field(default_factory=dict)
     """What the file says about itself: training data, steps, format version."""
-    encoder: nn.Module | None = None
-    """The search's starting-point encoder (ganfill.encoder.Encoder), when trained."""
+    encoder: Encoder | None = None
+    """The search's starting-point encoder, when trained."""
 
     def to(self, device: torch.device | str) -> Model:
         for module in (self.generator, self.discriminator, self.encoder):
@@ -88,7 +90,7 @@ def save_model(path: str | Path, model: Model, *, half: bool = False) -> None:
         "kind": "model",
         "model": model.config.to_dict(),
         "info": model.info,
-        "encoder": getattr(model.encoder, "spec", None),
+        "encoder": None if model.encoder is None else model.encoder.spec,
     }
     write_safetensors(path, tensors, meta)
 
@@ -128,9 +130,7 @@ def load_model(path: str | Path, *, device: torch.device | str = "cpu") -> Model
     _load_into(d, unprefixed(tensors, "discriminator"), "discriminator", path)
     encoder = None
     if meta.get("encoder"):
-        from ganfill.encoder import Encoder
-
-        encoder = Encoder.from_spec(meta["encoder"])
+        encoder = Encoder(**meta["encoder"])
         _load_into(encoder, unprefixed(tensors, "encoder"), "encoder", path)
         encoder.eval()
     info = dict(meta.get("info", {}))
@@ -181,3 +181,51 @@ def export(run_dir: str | Path, out: str | Path, *, half: bool = False) -> Model
     model.info["exported_from"] = str(run_dir)
     save_model(out, model, half=half)
     return model
+
+
+@dataclass
+class TrainingState:
+    """Everything a training run needs to continue exactly: networks, optimisers and the step."""
+
+    generator: Generator
+    discriminator: Discriminator
+    generator_ema: Generator | None
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    step: int = 0
+
+
+def save_training_state(path: str | Path, state: TrainingState, config: TrainConfig, n_images: int) -> None:
+    """Write a training checkpoint (weights, EMA weights, optimiser state, config) atomically."""
+    tensors = prefixed(state.generator, "generator") | prefixed(state.discriminator, "discriminator")
+    if state.generator_ema is not None:
+        tensors |= prefixed(state.generator_ema, "generator_ema")
+    opt_g, meta_g = flatten_optimizer(state.opt_g, "opt_g")
+    opt_d, meta_d = flatten_optimizer(state.opt_d, "opt_d")
+    meta = {
+        "format": FORMAT_VERSION,
+        "kind": "training",
+        "step": state.step,
+        "model": config.model.to_dict(),
+        "train": config.to_dict(),
+        "opt_g": meta_g,
+        "opt_d": meta_d,
+        "info": {"step": state.step, "images": n_images},
+    }
+    write_safetensors(path, tensors | opt_g | opt_d, meta)
+
+
+def load_training_state(path: str | Path, state: TrainingState, config: ModelConfig) -> None:
+    """Restore state in place from a training checkpoint or run folder written for config."""
+    path = resolve_model_path(path)
+    tensors, meta = read_safetensors(path)
+    if ModelConfig.from_dict(meta["model"]) != config:
+        raise ModelFileError(f"{path}: checkpoint's model config differs from this run's")
+    state.generator.load_state_dict(unprefixed(tensors, "generator"))
+    state.discriminator.load_state_dict(unprefixed(tensors, "discriminator"))
+    if state.generator_ema is not None:
+        ema = unprefixed(tensors, "generator_ema") or unprefixed(tensors, "generator")
+        state.generator_ema.load_state_dict(ema)
+    unflatten_optimizer(state.opt_g, tensors, meta["opt_g"], "opt_g")
+    unflatten_optimizer(state.opt_d, tensors, meta["opt_d"], "opt_d")
+    state.step = int(meta["step"])

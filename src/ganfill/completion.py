@@ -14,13 +14,14 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps
 
-from ganfill import masks
 from ganfill.blending import paste, poisson_blend
-from ganfill.checkpoint import Model, load_model
-from ganfill.config import CompletionConfig
-from ganfill.images import open_image, to_tensor, to_uint8
+from ganfill.checkpoint import Model, ModelFileError, load_model
+from ganfill.config import CompletionConfig, ConfigError, ModelSource
+from ganfill.devices import pick_device
+from ganfill.images import ImageError, open_image, to_tensor, to_uint8
 from ganfill.inversion import invert
 from ganfill.photos import PhotoCompletion, box_mask, complete_photo
+from ganfill.schedule import Schedule, plan
 
 if TYPE_CHECKING:
     from ganfill.alignment import FaceAligner
@@ -80,46 +81,38 @@ def blend(
 class Completer:
     """Completes masked face images with a DCGAN model: `Completer(model).complete(images, known)`."""
 
-    def __init__(self, model: Model | str | Path, *, device: str | torch.device = "cpu"):
+    def __init__(
+        self,
+        model: Model | str | Path,
+        *,
+        device: str | torch.device = "cpu",
+        aligner: FaceAligner | None = None,
+    ):
         self.model = load_model(model, device=device) if isinstance(model, str | Path) else model.to(device)
         self.device = torch.device(device)
         self.size = self.model.config.image_size
-        self._aligner = None
+        self._aligner = aligner
 
     @classmethod
     def from_pretrained(cls, *, device: str | torch.device = "cpu") -> Completer:
         """The bundled default face model (64x64 aligned faces)."""
         if not DEFAULT_WEIGHTS.exists():
-            raise FileNotFoundError(f"{DEFAULT_WEIGHTS}: the bundled model is missing from this install")
+            raise ModelFileError(f"{DEFAULT_WEIGHTS}: the bundled model is missing from this install")
         return cls(DEFAULT_WEIGHTS, device=device)
 
-    def resolve(
-        self,
-        config: CompletionConfig | None = None,
-        *,
-        lowres: bool = False,
-        scattered: bool = False,
-        open_hole: bool = False,
-    ) -> CompletionConfig:
-        """config with its start, step count and step size made concrete for this model and a mask
-        (an enclosed hole unless scattered or open_hole; schedule() does it per image)."""
-        has_encoder = self.model.encoder is not None and not lowres
-        return (config or CompletionConfig()).resolved(has_encoder, scattered, open_hole)
+    @classmethod
+    def load(cls, source: ModelSource | None = None) -> Completer:
+        """The model a ModelSource names (the bundled one by default), on its device."""
+        source = source or ModelSource()
+        device = pick_device(source.device)
+        return cls(source.model, device=device) if source.model else cls.from_pretrained(device=device)
 
-    def schedule(
+    def plan(
         self, known: np.ndarray, config: CompletionConfig | None = None, *, lowres: bool = False
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Each image's step count and step size [B] from its own mask (known [B, H, W])."""
-        known = masks.as_batch(known)
-        cfg = self.resolve(config, lowres=lowres)
-        dense = self.resolve(config, lowres=lowres, scattered=True)
-        short = self.resolve(config, lowres=lowres, open_hole=True)
-        iters, lr = torch.full((len(known),), cfg.iters), torch.full((len(known),), cfg.lr)
-        if dense.lr != cfg.lr or short.iters != cfg.iters:  # only then do the masks' kinds matter
-            scattered = torch.from_numpy(masks.scattered(known))
-            lr[scattered] = dense.lr
-            iters[torch.from_numpy(masks.open_holes(known)) & ~scattered] = short.iters
-        return iters, lr
+    ) -> Schedule:
+        """Each image's start, step count and step size for this model (known [B, H, W])."""
+        has_encoder = self.model.encoder is not None
+        return plan(config or CompletionConfig(), known, has_encoder=has_encoder, lowres=lowres)
 
     def complete(
         self,
@@ -132,6 +125,7 @@ class Completer:
         seed: int = 0,
         batch_size: int = 64,
         on_step: Callable[[int, float], None] | None = None,
+        on_plan: Callable[[int], None] | None = None,
         image_ids: Sequence[int] | None = None,
         **options: object,
     ) -> Completion:
@@ -140,7 +134,8 @@ class Completer:
         options override fields of config (iters, lam, optimizer, blend, restarts, ...). The S =
         `samples` best starts are returned as alternatives (restarts is raised to S if lower).
         Image i's starts are drawn from (seed, image_ids[i]) (default: its position), so the
-        same seed gives the same result whatever the batch size.
+        same seed gives the same result whatever the batch size. on_plan(steps) is told the
+        longest search before it starts, on_step(iteration, loss) after each step.
         """
         base = dataclasses.replace(config or CompletionConfig(), **options)
         if samples > base.restarts:
@@ -151,13 +146,16 @@ class Completer:
         mask = torch.as_tensor(np.asarray(known), dtype=torch.float32)
         mask = mask[None] if mask.ndim == 2 else mask
         if imgs.shape[1:3] != (self.size, self.size) or mask.shape[1:] != imgs.shape[1:3]:
-            raise ValueError(
+            raise ImageError(
                 f"images must be {self.size}x{self.size} with masks of the same size; got "
                 f"{tuple(imgs.shape[1:3])} and {tuple(mask.shape[1:])}"
             )
         ids = list(range(len(imgs))) if image_ids is None else list(image_ids)
-        cfg = self.resolve(base, lowres=lowres)
-        iters, lr = (t.expand(len(imgs)) for t in self.schedule(mask.numpy(), base, lowres=lowres))
+        schedule = self.plan(mask.numpy(), base, lowres=lowres)
+        if on_plan is not None:
+            on_plan(schedule.steps)
+        cfg = dataclasses.replace(base, init=schedule.init)
+        iters, lr = torch.from_numpy(schedule.iters), torch.from_numpy(schedule.lr)
         start = time.perf_counter()
         parts = []
         for lo in range(0, len(imgs), batch_size):
@@ -178,6 +176,7 @@ class Completer:
         seed: int = 0,
         samples: int = 1,
         on_step: Callable[[int, float], None] | None = None,
+        on_plan: Callable[[int], None] | None = None,
         **options: object,
     ) -> PhotoCompletion:
         """Complete the faces of an ordinary photo where known ([H, W], 1 = keep) is 0, or in box.
@@ -190,12 +189,19 @@ class Completer:
             photo = open_image(photo)
         if known is None:
             if box is None:
-                raise ValueError("complete_photo needs a mask or a box")
+                raise ConfigError("complete_photo needs a mask or a box")
             known = box_mask(ImageOps.exif_transpose(photo).size, box)
 
         def fill(faces: np.ndarray, face_known: np.ndarray) -> np.ndarray:
             done = self.complete(
-                faces, face_known, config, seed=seed, samples=samples, on_step=on_step, **options
+                faces,
+                face_known,
+                config,
+                seed=seed,
+                samples=samples,
+                on_step=on_step,
+                on_plan=on_plan,
+                **options,
             )
             return done.alternatives
 
@@ -209,26 +215,30 @@ class Completer:
             self._aligner = FaceAligner(self.size)
         return self._aligner
 
-    def _batch(self, imgs, mask, cfg, iters, lr, samples, lowres, seed, ids, offset, on_step) -> Completion:
-        y = to_tensor(imgs).to(self.device)  # [B, 3, H, W]
-        m = mask[:, None].to(self.device)  # [B, 1, H, W]
-        b = len(y)
+    def _starts(self, y, m, cfg: CompletionConfig, seed: int, ids, lowres: bool) -> torch.Tensor:
+        """[B, K, z_dim] starting codes: U[-1, 1] draws, or the encoder's guess (jittered for K > 1)."""
         # One generator per image keeps each image's start independent of batching.
         z_dim = self.model.config.z_dim
         gens = [torch.Generator().manual_seed(hash((seed, i)) & (2**63 - 1)) for i in ids]
         starts = torch.stack([torch.rand(cfg.restarts, z_dim, generator=gn) * 2 - 1 for gn in gens])
         encoder = self.model.encoder
         if cfg.init == "encoder" and encoder is None:
-            raise ValueError(
+            raise ConfigError(
                 "this model has no encoder (train one with ganfill train-encoder); use --init random"
             )
         if cfg.init == "encoder" and not lowres:
             with torch.no_grad():
                 guess = encoder.eval()(y, m).cpu()  # [B, z_dim]
             # The first start is the guess; further restarts are the guess jittered by the random draws.
-            starts = (guess[:, None] + 0.3 * starts * (torch.arange(cfg.restarts) > 0)[None, :, None]).clamp(
-                -1, 1
-            )
+            jitter = 0.3 * starts * (torch.arange(cfg.restarts) > 0)[None, :, None]
+            starts = (guess[:, None] + jitter).clamp(-1, 1)
+        return starts
+
+    def _batch(self, imgs, mask, cfg, iters, lr, samples, lowres, seed, ids, offset, on_step) -> Completion:
+        y = to_tensor(imgs).to(self.device)  # [B, 3, H, W]
+        m = mask[:, None].to(self.device)  # [B, 1, H, W]
+        b = len(y)
+        starts = self._starts(y, m, cfg, seed, ids, lowres)
         frames: list[tuple[int, np.ndarray, np.ndarray]] = []
         factor = cfg.lowres_factor if lowres else None
 

@@ -1,14 +1,27 @@
-"""Typed, validated settings for the model, training and completion; saved as JSON in files."""
+"""Typed, validated settings: the one place each option, its default and its help text is written.
+
+The CLI (cli_args.py) and the HTTP request schema (server/schemas.py) are generated from these
+dataclasses: a field's type gives the flag's type and choices, its default the default, and the
+docstring under it the help text (field_docs). Every config validates itself in __post_init__.
+"""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import functools
+import inspect
+import itertools
 import math
+import textwrap
+import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ganfill.errors import UserError
 
-class ConfigError(ValueError):
+
+class ConfigError(UserError):
     """A setting is out of range; the message names it."""
 
 
@@ -17,8 +30,41 @@ def _check(condition: bool, message: str) -> None:
         raise ConfigError(message)
 
 
+@functools.cache
+def field_docs(cls: type) -> dict[str, str]:
+    """The docstring written under each field of a dataclass, as one line per field."""
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__[:-1]):
+        if not dataclasses.is_dataclass(klass):
+            continue
+        body = ast.parse(textwrap.dedent(inspect.getsource(klass))).body[0].body
+        for node, after in itertools.pairwise(body):
+            doc = getattr(after, "value", None)
+            if (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(after, ast.Expr)
+                and isinstance(doc, ast.Constant)
+                and isinstance(doc.value, str)
+            ):
+                docs[node.target.id] = " ".join(doc.value.split())
+    return docs
+
+
+class _Config:
+    """to_dict / from_dict shared by every settings class."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Any:
+        """The config from a dict, ignoring keys it does not know (older or newer files)."""
+        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(_Config):
     """Sizes of the DCGAN pair; everything needed to rebuild the networks from weights."""
 
     image_size: int = 64
@@ -44,30 +90,25 @@ class ModelConfig:
         """Number of stride-2 (de)convolutions: 64 -> 4 layers, 16 -> 2."""
         return int(math.log2(self.image_size)) - 2
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
-
 
 Device = Literal["auto", "cpu", "cuda", "mps"]
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(_Config):
     """How to train: optimiser, schedule, output cadence; saved as the run's config.json."""
 
     model: ModelConfig = field(default_factory=ModelConfig)
     epochs: int = 25
-    """Passes over the data (ignored once max_steps is reached)."""
+    """Passes over the data (unless max_steps is given)."""
     max_steps: int | None = None
-    """Stop after this many D updates in total, whatever the epoch."""
+    """Stop after this many D updates in total, whatever the number of epochs."""
     batch_size: int = 64
+    """Images per step per process."""
     lr: float = 2e-4
+    """Adam learning rate of G and D."""
     beta1: float = 0.5
+    """Adam beta1 of G and D."""
     g_steps: int = 2
     """Generator updates per discriminator update (carpedm20's reference uses 2)."""
     ema: float = 0.999
@@ -75,15 +116,23 @@ class TrainConfig:
     crop: int | None = None
     """Centre-crop this many pixels before resizing (108 for raw CelebA, as carpedm20)."""
     flip: bool = True
+    """Random horizontal flips of the training faces."""
     seed: int = 0
+    """Seed of the initialisation, the data order and every step's randomness."""
     device: Device = "auto"
+    """auto prefers CUDA, then MPS, then the CPU."""
     workers: int = 2
     """Threads used to decode the image folder once."""
     sample_every: int = 500
+    """Steps between sample grids (samples/step_N.png)."""
     checkpoint_every: int = 1000
+    """Steps between checkpoints."""
     keep_checkpoints: int = 3
+    """Checkpoints kept besides latest."""
     log_every: int = 10
+    """Steps between rows of metrics.csv."""
     channels_last: bool = True
+    """Channels-last memory format (faster convolutions on most hardware)."""
     amp: bool = False
     """bfloat16 autocast on CUDA; ignored on CPU."""
     init_from: str | None = None
@@ -102,36 +151,76 @@ class TrainConfig:
         _check(self.crop is None or self.crop >= 1, "crop must be >= 1")
         _check(self.sample_every >= 1 and self.checkpoint_every >= 1, "cadences must be >= 1")
         _check(self.keep_checkpoints >= 1, "keep_checkpoints must be >= 1")
+        _check(self.log_every >= 1, "log_every must be >= 1")
         _check(self.workers >= 1, "workers must be >= 1")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """A config from its to_dict() form (as in config.json), ignoring unknown keys."""
         names = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in names}
         values["model"] = ModelConfig.from_dict(data.get("model", {}))
         return cls(**values)
 
+    def updated(self, changes: dict[str, Any]) -> TrainConfig:
+        """This config with some fields changed; ModelConfig's fields may be given flat."""
+        model_names = {f.name for f in dataclasses.fields(ModelConfig)}
+        model = dataclasses.replace(self.model, **{k: v for k, v in changes.items() if k in model_names})
+        rest = {k: v for k, v in changes.items() if k not in model_names}
+        return dataclasses.replace(self, model=model, **rest)
+
 
 @dataclass(frozen=True)
-class CompletionConfig:
+class EncoderTrainConfig(_Config):
+    """How to train the search's starting-point encoder against a frozen generator."""
+
+    steps: int = 2000
+    """Optimiser steps."""
+    batch_size: int = 64
+    """Faces per step (generated and real together)."""
+    lr: float = 2e-4
+    """Adam learning rate."""
+    ef_dim: int = 64
+    """Width of the encoder's first layer."""
+    z_weight: float = 1.0
+    """Weight of ||E(x) - z||^2 on generated samples."""
+    pixel_weight: float = 1.0
+    """Weight of the mean L1 of G(E(x)) on known pixels."""
+    hole_weight: float = 1.0
+    """Weight of the mean L1 of G(E(y)) on the missing pixels of real faces, whose truth is known in
+    training: E learns to guess what the hole held, not only to fit what is around it."""
+    prior_weight: float = 0.01
+    """Weight of D's opinion of G(E(y)) on real faces."""
+    real_fraction: float = 0.5
+    """Share of each batch taken from real faces (when a data folder is given)."""
+    seed: int = 0
+    """Seed of the initialisation, the masks and the batches."""
+
+    def __post_init__(self) -> None:
+        _check(self.steps >= 1, f"steps must be >= 1, got {self.steps}")
+        _check(self.batch_size >= 2, f"batch_size must be >= 2 (batch-norm), got {self.batch_size}")
+        _check(self.lr > 0, f"lr must be > 0, got {self.lr}")
+        _check(self.ef_dim >= 1, f"ef_dim must be >= 1, got {self.ef_dim}")
+        weights = (self.z_weight, self.pixel_weight, self.hole_weight, self.prior_weight)
+        _check(all(w >= 0 for w in weights), "loss weights must be >= 0")
+        _check(0 <= self.real_fraction <= 1, f"real_fraction must be in [0, 1], got {self.real_fraction}")
+
+
+@dataclass(frozen=True)
+class CompletionConfig(_Config):
     """How to search the latent space for one completion (Yeh et al. 2017, section 3)."""
 
     iters: int | None = None
-    """Projected gradient steps on z; None: 1500 from a random start (the paper), 100 from the
-    encoder's start (which beats 500 random-start steps, BENCHMARKS.md), 10 from the encoder's
-    start on an open hole such as a half face (masks.open_holes), where more steps fit the one
-    seam at the cost of what the encoder read from the whole kept half (MODEL_CARD.md)."""
+    """Search steps on z; default (schedule.plan): 1500 from a random start (the paper), 100 from
+    the encoder's start, 10 from the encoder's start on an open hole such as a half face."""
     lam: float = 0.0
     """Weight of the prior (GAN) loss; the paper uses 0.003, the reference code 0.1. Default 0:
-    on held-out faces neither changed PSNR, identity or FD-face measurably, and D's passes cost
-    40% of every step (BENCHMARKS.md)."""
+    on held-out faces it changed no metric measurably, and D's passes cost 40% of every step."""
     lr: float | None = None
-    """Step size; None: 0.01, or 0.04 from the encoder's start on a scattered mask such as random
-    pixels (masks.scattered), where the context pins the whole face down (BENCHMARKS.md)."""
+    """Step size; default 0.01, or 0.04 from the encoder's start on a scattered mask such as
+    random pixels, where the context pins the whole face down."""
     optimizer: Literal["adam", "momentum"] = "adam"
+    """adam, or the blog's Nesterov momentum."""
     beta1: float = 0.9
     """Adam's beta1 (paper and reference HEAD: 0.9)."""
     momentum: float = 0.9
@@ -141,9 +230,11 @@ class CompletionConfig:
     prior: Literal["nonsaturating", "saturating"] = "nonsaturating"
     """-log D(G(z)) as the reference code, or log(1 - D(G(z))) as the blog's text."""
     window: int = 7
+    """Side of the importance weights' window (odd)."""
     restarts: int = 1
     """Independent starts per image searched together; the lowest final loss wins."""
     blend: Literal["poisson", "none"] = "poisson"
+    """poisson, or none: M*y + (1-M)*G(z) pasted."""
     lowres_factor: int = 8
     """For the lowres mask: the context loss compares images downsampled by this factor."""
     save_every: int = 0
@@ -153,40 +244,192 @@ class CompletionConfig:
     tol: float = 0.0
     """Early stop per image when the loss improves by less than this (relative) over `patience`."""
     patience: int = 50
+    """Steps without `tol` improvement before an image stops."""
 
     def __post_init__(self) -> None:
         _check(self.iters is None or self.iters >= 0, f"iters must be >= 0, got {self.iters}")
         _check(self.lam >= 0, f"lam must be >= 0, got {self.lam}")
         _check(self.lr is None or self.lr > 0, f"lr must be > 0, got {self.lr}")
-        _check(
-            self.optimizer in ("adam", "momentum"),
-            f"optimizer must be adam or momentum, got {self.optimizer!r}",
-        )
-        _check(
-            self.weighting in ("paper", "none"),
-            f"weighting must be paper or none, got {self.weighting!r}",
-        )
-        _check(
-            self.prior in ("nonsaturating", "saturating"),
-            f"prior must be nonsaturating or saturating, got {self.prior!r}",
-        )
-        _check(self.blend in ("poisson", "none"), f"blend must be poisson or none, got {self.blend!r}")
+        _check_choice(self, "optimizer", "weighting", "prior", "blend", "init")
+        _check(0 <= self.beta1 < 1 and 0 <= self.momentum < 1, "beta1 and momentum must be in [0, 1)")
         _check(self.window >= 1 and self.window % 2 == 1, "window must be odd and >= 1")
         _check(self.restarts >= 1, f"restarts must be >= 1, got {self.restarts}")
         _check(self.save_every >= 0, "save_every must be >= 0")
         _check(self.lowres_factor >= 1, "lowres_factor must be >= 1")
-        _check(
-            self.init in ("auto", "random", "encoder"),
-            f"init must be auto, random or encoder, got {self.init!r}",
-        )
         _check(self.tol >= 0 and self.patience >= 1, "tol must be >= 0 and patience >= 1")
 
-    def resolved(
-        self, has_encoder: bool, scattered: bool = False, open_hole: bool = False
-    ) -> CompletionConfig:
-        """This config with `auto` start, steps and step size made concrete for a model and a mask."""
-        init = self.init if self.init != "auto" else ("encoder" if has_encoder else "random")
-        default_iters = 1500 if init == "random" else 10 if open_hole else 100
-        iters = self.iters if self.iters is not None else default_iters
-        lr = self.lr if self.lr is not None else (0.04 if init == "encoder" and scattered else 0.01)
-        return dataclasses.replace(self, init=init, iters=iters, lr=lr)
+
+def _check_choice(config: object, *names: str) -> None:
+    """Each named Literal field holds one of its choices (JSON and Python callers bypass argparse)."""
+    hints = typing.get_type_hints(type(config))
+    for name in names:
+        choices = typing.get_args(hints[name])
+        value = getattr(config, name)
+        _check(value in choices, f"{name} must be one of {', '.join(choices)}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class MaskConfig(_Config):
+    """Which mask each image gets: a generated kind with its parameters, or a mask file."""
+
+    mask: str = "center"
+    """center, random, left, right, top, bottom, grid, lowres, pattern, strokes; or a mask image
+    for every input, or a folder of masks matched by file stem (white = fill)."""
+    center_scale: float = 0.25
+    """center hole from scale to 1-scale of the side (0.25: 32x32 at 64)."""
+    fraction: float = 0.8
+    """random mask: share of pixels missing."""
+    pattern_fraction: float = 0.25
+    """pattern mask: share of the image missing."""
+    stroke_width: Literal["thin", "medium", "thick"] = "medium"
+    """strokes mask: brush width."""
+
+    def __post_init__(self) -> None:
+        _check(0 < self.center_scale < 0.5, f"center_scale must be in (0, 0.5), got {self.center_scale}")
+        _check(0 < self.fraction < 1, f"fraction must be in (0, 1), got {self.fraction}")
+        _check(
+            0 < self.pattern_fraction < 1, f"pattern_fraction must be in (0, 1), got {self.pattern_fraction}"
+        )
+        _check_choice(self, "stroke_width")
+
+    def params(self) -> dict[str, object]:
+        """The keyword arguments of the mask generator masks.make(self.mask, ...)."""
+        return {
+            "center": {"scale": self.center_scale},
+            "random": {"fraction": self.fraction},
+            "pattern": {"fraction": self.pattern_fraction},
+            "strokes": {"width": self.stroke_width},
+        }.get(self.mask, {})
+
+
+@dataclass(frozen=True)
+class RunConfig(_Config):
+    """What a completion run returns and how it is batched (the CLI's complete and the API)."""
+
+    samples: int = 1
+    """Distinct completions kept per image, best first (NAME.sampleK.png); restarts is raised to it."""
+    seed: int = 0
+    """Seed of the generated masks and the random starts; each image's draw depends only on it and
+    on the image's position."""
+    batch_size: int = 64
+    """Images searched together."""
+
+    def __post_init__(self) -> None:
+        _check(self.samples >= 1, f"samples must be >= 1, got {self.samples}")
+        _check(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
+        _check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
+
+
+@dataclass(frozen=True)
+class AlignConfig(_Config):
+    """How `ganfill align` finds faces and warps them to the model's frame."""
+
+    size: int = 64
+    """Output side in pixels."""
+    landmarks: Literal["inner-eyes-bottom-lip", "outer-eyes-nose"] = "inner-eyes-bottom-lip"
+    """The three landmarks mapped to OpenFace's template."""
+    all_faces: bool = False
+    """Every face of a photo, not only the largest."""
+    assume_cropped: bool = False
+    """Inputs are face crops: when no face is detected, take the image centre as the face box."""
+    workers: int = 2
+    """Processes."""
+
+    def __post_init__(self) -> None:
+        _check(self.size >= 16, f"size must be >= 16, got {self.size}")
+        _check(self.workers >= 1, f"workers must be >= 1, got {self.workers}")
+        _check_choice(self, "landmarks")
+
+
+@dataclass(frozen=True)
+class ServeConfig(_Config):
+    """Where `ganfill serve` listens and what a request may carry."""
+
+    host: str = "127.0.0.1"
+    """Address to listen on (loopback only by default)."""
+    port: int = 7860
+    """TCP port."""
+    max_concurrent: int = 1
+    """Completions run at once."""
+    max_queue: int = 4
+    """Requests that may wait; more get 503 with Retry-After."""
+    max_upload_mb: float = 10.0
+    """Request size limit in MB."""
+    max_pixels: int = 25_000_000
+    """Image size limit in pixels."""
+    max_iters: int = 5000
+    """Most search steps a request may ask for."""
+    max_restarts: int = 16
+    """Most starts per face a request may ask for."""
+    max_samples: int = 8
+    """Most alternatives a request may ask for."""
+
+    def __post_init__(self) -> None:
+        _check(0 <= self.port < 65536, f"port must be in [0, 65535], got {self.port}")
+        _check(self.max_concurrent >= 1 and self.max_queue >= 0, "max_concurrent >= 1 and max_queue >= 0")
+        _check(self.max_upload_mb > 0 and self.max_pixels > 0, "upload limits must be > 0")
+        _check(min(self.max_iters, self.max_restarts, self.max_samples) >= 1, "request limits must be >= 1")
+
+
+@dataclass(frozen=True)
+class ModelSource(_Config):
+    """Which model a command loads, and where it runs."""
+
+    model: str | None = None
+    """Model file or run folder (default: the bundled face model)."""
+    device: Device = "auto"
+    """auto prefers CUDA, then MPS, then the CPU."""
+
+
+@dataclass(frozen=True)
+class OutputConfig(_Config):
+    """What `complete` writes besides NAME.png, the grids and losses.csv."""
+
+    keep_hats: bool = False
+    """Also write G(z*) as NAME.hat.png."""
+    gif: bool = False
+    """An animated completion.gif of the first batch's search (about 40 frames unless save_every)."""
+    align: bool = False
+    """The inputs are ordinary photos: find the face, complete it in the model's frame and change
+    only the masked pixels of the photo (needs a mask file in photo pixels, or box)."""
+    box: str | None = None
+    """With align: the region x,y,w,h in photo pixels to fill."""
+
+    def __post_init__(self) -> None:
+        _check(self.box is None or self.align, "box needs align (a region of an ordinary photo)")
+        _check(
+            self.box is None or self.box_tuple is not None,
+            f"box wants x,y,w,h with w, h > 0, got {self.box!r}",
+        )
+
+    @property
+    def box_tuple(self) -> tuple[int, int, int, int] | None:
+        """The box as integers, or None when absent or malformed."""
+        try:
+            x, y, w, h = (int(v) for v in (self.box or "").split(","))
+        except ValueError:
+            return None
+        return (x, y, w, h) if w > 0 and h > 0 else None
+
+
+@dataclass(frozen=True)
+class EvalConfig(_Config):
+    """Which faces, masks and methods `ganfill eval` compares."""
+
+    masks: tuple[str, ...] = ("center", "random", "left", "pattern")
+    """Mask kinds, comma-separated."""
+    methods: tuple[str, ...] = ("ganfill", "telea", "ns", "biharmonic", "patchmatch", "mean")
+    """Comma-separated: ganfill, telea, ns, biharmonic, patchmatch, mean, bicubic (lowres only);
+    ganfill:iters=100:optimizer=momentum compares ganfill configurations."""
+    split: str | None = None
+    """Only the file stems listed in this split file (e.g. the held-out split)."""
+    limit: int | None = None
+    """At most this many images."""
+    face_metrics: bool = True
+    """Identity distance, FD-face and landmarks (dlib); off: pixel metrics only."""
+    seed: int = 0
+    """Seed of the masks and of ganfill's starts."""
+
+    def __post_init__(self) -> None:
+        _check(len(self.masks) > 0 and len(self.methods) > 0, "masks and methods must not be empty")
+        _check(self.limit is None or self.limit >= 1, f"limit must be >= 1, got {self.limit}")

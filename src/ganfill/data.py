@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ganfill.errors import UserError
 from ganfill.images import ImageError, find_images, load_uint8
 
 HELDOUT_FILE = Path(__file__).parent / "splits" / "heldout.txt"
 
 
-class DataError(ValueError):
+class DataError(UserError):
     """The data folder cannot be trained on; str() says why."""
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +34,8 @@ def run_demo(
     *,
     iters: int | None = None,
     seed: int = 0,
-    on_step=None,
+    on_step: Callable[[int, float], None] | None = None,
+    on_plan: Callable[[int], None] | None = None,
 ) -> DemoResult:
     """Complete every face of images_dir with each demo mask in one batch; write grid and GIF.
 
@@ -47,8 +49,10 @@ def run_demo(
     known = np.concatenate([masks.make(kind, n, completer.size, seed=seed) for kind in DEMO_MASKS])
     batch = np.concatenate([faces] * len(DEMO_MASKS))
     cfg = CompletionConfig(iters=iters)
-    cfg = dataclasses.replace(cfg, save_every=max(1, completer.resolve(cfg).iters // 25))
-    result = completer.complete(batch, known, cfg, seed=seed, batch_size=len(batch), on_step=on_step)
+    cfg = dataclasses.replace(cfg, save_every=max(1, completer.plan(known, cfg).steps // 25))
+    result = completer.complete(
+        batch, known, cfg, seed=seed, batch_size=len(batch), on_step=on_step, on_plan=on_plan
+    )
     holes = (batch * known[..., None] + 255 * (1 - known[..., None])).astype(np.uint8)
 
     def layout(done: np.ndarray) -> np.ndarray:

@@ -15,19 +15,20 @@ import numpy as np
 from ganfill import masks as mask_kinds
 from ganfill.baselines import METHODS
 from ganfill.completion import Completer
-from ganfill.config import CompletionConfig
+from ganfill.config import AlignConfig, CompletionConfig, EvalConfig
 from ganfill.data import load_folder, read_split
+from ganfill.errors import UserError
 from ganfill.images import grid, save_png
 from ganfill.metrics import FaceMetrics, frechet_distance, landmark_error, pixel_metrics
 
-DEFAULT_MASKS = ("center", "random", "left", "pattern")
-DEFAULT_METHODS = ("ganfill", "telea", "ns", "biharmonic", "patchmatch", "mean")
+DEFAULT_MASKS = EvalConfig().masks
+DEFAULT_METHODS = EvalConfig().methods
 PIXEL_FIELDS = ["psnr", "psnr_hole", "ssim", "l1_hole", "seconds"]
 FACE_FIELDS = ["identity", "landmarks_ok"]
 LANDMARK_TOLERANCE = 3.0  # pixels at 64x64, scaled with the image size
 
 
-class EvalError(ValueError):
+class EvalError(UserError):
     """A bad method or mask name; str() lists the valid ones."""
 
 
@@ -70,60 +71,91 @@ def evaluate(
     data_dir: str | Path,
     out_dir: str | Path,
     completer: Completer,
+    eval_config: EvalConfig | None = None,
     *,
-    masks: Sequence[str] = DEFAULT_MASKS,
-    methods: Sequence[str] = DEFAULT_METHODS,
     config: CompletionConfig | None = None,
-    split: str | Path | None = None,
-    limit: int | None = None,
-    seed: int = 0,
-    face_metrics: bool = True,
+    align: bool = False,
     progress: Callable[[str], None] = print,
 ) -> Report:
-    """Complete the same seeded masks with every method; score, and write the report files."""
-    for m in masks:
+    """Complete the same seeded masks with every method; score, and write the report files.
+
+    align: data_dir holds raw photos, aligned first into out_dir/aligned at the model's size.
+    """
+    ev = eval_config or EvalConfig()
+    for m in ev.masks:
         if m not in mask_kinds.KINDS:
             raise EvalError(f"unknown mask {m!r}; choose from {', '.join(mask_kinds.KINDS)}")
-    parsed = {spec: parse_method(spec) for spec in methods}
+    parsed = {spec: parse_method(spec) for spec in ev.methods}
+    _require_extra()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    size = completer.size
-    data = load_folder(data_dir, size, only=read_split(split) if split else None, limit=limit)
-    originals = data.images.permute(0, 2, 3, 1).numpy()  # [N, S, S, 3] uint8
-    n = len(originals)
-    faces = FaceMetrics() if face_metrics else None
-    ref_views = [faces.view(im) for im in originals] if faces else []
-    ref_embeddings = np.stack([v.embedding for v, _ in ref_views]) if faces else None
+    if align:
+        from ganfill.alignment import align_folder
+
+        align_folder(data_dir, out / "aligned", AlignConfig(size=completer.size), progress=False)
+        data_dir = out / "aligned"
+    data = load_folder(
+        data_dir, completer.size, only=read_split(ev.split) if ev.split else None, limit=ev.limit
+    )
+    scorer = _Scorer(data.images.permute(0, 2, 3, 1).numpy(), data.names, ev.face_metrics)
     report = Report()
-    for mask in masks:
-        known = mask_kinds.make(mask, n, size, seed=seed)
-        shown = {"original": originals[:8], "masked": _masked(originals[:8], known[:8])}
+    for mask in ev.masks:
+        known = mask_kinds.make(mask, len(data), completer.size, seed=ev.seed)
+        shown = {"original": scorer.originals[:8], "masked": _masked(scorer.originals[:8], known[:8])}
         for spec, (name, options) in parsed.items():
             start = time.perf_counter()
-            results = _run_method(name, options, completer, originals, known, mask, config, seed)
+            results = _run_method(name, options, completer, scorer.originals, known, mask, config, ev.seed)
             if results is None:
                 progress(f"{spec} does not apply to the {mask} mask; skipped")
                 continue
-            seconds = (time.perf_counter() - start) / n
+            seconds = (time.perf_counter() - start) / len(data)
             shown[spec] = results[:8]
-            embeddings = []
-            for i in range(n):
-                row: dict[str, object] = {"image": data.names[i], "method": spec, "mask": mask}
-                row |= pixel_metrics(originals[i], results[i], known[i]) | {"seconds": seconds}
-                if faces:
-                    ref, shape = ref_views[i]
-                    view, _ = faces.view(results[i], reference_shape=shape)
-                    embeddings.append(view.embedding)
-                    row["identity"] = float(np.linalg.norm(view.embedding - ref.embedding))
-                    ok = landmark_error(ref.landmarks, view.landmarks) < LANDMARK_TOLERANCE * size / 64
-                    row["landmarks_ok"] = "" if ref.landmarks is None else int(ok)
-                report.rows.append(row)
-            fd = frechet_distance(np.stack(embeddings), ref_embeddings) if faces else None
+            rows, fd = scorer.score(results, known, spec, mask, seconds)
+            report.rows += rows
             report.summary.append(_summarise(spec, mask, report.rows, fd))
             progress(_line(report.summary[-1]))
         _write_grid(out / f"grid_{mask}.png", shown)
     write_report(out, report)
     return report
+
+
+def _require_extra() -> None:
+    """Fail before any work when the eval extra is missing."""
+    try:
+        import matplotlib  # noqa: F401
+        import skimage  # noqa: F401
+    except ImportError as exc:
+        raise EvalError(f"ganfill eval needs {exc.name}: pip install 'ganfill[eval]'") from None
+
+
+class _Scorer:
+    """Per-face metrics of completions against the originals (face views computed once)."""
+
+    def __init__(self, originals: np.ndarray, names: list[str], face_metrics: bool):
+        self.originals, self.names = originals, names  # [N, S, S, 3] uint8
+        self.faces = FaceMetrics() if face_metrics else None
+        self.views = [self.faces.view(im) for im in originals] if self.faces else []
+        self.embeddings = np.stack([v.embedding for v, _ in self.views]) if self.faces else None
+
+    def score(
+        self, results: np.ndarray, known: np.ndarray, spec: str, mask: str, seconds: float
+    ) -> tuple[list[dict[str, object]], float | None]:
+        """One row per face, and FD-face of the set (None without face metrics)."""
+        rows, embeddings = [], []
+        size = self.originals.shape[1]
+        for i, name in enumerate(self.names):
+            row: dict[str, object] = {"image": name, "method": spec, "mask": mask}
+            row |= pixel_metrics(self.originals[i], results[i], known[i]) | {"seconds": seconds}
+            if self.faces:
+                ref, shape = self.views[i]
+                view, _ = self.faces.view(results[i], reference_shape=shape)
+                embeddings.append(view.embedding)
+                row["identity"] = float(np.linalg.norm(view.embedding - ref.embedding))
+                ok = landmark_error(ref.landmarks, view.landmarks) < LANDMARK_TOLERANCE * size / 64
+                row["landmarks_ok"] = "" if ref.landmarks is None else int(ok)
+            rows.append(row)
+        fd = frechet_distance(np.stack(embeddings), self.embeddings) if self.faces else None
+        return rows, fd
 
 
 def _run_method(name, options, completer, originals, known, mask, config, seed) -> np.ndarray | None:

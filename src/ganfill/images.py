@@ -9,13 +9,14 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ganfill.errors import UserError
 from ganfill.files import atomic_write
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 Image.MAX_IMAGE_PIXELS = 64_000_000  # refuse decompression bombs early
 
 
-class ImageError(ValueError):
+class ImageError(UserError):
     """An input image or mask cannot be used; str() is one line naming the file and the problem."""
 
 
@@ -62,9 +63,23 @@ def open_image(path: str | Path) -> Image.Image:
         raise ImageError(f"{path}: not a readable image ({type(exc).__name__})") from None
 
 
+def to_8bit(im: Image.Image) -> Image.Image:
+    """16- and 32-bit grey images scaled to 8 bits (PIL's convert would clip them to white)."""
+    if im.mode not in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        return im
+    values = np.asarray(im, dtype=np.float64)
+    top = 65535.0 if im.mode.startswith("I;16") or values.max(initial=0) > 255 else 255.0
+    return Image.fromarray(np.clip(values * (255.0 / top), 0, 255).round().astype(np.uint8), mode="L")
+
+
+def upright(im: Image.Image) -> Image.Image:
+    """An image with its EXIF orientation applied and high bit depths reduced to 8 bits."""
+    return to_8bit(ImageOps.exif_transpose(im))
+
+
 def open_rgb(path: str | Path) -> Image.Image:
     """An image file as RGB with its EXIF orientation applied; ImageError if it is not an image."""
-    return ImageOps.exif_transpose(open_image(path)).convert("RGB")
+    return upright(open_image(path)).convert("RGB")
 
 
 def center_crop(im: Image.Image, crop: int) -> Image.Image:
@@ -102,16 +117,27 @@ def load_mask_file(path: str | Path, size: tuple[int, int] | None = None) -> np.
     """A mask file as a `known` array (1 = keep): white (>= 128) in the file means *to fill*."""
     try:
         with Image.open(path) as im:
-            gray = np.asarray(ImageOps.exif_transpose(im).convert("L"))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+            im.load()
+            return mask_to_known(im, size, what=str(path))
+    except Image.DecompressionBombError:
+        raise ImageError(f"{path}: mask has too many pixels") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        if isinstance(exc, ImageError):
+            raise
         raise ImageError(f"{path}: not a readable mask image") from None
+
+
+def mask_to_known(im: Image.Image, size: tuple[int, int] | None, *, what: str) -> np.ndarray:
+    """A mask image (white >= 128 = fill) as `known` [H, W] (1 = keep): the one place the file
+    convention meets the code's; refuses a mask of the wrong size, or one that fills nothing or all."""
+    gray = np.asarray(upright(im).convert("L"))
     if size is not None and gray.shape != (size[1], size[0]):
-        raise ImageError(f"{path}: mask is {gray.shape[1]}x{gray.shape[0]}, the image is {size[0]}x{size[1]}")
+        raise ImageError(f"{what}: mask is {gray.shape[1]}x{gray.shape[0]}, the image is {size[0]}x{size[1]}")
     known = (gray < 128).astype(np.float32)
     if known.all():
-        raise ImageError(f"{path}: mask marks nothing to fill (no white pixels)")
+        raise ImageError(f"{what}: mask marks nothing to fill (no white pixels)")
     if not known.any():
-        raise ImageError(f"{path}: mask marks every pixel to fill (all white); nothing is known")
+        raise ImageError(f"{what}: mask marks every pixel to fill (all white); nothing is known")
     return known
 
 

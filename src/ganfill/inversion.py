@@ -103,6 +103,104 @@ class _Nesterov:
         self.v, self.lr = self.v[rows], self.lr[rows]
 
 
+class _Search:
+    """One invert() call's state: targets and weights, the codes, the optimiser, the rows still
+    searching (budgets and early stop remove rows) and each image's best-start history."""
+
+    def __init__(self, g, d, images, known, cfg, starts, iters, lr, lowres) -> None:
+        if (iters is None and cfg.iters is None) or (lr is None and cfg.lr is None):
+            raise ValueError("invert needs a resolved config (concrete iters and lr) or both per image")
+        self.g, self.d, self.cfg, self.lowres = g, d, cfg, lowres
+        b, k = self.b, self.k = starts.shape[:2]
+        device = images.device
+        self.y = images.repeat_interleave(k, 0)  # [B*K, 3, H, W]
+        if lowres:
+            self.y_low, self.weights = F.avg_pool2d(self.y, cfg.lowres_factor), None
+        else:
+            mask = known.repeat_interleave(k, 0)
+            self.weights = importance_weights(mask, cfg.window) if cfg.weighting == "paper" else mask
+        self.z = starts.flatten(0, 1).to(device).clamp(-1, 1)  # [B*K, z_dim]
+        n = b * k
+        rates = (torch.full((b,), cfg.lr) if lr is None else lr).float().repeat_interleave(k).to(device)
+        self.opt = (_Adam if cfg.optimizer == "adam" else _Nesterov)(cfg, self.z, rates[:, None])
+        budget = (torch.full((b,), cfg.iters) if iters is None else iters).long().repeat_interleave(k)
+        self.budget = budget.to(device)
+        self.ends = set(self.budget.tolist())  # the steps at which some rows' budgets run out
+        self.steps = max(self.ends, default=0)
+        self.active = torch.arange(n, device=device)
+        self.ran = self.budget.clone()
+        self.last_ctx, self.last_pri = torch.zeros(n, device=device), torch.zeros(n, device=device)
+        self.best = torch.full((n,), float("inf"), device=device)
+        self.since = torch.zeros(n, dtype=torch.long, device=device)
+        self.history: list[tuple[int, int, float, float, float]] = []
+
+    def losses(self, z_rows: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """(G(z) [R, 3, H, W], context [R], lam * prior [R]) of some rows."""
+        cfg, hat = self.cfg, self.g(z_rows)
+        if self.lowres:
+            ctx = (F.avg_pool2d(hat, cfg.lowres_factor) - self.y_low[rows]).abs().flatten(1).sum(1)
+        else:
+            ctx = context_loss(hat, self.y[rows], self.weights[rows])
+        if cfg.lam == 0:  # no prior term: D's forward and backward passes are skipped
+            return hat, ctx, torch.zeros_like(ctx)
+        return hat, ctx, cfg.lam * prior_loss(self.d(hat), saturating=cfg.prior == "saturating")
+
+    def leave(self, keep: torch.Tensor, it: int) -> None:
+        """Rows of active where keep is False stop, having run it steps."""
+        self.ran[self.active[~keep]] = it
+        self.opt.keep(keep)
+        self.active = self.active[keep]
+
+    def step(self, it: int, on_step: Callable | None, on_frame: FrameHook | None) -> bool:
+        """One projected gradient step of the rows still searching; False once none is left."""
+        if it in self.ends:
+            self.leave(self.budget[self.active] > it, it)
+        if len(self.active) == 0:
+            return False
+        active, cfg = self.active, self.cfg
+        z_act = self.z[active].requires_grad_(True)
+        with torch.enable_grad():
+            _, ctx, pri = self.losses(z_act, active)
+            total = ctx + pri
+            (grad,) = torch.autograd.grad(total.sum(), z_act)
+        self.last_ctx[active], self.last_pri[active] = ctx.detach(), pri.detach()
+        if it % LOG_EVERY == 0:
+            self.history += _best_rows(it, self.last_ctx, self.last_pri, self.b, self.k)
+        if on_step is not None:
+            on_step(it, float(total.detach().mean()))
+        if on_frame is not None and cfg.save_every and it % cfg.save_every == 0:
+            on_frame(it, _best_of(self.g(self.z), self.last_ctx + self.last_pri, self.b, self.k))
+        self.z[active] = self.opt.step(self.z[active], grad).clamp_(-1, 1)  # projected step
+        if cfg.tol > 0:
+            self.stop_converged(total.detach(), it)
+        return True
+
+    def stop_converged(self, total: torch.Tensor, it: int) -> None:
+        """Rows whose loss improved by less than tol for patience steps leave the search."""
+        active, cfg = self.active, self.cfg
+        improved = total < self.best[active] * (1 - cfg.tol)
+        self.best[active] = torch.where(improved, total, self.best[active])
+        self.since[active] = torch.where(improved, 0, self.since[active] + 1)
+        keep = self.since[active] < cfg.patience
+        if not bool(keep.all()):
+            self.leave(keep, it + 1)
+
+    def result(self) -> Inversion:
+        """Final losses of every start, sorted best first per image."""
+        b, k, device = self.b, self.k, self.z.device
+        with torch.no_grad():
+            hat, ctx, pri = self.losses(self.z, torch.arange(b * k, device=device))
+        self.history += _best_rows(self.steps, ctx, pri, b, k)
+        order = (ctx + pri).view(b, k).argsort(1)  # best start first
+
+        def pick(t: torch.Tensor) -> torch.Tensor:
+            t = t.view(b, k, *t.shape[1:])
+            return t[torch.arange(b, device=device)[:, None], order]
+
+        iterations = self.ran.view(b, k).max(1).values.cpu()
+        return Inversion(pick(self.z), pick(hat), pick(ctx), pick(pri), iterations, self.history)
+
+
 def invert(
     g: Generator,
     d: Discriminator,
@@ -125,94 +223,12 @@ def invert(
     iters [B] and lr [B] give each image its own step count and size (default: cfg's for all).
     G and D stay frozen. on_frame(iteration, best hats [B, 3, H, W]) runs every cfg.save_every.
     """
-    b, k = starts.shape[:2]
-    device = images.device
-    y = images.repeat_interleave(k, 0)  # [B*K, 3, H, W]
-    if lowres:
-        f = cfg.lowres_factor
-        y_low = F.avg_pool2d(y, f)
-        weights = None
-    else:
-        mask = known.repeat_interleave(k, 0)
-        weights = importance_weights(mask, cfg.window) if cfg.weighting == "paper" else mask
-    z = starts.flatten(0, 1).to(device).clamp(-1, 1)  # [B*K, z_dim]
-
-    def losses(z_rows: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        hat = g(z_rows)  # [R, 3, H, W]
-        if lowres:
-            ctx = (F.avg_pool2d(hat, f) - y_low[rows]).abs().flatten(1).sum(1)
-        else:
-            ctx = context_loss(hat, y[rows], weights[rows])
-        if cfg.lam == 0:  # no prior term: D's forward and backward passes are skipped
-            return hat, ctx, torch.zeros_like(ctx)
-        pri = cfg.lam * prior_loss(d(hat), saturating=cfg.prior == "saturating")
-        return hat, ctx, pri
-
-    if (iters is None and cfg.iters is None) or (lr is None and cfg.lr is None):
-        raise ValueError("invert needs a resolved config (concrete iters and lr) or both per image")
-    n = b * k
-    rates = (torch.full((b,), cfg.lr) if lr is None else lr).float().repeat_interleave(k).to(device)
-    opt = (_Adam if cfg.optimizer == "adam" else _Nesterov)(cfg, z, rates[:, None])
-    budget = (torch.full((b,), cfg.iters) if iters is None else iters).long().repeat_interleave(k).to(device)
-    ends = set(budget.tolist())  # the steps at which some rows' budgets run out (no per-step sync)
-    steps = max(ends, default=0)
-    active = torch.arange(n, device=device)  # rows still searching; budgets and early stop remove rows
-    ran = budget.clone()
-
-    def leave(keep: torch.Tensor, it: int) -> torch.Tensor:
-        """Rows of active where keep is False stop, having run it steps."""
-        ran[active[~keep]] = it
-        opt.keep(keep)
-        return active[keep]
-
-    last_ctx, last_pri = torch.zeros(n, device=device), torch.zeros(n, device=device)
-    best = torch.full((n,), float("inf"), device=device)
-    since = torch.zeros(n, dtype=torch.long, device=device)
-    history: list[tuple[int, int, float, float, float]] = []
+    search = _Search(g, d, images, known, cfg, starts, iters, lr, lowres)
     with frozen(g, d):
-        for it in range(steps):
-            if it in ends:
-                active = leave(budget[active] > it, it)
-            if len(active) == 0:
+        for it in range(search.steps):
+            if not search.step(it, on_step, on_frame):
                 break
-            z_act = z[active].requires_grad_(True)
-            with torch.enable_grad():
-                _, ctx, pri = losses(z_act, active)
-                total = ctx + pri
-                (grad,) = torch.autograd.grad(total.sum(), z_act)
-            last_ctx[active], last_pri[active] = ctx.detach(), pri.detach()
-            if it % LOG_EVERY == 0:
-                history += _best_rows(it, last_ctx, last_pri, b, k)
-            if on_step is not None:
-                on_step(it, float(total.detach().mean()))
-            if on_frame is not None and cfg.save_every and it % cfg.save_every == 0:
-                on_frame(it, _best_of(g(z), last_ctx + last_pri, b, k))
-            z[active] = opt.step(z[active], grad).clamp_(-1, 1)  # projected step
-            if cfg.tol > 0:
-                t = total.detach()
-                improved = t < best[active] * (1 - cfg.tol)
-                best[active] = torch.where(improved, t, best[active])
-                since[active] = torch.where(improved, 0, since[active] + 1)
-                keep = since[active] < cfg.patience
-                if not bool(keep.all()):
-                    active = leave(keep, it + 1)
-        with torch.no_grad():
-            hat, ctx, pri = losses(z, torch.arange(n, device=device))
-    history += _best_rows(steps, ctx, pri, b, k)
-    order = (ctx + pri).view(b, k).argsort(1)  # best start first
-
-    def pick(t: torch.Tensor) -> torch.Tensor:
-        t = t.view(b, k, *t.shape[1:])
-        return t[torch.arange(b, device=device)[:, None], order]
-
-    return Inversion(
-        z=pick(z),
-        hats=pick(hat),
-        context=pick(ctx),
-        prior=pick(pri),
-        iterations=ran.view(b, k).max(1).values.cpu(),
-        history=history,
-    )
+        return search.result()
 
 
 def _best_of(values: torch.Tensor, total: torch.Tensor, b: int, k: int) -> torch.Tensor:

@@ -12,6 +12,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy.ndimage import maximum_filter, zoom
 
+from ganfill.errors import UserError
+
 MaskFn = Callable[..., np.ndarray]
 STROKE_WIDTHS = {"thin": (0.03, 0.07), "medium": (0.07, 0.12), "thick": (0.12, 0.2)}
 
@@ -98,7 +100,7 @@ KINDS: dict[str, MaskFn] = {
 }
 
 
-class MaskError(ValueError):
+class MaskError(UserError):
     """An unknown mask name or bad parameter; str() lists the valid choices."""
 
 

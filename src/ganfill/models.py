@@ -1,6 +1,9 @@
-"""The DCGAN generator and discriminator of the reference system (carpedm20 / bamos)."""
+"""The networks: the reference DCGAN's generator and discriminator (carpedm20 / bamos), and the
+search's starting-point encoder. Nothing here imports training or completion code."""
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -57,6 +60,29 @@ class Discriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.convs(x).flatten(1)).squeeze(1)  # [B] logits
+
+
+class Encoder(nn.Module):
+    """E(y * M, M) -> z: stride-2 convolutions over the masked image and its mask, then tanh."""
+
+    def __init__(self, image_size: int, z_dim: int, ef_dim: int = 64):
+        super().__init__()
+        # the constructor's arguments, stored in model files to rebuild the network
+        self.spec = {"image_size": image_size, "z_dim": z_dim, "ef_dim": ef_dim}
+        layers: list[nn.Module] = []
+        width_in, width = 4, ef_dim
+        for i in range(int(math.log2(image_size)) - 2):
+            layers += [nn.Conv2d(width_in, width, KERNEL, 2, padding=2, bias=i == 0)]
+            layers += [nn.BatchNorm2d(width)] if i > 0 else []
+            layers += [nn.LeakyReLU(0.2, inplace=True)]
+            width_in, width = width, width * 2
+        self.convs = nn.Sequential(*layers)  # [B, ef*8, 4, 4] at 64x64
+        self.head = nn.Linear(width_in * 16, z_dim)
+
+    def forward(self, images: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+        """images [B, 3, S, S] in [-1, 1], known [B, 1, S, S] -> z [B, z_dim] in [-1, 1]."""
+        x = torch.cat([images * known, known], 1)  # unknown pixels carry no information
+        return torch.tanh(self.head(self.convs(x).flatten(1)))
 
 
 def init_weights(module: nn.Module) -> None:

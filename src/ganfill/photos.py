@@ -14,6 +14,7 @@ from PIL import Image, ImageOps
 
 from ganfill.alignment import AlignmentError, FaceAligner, unwarp, warp
 from ganfill.blending import poisson_blend
+from ganfill.images import ImageError
 
 # Image.transpose operations that undo each EXIF orientation (inverse of ImageOps.exif_transpose).
 UNDO_ORIENTATION = {
@@ -53,7 +54,7 @@ def box_mask(size: tuple[int, int], box: tuple[int, int, int, int]) -> np.ndarra
     known = np.ones((size[1], size[0]), np.float32)
     known[max(0, y) : max(0, y + h), max(0, x) : max(0, x + w)] = 0
     if known.all():
-        raise ValueError(f"box {x},{y},{w},{h} lies outside the {size[0]}x{size[1]} photo")
+        raise ImageError(f"box {x},{y},{w},{h} lies outside the {size[0]}x{size[1]} photo")
     return known
 
 
@@ -67,7 +68,7 @@ def complete_photo(
     orientation = photo.getexif().get(0x0112, 1)
     upright = ImageOps.exif_transpose(photo)
     if upright.size != (known.shape[1], known.shape[0]):
-        raise ValueError(
+        raise ImageError(
             f"mask is {known.shape[1]}x{known.shape[0]}, the photo is {upright.width}x{upright.height}"
         )
     mode = upright.mode if upright.mode in SUPPORTED_MODES else "RGB"

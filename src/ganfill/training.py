@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -23,31 +24,16 @@ from torch.utils.data import DistributedSampler
 from tqdm import tqdm
 
 from ganfill import checkpoint as ckpt
-from ganfill.config import ModelConfig, TrainConfig
-from ganfill.data import ImageSet, load_folder, read_split
+from ganfill.checkpoint import TrainingState
+from ganfill.config import ConfigError, TrainConfig
+from ganfill.data import DataError, ImageSet, load_folder, read_split
+from ganfill.devices import pick_device
 from ganfill.files import atomic_write
 from ganfill.images import grid, save_atomic, to_uint8
 from ganfill.losses import d_loss, g_loss
-from ganfill.models import Generator, build, recalibrate_batchnorm, sample_z
+from ganfill.models import Discriminator, Generator, build, generate, recalibrate_batchnorm, sample_z
 
 METRIC_FIELDS = ["step", "epoch", "d_loss", "g_loss", "d_real", "d_fake", "img_per_s"]
-
-
-def pick_device(name: str) -> torch.device:
-    """The torch device for 'auto', 'cpu', 'cuda' or 'mps'; auto prefers CUDA, then MPS."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA GPU is available")
-    if name == "mps" and not torch.backends.mps.is_available():
-        raise ValueError("--device mps: MPS is not available")
-    if name == "cuda":
-        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-    return torch.device(name)
 
 
 @dataclass
@@ -116,6 +102,20 @@ class _Run:
             self.tb.close()
 
 
+def _networks(config: TrainConfig, *, warm_start: bool) -> tuple[Generator, Discriminator]:
+    """G and D, seeded; with init_from (and warm_start) holding that model file's weights."""
+    g, d = build(config.model, seed=config.seed)
+    if config.init_from and warm_start:
+        start = ckpt.load_model(config.init_from)
+        if start.config != config.model:
+            raise ckpt.ModelFileError(
+                f"{config.init_from}: its model config differs from this run's ({start.config})"
+            )
+        g.load_state_dict(start.generator.state_dict())
+        d.load_state_dict(start.discriminator.state_dict())
+    return g, d
+
+
 class Trainer:
     """One training run over an in-memory image set; call run() to train."""
 
@@ -138,15 +138,7 @@ class Trainer:
         self.files = _Run(run_dir, config, data_dir, len(data), active=self.rank == 0)
 
         mem = torch.channels_last if config.channels_last else torch.contiguous_format
-        g, d = build(config.model, seed=config.seed)
-        if config.init_from and not resume:
-            start = ckpt.load_model(config.init_from)
-            if start.config != config.model:
-                raise ValueError(
-                    f"{config.init_from}: its model config differs from this run's ({start.config})"
-                )
-            g.load_state_dict(start.generator.state_dict())
-            d.load_state_dict(start.discriminator.state_dict())
+        g, d = _networks(config, warm_start=not resume)
         self.g, self.d = g.to(self.device, memory_format=mem), d.to(self.device, memory_format=mem)
         self.g_ema = copy.deepcopy(self.g).requires_grad_(False) if config.ema > 0 else None
         fused = self.device.type == "cuda"
@@ -155,7 +147,9 @@ class Trainer:
         self.opt_d = torch.optim.Adam(self.d.parameters(), **adam)
         self.step = 0
         if resume:
-            self._load(run_dir)
+            state = self.state()
+            ckpt.load_training_state(run_dir, state, config.model)
+            self.step = state.step
         self.g_train: nn.Module = self.g
         self.d_train: nn.Module = self.d
         if self.distributed:
@@ -172,28 +166,17 @@ class Trainer:
         )
         self.steps_per_epoch = len(self.sampler) // config.batch_size
         if self.steps_per_epoch == 0:
-            raise ValueError(
+            raise DataError(
                 f"{data_dir}: {len(data)} images are fewer than one batch of {config.batch_size} per process"
             )
-        total = config.epochs * self.steps_per_epoch
-        self.total_steps = min(total, config.max_steps) if config.max_steps else total
+        self.total_steps = config.max_steps or config.epochs * self.steps_per_epoch
         fixed = torch.Generator().manual_seed(config.seed)
         self.fixed_z = sample_z(64, config.model.z_dim, generator=fixed).to(self.device)
 
     # -- state -----------------------------------------------------------------------------
-    def _load(self, run_dir: Path) -> None:
-        path = ckpt.resolve_model_path(run_dir)
-        tensors, meta = ckpt.read_safetensors(path)
-        if ModelConfig.from_dict(meta["model"]) != self.config.model:
-            raise ValueError(f"{path}: checkpoint's model config differs from this run's")
-        self.g.load_state_dict(ckpt.unprefixed(tensors, "generator"))
-        self.d.load_state_dict(ckpt.unprefixed(tensors, "discriminator"))
-        if self.g_ema is not None:
-            ema = ckpt.unprefixed(tensors, "generator_ema") or ckpt.unprefixed(tensors, "generator")
-            self.g_ema.load_state_dict(ema)
-        ckpt.unflatten_optimizer(self.opt_g, tensors, meta["opt_g"], "opt_g")
-        ckpt.unflatten_optimizer(self.opt_d, tensors, meta["opt_d"], "opt_d")
-        self.step = int(meta["step"])
+    def state(self) -> TrainingState:
+        """The networks, optimisers and step as the checkpoint format holds them."""
+        return TrainingState(self.g, self.d, self.g_ema, self.opt_g, self.opt_d, self.step)
 
     def inference_generator(self) -> Generator:
         """The generator used for samples and export: the EMA copy with fresh batch-norm stats."""
@@ -206,25 +189,12 @@ class Trainer:
         """Write checkpoints/step_N and latest atomically, keeping the newest few."""
         if self.rank != 0:
             return
-        tensors = ckpt.prefixed(self.g, "generator") | ckpt.prefixed(self.d, "discriminator")
-        tensors |= (
-            ckpt.prefixed(self.inference_generator(), "generator_ema") if self.g_ema is not None else {}
-        )
-        opt_g, meta_g = ckpt.flatten_optimizer(self.opt_g, "opt_g")
-        opt_d, meta_d = ckpt.flatten_optimizer(self.opt_d, "opt_d")
-        meta = {
-            "format": ckpt.FORMAT_VERSION,
-            "kind": "training",
-            "step": self.step,
-            "model": self.config.model.to_dict(),
-            "train": self.config.to_dict(),
-            "opt_g": meta_g,
-            "opt_d": meta_d,
-            "info": {"step": self.step, "images": len(self.data)},
-        }
+        state = self.state()
+        if state.generator_ema is not None:
+            state.generator_ema = self.inference_generator()
         folder = self.files.ckpt_dir
         path = folder / f"step_{self.step:07d}.safetensors"
-        ckpt.write_safetensors(path, tensors | opt_g | opt_d, meta)
+        ckpt.save_training_state(path, state, self.config, len(self.data))
         with atomic_write(folder / "latest.safetensors") as tmp:
             shutil.copyfile(path, tmp)
         for old in sorted(folder.glob("step_*.safetensors"))[: -self.config.keep_checkpoints]:
@@ -354,7 +324,7 @@ def train(
     """Train a DCGAN on the images under data_dir, writing a self-describing run folder."""
     data_dir, run_dir = Path(data_dir), Path(run_dir)
     if resume and not (run_dir / "checkpoints" / "latest.safetensors").exists():
-        raise ValueError(f"{run_dir}: nothing to resume (no checkpoints/latest.safetensors)")
+        raise DataError(f"{run_dir}: nothing to resume (no checkpoints/latest.safetensors)")
     exclude = read_split(config.exclude_file) if config.exclude_file else ()
     data = load_folder(
         data_dir, config.model.image_size, crop=config.crop, workers=config.workers, exclude=exclude
@@ -366,3 +336,20 @@ def train(
         )
     trainer = Trainer(data, run_dir, config, data_dir=data_dir, resume=resume)
     return trainer.run(progress=progress)
+
+
+def run_config(run_dir: str | Path, changes: dict[str, Any], *, resume: bool = False) -> TrainConfig:
+    """The settings of a run: a resumed run's saved config.json (or the defaults) with changes."""
+    saved = Path(run_dir) / "config.json"
+    base = (
+        TrainConfig.from_dict(json.loads(saved.read_text())) if resume and saved.exists() else TrainConfig()
+    )
+    return base.updated(changes)
+
+
+def write_samples(model: str | Path, out: str | Path, *, n: int = 64, seed: int = 0) -> None:
+    """A grid of n samples G(z) of a model file or run folder, from a seeded z, as a PNG."""
+    if n < 1:
+        raise ConfigError(f"the number of samples must be >= 1, got {n}")
+    pics = to_uint8(generate(ckpt.load_model(model).generator, n, seed=seed))
+    save_atomic(Image.fromarray(grid(pics)), out)

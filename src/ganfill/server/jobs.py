@@ -43,6 +43,10 @@ class Job:
     def progress(self) -> float:
         return 1.0 if self.status == "done" else min(1.0, self.iteration / max(1, self.total))
 
+    def plan(self, steps: int) -> None:
+        """The search's schedule callback: the number of steps the progress counts to."""
+        self.total = steps
+
     def step(self, iteration: int, loss: float) -> None:
         """The search's per-step callback: records progress and stops a cancelled job."""
         if self.cancel_event.is_set():
@@ -66,9 +70,9 @@ class Job:
 class JobQueue:
     """Runs jobs on max_concurrent threads; at most max_waiting more may wait."""
 
-    def __init__(self, max_concurrent: int = 1, max_waiting: int = 8, keep: int = 64):
+    def __init__(self, max_concurrent: int = 1, max_waiting: int = 8, keep: int = 16, ttl: float = 300.0):
         self.pool = ThreadPoolExecutor(max_workers=max_concurrent, thread_name_prefix="ganfill-job")
-        self.max_concurrent, self.max_waiting, self.keep = max_concurrent, max_waiting, keep
+        self.max_concurrent, self.max_waiting, self.keep, self.ttl = max_concurrent, max_waiting, keep, ttl
         self.jobs: dict[str, Job] = {}
         self.lock = threading.Lock()
 
@@ -114,10 +118,20 @@ class JobQueue:
             job.cancel_event.set()
         return job
 
+    def forget(self, job_id: str) -> None:
+        """Drop a finished job and its result now."""
+        with self.lock:
+            self.jobs.pop(job_id, None)
+
     def _forget_old(self) -> None:
+        """Finished jobs live at most ttl seconds, and only the newest `keep` of them."""
+        now = time.monotonic()
         finished = [j for j in self.jobs.values() if j.status in ("done", "failed", "cancelled")]
-        for job in sorted(finished, key=lambda j: j.created)[: max(0, len(finished) - self.keep)]:
-            del self.jobs[job.id]
+        finished.sort(key=lambda j: j.created)
+        stale = finished[: max(0, len(finished) - self.keep)]
+        stale += [j for j in finished if j.finished is not None and now - j.finished > self.ttl]
+        for job in stale:
+            self.jobs.pop(job.id, None)
 
     def shutdown(self) -> None:
         for job in self.jobs.values():

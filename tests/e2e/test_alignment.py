@@ -8,6 +8,7 @@ from PIL import Image
 
 from ganfill.alignment import TEMPLATE, AlignmentError, FaceAligner, align_folder, unwarp, warp
 from ganfill.cli import main
+from ganfill.config import AlignConfig
 
 UTK = PHOTOS / "utk_100_1_0_20170112215032192.jpg"
 CELEBA = PHOTOS / "celeba_000053.jpg"
@@ -56,13 +57,13 @@ def test_align_folder_reports_and_skips(tmp_path: Path) -> None:
     Image.new("RGB", (120, 120), (90, 140, 200)).save(src / "sky.png")
     (src / "broken.jpg").write_bytes(b"nope")
     dst = tmp_path / "dst"
-    summary = align_folder(src, dst, progress=False, workers=1)
+    summary = align_folder(src, dst, AlignConfig(workers=1), progress=False)
     assert (summary.read, summary.aligned, summary.no_face, summary.unreadable) == (4, 2, 1, 1)
     assert sorted(p.name for p in dst.glob("*.png")) == ["a.png", "sub__a.png"]
     assert Image.open(dst / "a.png").size == (64, 64)
     rows = {Path(r["file"]).name + r["status"] for r in csv.DictReader((dst / "align_report.csv").open())}
     assert "sky.pngno_face" in rows and "broken.jpgunreadable" in rows
-    again = align_folder(src, dst, progress=False, workers=1)
+    again = align_folder(src, dst, AlignConfig(workers=1), progress=False)
     assert again.skipped == 3 and again.read == 1  # only the unreadable file is tried again
 
 

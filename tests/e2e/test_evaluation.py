@@ -7,6 +7,7 @@ from PIL import Image
 
 from ganfill.cli import main
 from ganfill.completion import Completer
+from ganfill.config import EvalConfig
 from ganfill.evaluation import EvalError, evaluate, paired_differences, paired_table, parse_method
 from ganfill.metrics import FaceMetrics, frechet_distance, landmark_error, pixel_metrics
 
@@ -28,10 +29,7 @@ def test_every_method_and_mask_is_reported(small_faces: Path, tiny_model_file: P
         small_faces,
         out,
         Completer(tiny_model_file),
-        masks=masks,
-        methods=methods,
-        limit=6,
-        face_metrics=False,
+        EvalConfig(masks=tuple(masks), methods=tuple(methods), limit=6, face_metrics=False),
         progress=lambda line: None,
     )
     rows = list(csv.DictReader((out / "results.csv").open()))
@@ -141,12 +139,3 @@ def test_eval_cli_prints_the_table(small_faces: Path, tiny_model_file: Path, tmp
     )
     out = capsys.readouterr().out
     assert "| center | ganfill |" in out and "| center | mean |" in out
-
-
-def test_eval_cli_defaults_are_the_api_defaults() -> None:
-    from ganfill.cli import build_parser
-    from ganfill.evaluation import DEFAULT_MASKS, DEFAULT_METHODS
-
-    args = build_parser().parse_args(["eval", "faces", "--out", "report"])
-    assert args.methods.split(",") == list(DEFAULT_METHODS) and "patchmatch" in args.methods
-    assert args.masks.split(",") == list(DEFAULT_MASKS)

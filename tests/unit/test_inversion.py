@@ -7,23 +7,9 @@ import torch
 from ganfill import masks
 from ganfill.checkpoint import Model
 from ganfill.completion import Completer
-from ganfill.config import CompletionConfig, ModelConfig
+from ganfill.config import CompletionConfig
 from ganfill.images import to_uint8
 from ganfill.inversion import importance_weights, invert
-from ganfill.models import Discriminator, Generator
-
-
-@pytest.fixture
-def planted() -> Model:
-    """A small generator with PyTorch's default init, so that G(z) varies strongly with z."""
-    torch.manual_seed(0)
-    cfg = ModelConfig(image_size=16, z_dim=8, gf_dim=8, df_dim=4)
-    g, d = Generator(cfg), Discriminator(cfg)
-    with torch.no_grad():  # fresh batch-norm statistics for eval mode
-        g.train()
-        for _ in range(4):
-            g(torch.rand(64, 8) * 2 - 1)
-    return Model(g.eval(), d.eval(), cfg)
 
 
 def test_importance_weights_hand_computed() -> None:

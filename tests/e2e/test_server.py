@@ -1,19 +1,22 @@
 import base64
 import io
+import json
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import PHOTOS
+from conftest import FACES, PHOTOS
 from fastapi.testclient import TestClient
 from PIL import Image
 
 from ganfill.completion import Completer
-from ganfill.server.app import Limits, create_app
+from ganfill.config import ServeConfig
+from ganfill.server.app import create_app
 
 PHOTO = (PHOTOS / "utk_100_1_0_20170112215032192.jpg").read_bytes()
+PHOTO_16 = FACES / "celeba_000053.png"
 
 
 def png(image: Image.Image) -> bytes:
@@ -29,10 +32,8 @@ def mouth_mask(size=(200, 200)) -> bytes:
 
 
 @pytest.fixture
-def client(tiny_model_file: Path):
-    app = create_app(
-        Completer(tiny_model_file), limits=Limits(max_upload_bytes=2_000_000, max_pixels=1_000_000)
-    )
+def client(tiny_completer: Completer):
+    app = create_app(tiny_completer, ServeConfig(max_upload_mb=2.0, max_pixels=1_000_000))
     with TestClient(app) as c:
         yield c
 
@@ -99,7 +100,10 @@ def test_align_off_takes_an_aligned_face(client: TestClient) -> None:
         ({"mask": mouth_mask((100, 100))}, 422, "mask is 100x100, the image is 200x200"),
         ({"mask": png(Image.new("L", (200, 200), 0))}, 422, "nothing to fill"),
         ({"image": png(Image.new("RGB", (1200, 1000)))}, 413, "more than 1000000 pixels"),
-        ({"iters": 0}, 422, "iters"),
+        ({"iters": -1}, 422, "iters must be >= 0"),
+        ({"iters": 100_000}, 422, "iters: at most 5000"),
+        ({"optimizer": "sgd"}, 422, "optimizer"),
+        ({"samples": 0}, 422, "samples must be >= 1"),
     ],
 )
 def test_bad_input_gets_a_clear_4xx(client: TestClient, kwargs, status: int, message: str) -> None:
@@ -141,7 +145,7 @@ def test_job_progress_events_and_result(client: TestClient) -> None:
 
 
 def test_queue_full_answers_503_and_jobs_cancel(tiny_model_file: Path) -> None:
-    app = create_app(Completer(tiny_model_file), max_concurrent=1, max_waiting=1)
+    app = create_app(Completer(tiny_model_file), ServeConfig(max_concurrent=1, max_queue=1))
     gate = threading.Event()
     with TestClient(app) as client:
         queue = app.state.queue
@@ -158,3 +162,25 @@ def test_queue_full_answers_503_and_jobs_cancel(tiny_model_file: Path) -> None:
             time.sleep(0.05)
         assert client.get(waiting["status_url"]).json()["status"] == "cancelled"
         assert client.get(waiting["result_url"]).status_code == 409
+
+
+def test_progress_counts_to_the_masks_own_schedule(tiny_model_file: Path) -> None:
+    """A half-face job from the encoder's start searches 10 steps, and its progress says 10, not 100."""
+    from ganfill.checkpoint import load_model
+    from ganfill.models import Encoder
+
+    model = load_model(tiny_model_file)
+    model.encoder = Encoder(16, 8, 4).eval()
+    face = np.asarray(Image.open(PHOTO_16).convert("RGB").resize((16, 16)))
+    left = np.zeros((16, 16), np.uint8)
+    left[:, :8] = 255
+    with TestClient(create_app(Completer(model))) as client:
+        r = client.post(
+            "/api/v1/jobs",
+            **form(image=png(Image.fromarray(face)), mask=png(Image.fromarray(left)), align="false"),
+        )
+        job = r.json()
+        with client.stream("GET", job["events_url"]) as events:
+            states = [json.loads(line[5:]) for line in events.iter_lines() if line.startswith("data:")]
+    assert states[-1]["status"] == "done" and states[-1]["iterations"] == 10
+    assert {s["iterations"] for s in states if s["status"] == "running" and s["iteration"]} == {10}

@@ -169,7 +169,7 @@ def test_unknown_mask_and_missing_input(
         )
         == 2
     )
-    assert "choose from center, random" in capsys.readouterr().err
+    assert "circle: neither a mask kind (center, random" in capsys.readouterr().err
     assert (
         run(
             str(tmp_path / "nope.png"),

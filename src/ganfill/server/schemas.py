@@ -1,0 +1,121 @@
+"""The HTTP API's request and response schemas; the completion options are generated from the
+typed configs (CompletionConfig, RunConfig), so their defaults and descriptions are written once."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, create_model
+
+from ganfill.config import CompletionConfig, RunConfig, field_docs
+
+RUN_FIELDS = ("samples", "seed")
+
+
+def _fields(cls: type, names: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """pydantic field definitions (type, Field(default, description)) of a config dataclass."""
+    hints, docs = typing.get_type_hints(cls), field_docs(cls)
+    return {
+        f.name: (hints[f.name], Field(f.default, description=docs.get(f.name, "")))
+        for f in dataclasses.fields(cls)
+        if names is None or f.name in names
+    }
+
+
+class _Request(BaseModel):
+    """What a request adds to the completion settings."""
+
+    align: bool = Field(
+        True, description="find the face in a photo; off: the image is an aligned face at the model's size"
+    )
+    format: Literal["png", "json"] = Field("png", description="png: the best completion; json: all, base64")
+
+
+Options = create_model(
+    "Options",
+    __base__=_Request,
+    __doc__="Completion options of a request: every CompletionConfig field, samples and seed.",
+    **_fields(CompletionConfig),
+    **_fields(RunConfig, RUN_FIELDS),
+)
+
+
+class CompleteJSON(Options):  # type: ignore[misc, valid-type]
+    """The JSON form of a completion request."""
+
+    image: str = Field(description="the photo, base64 (a data: URL prefix is allowed)")
+    mask: str = Field(description="mask image of the same size, base64; white (>= 128) = to fill")
+
+
+def split_options(options: BaseModel) -> tuple[CompletionConfig, RunConfig]:
+    """The typed configs of a request's options (they validate the values: ConfigError)."""
+    values = options.model_dump()
+    config = CompletionConfig(**{f.name: values[f.name] for f in dataclasses.fields(CompletionConfig)})
+    return config, RunConfig(**{k: values[k] for k in RUN_FIELDS})
+
+
+class CompleteResult(BaseModel):
+    """The JSON answer of a completion."""
+
+    images: list[str] = Field(description="PNG data URLs, best first")
+    width: int
+    height: int
+    seed: int
+    timings: dict[str, float] = Field(description="queued_s, search_s, total_s")
+
+
+class JobCreated(BaseModel):
+    id: str
+    status_url: str
+    events_url: str
+    result_url: str
+
+
+class JobState(BaseModel):
+    id: str
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
+    progress: float
+    iteration: int
+    iterations: int
+    error: str | None
+
+
+class Face(BaseModel):
+    box: list[int] = Field(description="left, top, right, bottom in photo pixels (EXIF-upright)")
+    landmarks: list[list[float]] = Field(description="dlib's 68 points")
+
+
+class Detection(BaseModel):
+    width: int
+    height: int
+    faces: list[Face]
+
+
+def upload_doc() -> dict[str, Any]:
+    """The OpenAPI request body of the completion routes (multipart or JSON)."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["image", "mask"],
+                        "properties": {
+                            "image": {"type": "string", "format": "binary"},
+                            "mask": {"type": "string", "format": "binary", "description": "white = fill"},
+                            **Options.model_json_schema()["properties"],
+                        },
+                    }
+                },
+                "application/json": {"schema": CompleteJSON.model_json_schema()},
+            },
+        }
+    }
+
+
+RESULT_DOC = {
+    200: {"content": {"image/png": {}, "application/json": {"schema": CompleteResult.model_json_schema()}}}
+}

@@ -1,0 +1,131 @@
+"""What a request carries: the body read up to the limit, images checked by content, the mask
+converted by images.mask_to_known (the same rule as the CLI), options validated by the configs."""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from fastapi import HTTPException, Request
+from PIL import Image, UnidentifiedImageError
+from pydantic import BaseModel, ValidationError
+
+from ganfill.config import CompletionConfig, ConfigError, RunConfig, ServeConfig
+from ganfill.images import ImageError, mask_to_known, upright
+from ganfill.server.schemas import CompleteJSON, Options, split_options
+
+ALLOWED_FORMATS = {"PNG", "JPEG", "WEBP", "BMP"}
+
+
+class ApiError(HTTPException):
+    """A client error answered as JSON {"error": ...}."""
+
+
+def error(status: int, message: str, **headers: str) -> ApiError:
+    return ApiError(status_code=status, detail=message, headers=headers or None)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it passes limit bytes (chunked or not)."""
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > limit:
+        raise error(413, f"request is {declared} bytes; the limit is {limit}")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise error(413, f"request is more than {limit} bytes; the limit is {limit}")
+    request._body = bytes(body)
+    return request._body
+
+
+def decode_image(data: bytes, what: str, config: ServeConfig) -> Image.Image:
+    """An uploaded image checked by content: a known format, not too many pixels."""
+    try:
+        im = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        raise error(413, f"{what}: the image has too many pixels") from None
+    except (UnidentifiedImageError, OSError):
+        raise error(415, f"{what}: not an image (PNG, JPEG, WebP or BMP)") from None
+    if im.format not in ALLOWED_FORMATS:
+        raise error(415, f"{what}: {im.format} images are not accepted (PNG, JPEG, WebP or BMP)")
+    if im.width * im.height > config.max_pixels:
+        raise error(413, f"{what}: {im.width}x{im.height} is more than {config.max_pixels} pixels")
+    try:
+        im.load()
+    except Image.DecompressionBombError:
+        raise error(413, f"{what}: the image has too many pixels") from None
+    except OSError:
+        raise error(415, f"{what}: the image data is broken") from None
+    return im
+
+
+def _b64(text: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(text.split(",", 1)[1] if text.startswith("data:") else text, validate=True)
+    except ValueError:
+        raise error(400, f"{what}: not valid base64") from None
+
+
+@dataclass
+class Upload:
+    """A checked completion request."""
+
+    image: Image.Image
+    known: np.ndarray
+    """[H, W] in the image's upright pixels, 1 = keep."""
+    options: BaseModel
+    config: CompletionConfig
+    run: RunConfig
+
+
+async def _parts(request: Request, body: bytes) -> tuple[bytes, bytes, dict]:
+    """Image bytes, mask bytes and raw options from a multipart form or a JSON body."""
+    kind = request.headers.get("content-type", "")
+    if kind.startswith("application/json"):
+        data = CompleteJSON.model_validate_json(body)
+        return _b64(data.image, "image"), _b64(data.mask, "mask"), data.model_dump(exclude={"image", "mask"})
+    if kind.startswith("multipart/form-data"):
+        form = await request.form()
+        files = {k: form.get(k) for k in ("image", "mask")}
+        missing = [k for k, v in files.items() if v is None or isinstance(v, str)]
+        if missing:
+            raise error(400, f"missing file field(s): {', '.join(missing)}")
+        raw = {k: v for k, v in form.items() if k in Options.model_fields}
+        return await files["image"].read(), await files["mask"].read(), raw
+    raise error(415, "send multipart/form-data (image, mask, options) or application/json")
+
+
+def _check_limits(config: CompletionConfig, run: RunConfig, limits: ServeConfig) -> None:
+    if (config.iters or 0) > limits.max_iters:
+        raise error(422, f"iters: at most {limits.max_iters}")
+    if config.restarts > limits.max_restarts:
+        raise error(422, f"restarts: at most {limits.max_restarts}")
+    if run.samples > limits.max_samples:
+        raise error(422, f"samples: at most {limits.max_samples}")
+
+
+async def read_upload(request: Request, limits: ServeConfig, size: int) -> Upload:
+    """The image, known mask and options of a completion request, within the limits."""
+    body = await read_body(request, int(limits.max_upload_mb * 2**20))
+    try:
+        image_bytes, mask_bytes, raw = await _parts(request, body)
+        options = Options(**raw)
+        config, run = split_options(options)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise error(422, f"{'.'.join(map(str, first['loc'])) or 'body'}: {first['msg']}") from None
+    except ConfigError as exc:
+        raise error(422, str(exc)) from None
+    _check_limits(config, run, limits)
+    image = decode_image(image_bytes, "image", limits)
+    shown = upright(image)
+    try:
+        known = mask_to_known(decode_image(mask_bytes, "mask", limits), shown.size, what="mask")
+    except ImageError as exc:
+        raise error(422, str(exc)) from None
+    if not options.align and shown.size != (size, size):
+        raise error(422, f"with align off the image must be an aligned {size}x{size} face")
+    return Upload(image, known, options, config, run)
