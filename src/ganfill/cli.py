@@ -11,8 +11,6 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from tqdm import tqdm
-
 from ganfill.cli_args import add_config, build, read_config
 from ganfill.config import (
     AlignConfig,
@@ -21,6 +19,7 @@ from ganfill.config import (
     EvalConfig,
     MaskConfig,
     ModelConfig,
+    ModelEvalConfig,
     ModelSource,
     OutputConfig,
     RunConfig,
@@ -28,6 +27,7 @@ from ganfill.config import (
     TrainConfig,
 )
 from ganfill.errors import UserError
+from ganfill.progress import search_bar
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -36,23 +36,6 @@ def _completer(args: argparse.Namespace):
     from ganfill.completion import Completer
 
     return Completer.load(build(ModelSource, args))
-
-
-def _bar(args: argparse.Namespace, desc: str) -> tuple[Callable[[int], None], Callable[[int, float], None]]:
-    """(on_plan, on_step) callbacks drawing one progress bar of the search on stderr."""
-    bars: list[tqdm] = []
-
-    def on_plan(steps: int) -> None:
-        bars.append(tqdm(total=steps, desc=desc, unit="it", file=sys.stderr, disable=args.no_progress))
-
-    def on_step(it: int, loss: float) -> None:
-        bars[-1].update(1)
-        if it % 10 == 0:
-            bars[-1].set_postfix(loss=f"{loss:.3f}")
-        if bars[-1].n >= bars[-1].total:
-            bars[-1].close()
-
-    return on_plan, on_step
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -99,7 +82,7 @@ def cmd_complete(args: argparse.Namespace) -> int:
     from ganfill.batch import complete_files
 
     def progress(batch: int, count: int, steps: int) -> Callable[[int, float], None]:
-        on_plan, on_step = _bar(args, f"batch {batch + 1}/{count}")
+        on_plan, on_step = search_bar(f"batch {batch + 1}/{count}", disable=args.no_progress)
         on_plan(steps)
         return on_step
 
@@ -137,12 +120,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_model(args: argparse.Namespace) -> int:
+    """Score generators against held-out faces (SWD, FD-face, precision, recall, detail)."""
+    from ganfill.model_eval import evaluate_models, markdown
+
+    print(markdown(evaluate_models(args.models, args.data, build(ModelEvalConfig, args), out=args.out)))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Complete the bundled example faces and write a grid and a GIF."""
     from ganfill.demo import run_demo
 
     start = time.perf_counter()
-    on_plan, on_step = _bar(args, "searching")
+    on_plan, on_step = search_bar("searching", disable=args.no_progress)
     result = run_demo(
         args.images, args.out, _completer(args), iters=args.iters, on_step=on_step, on_plan=on_plan
     )
@@ -213,6 +204,16 @@ VERBS: dict[str, tuple[Handler, str, list[tuple[str, str]], list[tuple[str, dict
         [OUT, ("--align", SWITCH | {"help": "align DATA_DIR's raw photos first"})],
         [ModelSource, EvalConfig, CompletionConfig],
     ),
+    "eval-model": (
+        cmd_eval_model,
+        "score generators alone against held-out faces: SWD, FD-face, precision, recall, detail",
+        [("models", "model files or run folders")],
+        [
+            ("--data", {"required": True, "help": "aligned real faces (the held-out split is taken)"}),
+            ("--out", {"help": "append each score as a JSON line to this file"}),
+        ],
+        [ModelEvalConfig],
+    ),
     "demo": (
         cmd_demo,
         "complete the bundled example faces (what `make demo` runs)",
@@ -263,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (handler, text, positionals, flags, configs) in VERBS.items():
         p = sub.add_parser(name, help=text, description=text)
         for arg, helptext in positionals:
-            p.add_argument(arg, nargs="+" if arg == "images" else None, help=helptext)
+            p.add_argument(arg, nargs="+" if arg in ("images", "models") else None, help=helptext)
         for flag, options in flags:
             p.add_argument(flag, **options)
         for config in configs:

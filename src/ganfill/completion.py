@@ -45,6 +45,8 @@ class Completion:
     """[B] final prior loss (times lam) of the best start."""
     iterations: np.ndarray
     """[B] search steps each image ran."""
+    latents: np.ndarray
+    """[B, z_dim] z* of the best start."""
     seconds: float
     history: list[tuple[int, int, float, float, float]] = field(default_factory=list)
     """(image, iteration, context, prior, total) rows."""
@@ -108,11 +110,17 @@ class Completer:
         return cls(source.model, device=device) if source.model else cls.from_pretrained(device=device)
 
     def plan(
-        self, known: np.ndarray, config: CompletionConfig | None = None, *, lowres: bool = False
+        self,
+        known: np.ndarray,
+        config: CompletionConfig | None = None,
+        *,
+        lowres: bool = False,
+        samples: int = 1,
     ) -> Schedule:
-        """Each image's start, step count and step size for this model (known [B, H, W])."""
+        """Each image's search (start, draws, steps, step size) for this model (known [B, H, W])."""
         has_encoder = self.model.encoder is not None
-        return plan(config or CompletionConfig(), known, has_encoder=has_encoder, lowres=lowres)
+        config = config or CompletionConfig()
+        return plan(config, known, has_encoder=has_encoder, lowres=lowres, samples=samples)
 
     def complete(
         self,
@@ -138,8 +146,6 @@ class Completer:
         longest search before it starts, on_step(iteration, loss) after each step.
         """
         base = dataclasses.replace(config or CompletionConfig(), **options)
-        if samples > base.restarts:
-            base = dataclasses.replace(base, restarts=samples)
         imgs = torch.as_tensor(np.array(images, dtype=np.uint8))
         if imgs.ndim == 3:
             imgs = imgs[None]
@@ -151,16 +157,17 @@ class Completer:
                 f"{tuple(imgs.shape[1:3])} and {tuple(mask.shape[1:])}"
             )
         ids = list(range(len(imgs))) if image_ids is None else list(image_ids)
-        schedule = self.plan(mask.numpy(), base, lowres=lowres)
+        schedule = self.plan(mask.numpy(), base, lowres=lowres, samples=samples)
         if on_plan is not None:
             on_plan(schedule.steps)
-        cfg = dataclasses.replace(base, init=schedule.init)
-        iters, lr = torch.from_numpy(schedule.iters), torch.from_numpy(schedule.lr)
+        cfg = dataclasses.replace(
+            base, init=schedule.init, restarts=schedule.restarts, prune_after=schedule.prune_after
+        )
         start = time.perf_counter()
         parts = []
         for lo in range(0, len(imgs), batch_size):
             part = slice(lo, lo + batch_size)
-            args = (imgs[part], mask[part], cfg, iters[part], lr[part], samples, lowres, seed, ids[part])
+            args = (imgs[part], mask[part], cfg, schedule.part(part), samples, lowres, seed, ids[part])
             parts.append(self._batch(*args, lo, on_step))
         out = _concat(parts)
         out.seconds = time.perf_counter() - start
@@ -215,30 +222,36 @@ class Completer:
             self._aligner = FaceAligner(self.size)
         return self._aligner
 
-    def _starts(self, y, m, cfg: CompletionConfig, seed: int, ids, lowres: bool) -> torch.Tensor:
-        """[B, K, z_dim] starting codes: U[-1, 1] draws, or the encoder's guess (jittered for K > 1)."""
+    def _starts(self, y, m, cfg: CompletionConfig, schedule: Schedule, seed, ids, lowres) -> torch.Tensor:
+        """[B, K, z_dim] starting codes: U[-1, 1] draws, or the encoder's guess with Gaussian
+        draws around it (schedule.spread), or jittered by the uniform draws when restarts were
+        asked for without a spread (the first start is then the guess itself)."""
         # One generator per image keeps each image's start independent of batching.
-        z_dim = self.model.config.z_dim
+        z_dim, k = self.model.config.z_dim, cfg.restarts
         gens = [torch.Generator().manual_seed(hash((seed, i)) & (2**63 - 1)) for i in ids]
-        starts = torch.stack([torch.rand(cfg.restarts, z_dim, generator=gn) * 2 - 1 for gn in gens])
+        starts = torch.stack([torch.rand(k, z_dim, generator=gn) * 2 - 1 for gn in gens])
         encoder = self.model.encoder
         if cfg.init == "encoder" and encoder is None:
             raise ConfigError(
                 "this model has no encoder (train one with ganfill train-encoder); use --init random"
             )
-        if cfg.init == "encoder" and not lowres:
-            with torch.no_grad():
-                guess = encoder.eval()(y, m).cpu()  # [B, z_dim]
-            # The first start is the guess; further restarts are the guess jittered by the random draws.
-            jitter = 0.3 * starts * (torch.arange(cfg.restarts) > 0)[None, :, None]
-            starts = (guess[:, None] + jitter).clamp(-1, 1)
-        return starts
+        if cfg.init != "encoder" or lowres:
+            return starts
+        with torch.no_grad():
+            guess = encoder.eval()(y, m).cpu()[:, None]  # [B, 1, z_dim]
+        spread = torch.from_numpy(schedule.spread).float()[:, None, None]
+        if bool((spread > 0).any()):
+            drawn = torch.stack([torch.randn(k, z_dim, generator=gn) for gn in gens])
+            return (guess + spread * drawn).clamp(-1, 1)
+        jitter = 0.3 * starts * (torch.arange(k) > 0)[None, :, None] if schedule.jitter else 0.0
+        return (guess + jitter).clamp(-1, 1)
 
-    def _batch(self, imgs, mask, cfg, iters, lr, samples, lowres, seed, ids, offset, on_step) -> Completion:
+    def _batch(self, imgs, mask, cfg, schedule, samples, lowres, seed, ids, offset, on_step) -> Completion:
         y = to_tensor(imgs).to(self.device)  # [B, 3, H, W]
         m = mask[:, None].to(self.device)  # [B, 1, H, W]
         b = len(y)
-        starts = self._starts(y, m, cfg, seed, ids, lowres)
+        starts = self._starts(y, m, cfg, schedule, seed, ids, lowres)
+        iters, lr = torch.from_numpy(schedule.iters), torch.from_numpy(schedule.lr)
         frames: list[tuple[int, np.ndarray, np.ndarray]] = []
         factor = cfg.lowres_factor if lowres else None
 
@@ -279,6 +292,7 @@ class Completer:
             context=inv.context[:, 0].cpu().numpy(),
             prior=inv.prior[:, 0].cpu().numpy(),
             iterations=inv.iterations.numpy(),
+            latents=inv.z[:, 0].detach().cpu().numpy(),
             seconds=0.0,
             history=history,
             frames=frames,
@@ -306,6 +320,7 @@ def _concat(parts: list[Completion]) -> Completion:
         context=cat("context"),
         prior=cat("prior"),
         iterations=cat("iterations"),
+        latents=cat("latents"),
         seconds=0.0,
         history=[row for p in parts for row in p.history],
         frames=frames,

@@ -191,6 +191,10 @@ class EncoderTrainConfig(_Config):
     training: E learns to guess what the hole held, not only to fit what is around it."""
     prior_weight: float = 0.01
     """Weight of D's opinion of G(E(y)) on real faces."""
+    latent_weight: float = 0.0
+    """Weight of the sliced Wasserstein distance between a batch of guesses E(y) and draws from
+    the prior: the regression terms pull guesses to the mean of the faces that fit (an average,
+    blurred face); this keeps them spread like real codes, where the generator draws detail."""
     real_fraction: float = 0.5
     """Share of each batch taken from real faces (when a data folder is given)."""
     seed: int = 0
@@ -201,7 +205,7 @@ class EncoderTrainConfig(_Config):
         _check(self.batch_size >= 2, f"batch_size must be >= 2 (batch-norm), got {self.batch_size}")
         _check(self.lr > 0, f"lr must be > 0, got {self.lr}")
         _check(self.ef_dim >= 1, f"ef_dim must be >= 1, got {self.ef_dim}")
-        weights = (self.z_weight, self.pixel_weight, self.hole_weight, self.prior_weight)
+        weights = (self.z_weight, self.pixel_weight, self.hole_weight, self.prior_weight, self.latent_weight)
         _check(all(w >= 0 for w in weights), "loss weights must be >= 0")
         _check(0 <= self.real_fraction <= 1, f"real_fraction must be in [0, 1], got {self.real_fraction}")
 
@@ -211,14 +215,15 @@ class CompletionConfig(_Config):
     """How to search the latent space for one completion (Yeh et al. 2017, section 3)."""
 
     iters: int | None = None
-    """Search steps on z; default (schedule.plan): 1500 from a random start (the paper), 100 from
-    the encoder's start, 10 from the encoder's start on an open hole such as a half face."""
+    """Search steps on z; default (schedule.plan): 1500 from a random start (the paper); from the
+    encoder's start 50 on a hole, 30 on a hole in several parts, 100 on scattered pixels, 10 on
+    an open hole such as a half face."""
     lam: float = 0.0
     """Weight of the prior (GAN) loss; the paper uses 0.003, the reference code 0.1. Default 0:
     on held-out faces it changed no metric measurably, and D's passes cost 40% of every step."""
     lr: float | None = None
-    """Step size; default 0.01, or 0.04 from the encoder's start on a scattered mask such as
-    random pixels, where the context pins the whole face down."""
+    """Step size; default 0.01, or 0.04 from the encoder's start on holes and scattered masks
+    (not on an open hole, whose 10 steps keep the encoder's guess)."""
     optimizer: Literal["adam", "momentum"] = "adam"
     """adam, or the blog's Nesterov momentum."""
     beta1: float = 0.9
@@ -231,8 +236,9 @@ class CompletionConfig(_Config):
     """-log D(G(z)) as the reference code, or log(1 - D(G(z))) as the blog's text."""
     window: int = 7
     """Side of the importance weights' window (odd)."""
-    restarts: int = 1
-    """Independent starts per image searched together; the lowest final loss wins."""
+    restarts: int | None = None
+    """Starts per image searched together; the lowest final loss wins. Default: 4 from the
+    encoder's start when some image draws around the guess (spread), else 1."""
     blend: Literal["poisson", "none"] = "poisson"
     """poisson, or none: M*y + (1-M)*G(z) pasted."""
     lowres_factor: int = 8
@@ -241,6 +247,15 @@ class CompletionConfig(_Config):
     """Record hats and completions every N iterations (0: never)."""
     init: Literal["auto", "random", "encoder"] = "auto"
     """Where the search starts: the model's encoder's guess, or U[-1, 1]; auto = encoder if any."""
+    spread: float | None = None
+    """From the encoder's start: std of Gaussian noise added to its guess. The encoder, trained
+    for the mean, guesses the average of the faces that fit the context (a blurred face); a draw
+    around it is one of them, with a real face's detail. Default 0.8 on holes, 0 on scattered
+    pixels and open holes (where it costs identity)."""
+    prune_after: int | None = None
+    """With restarts: after this many steps only each image's best start searches on (0: all
+    run to the end), so that several starts cost little more than one. Default 10, or 0 when
+    several samples are asked for."""
     tol: float = 0.0
     """Early stop per image when the loss improves by less than this (relative) over `patience`."""
     patience: int = 50
@@ -253,10 +268,15 @@ class CompletionConfig(_Config):
         _check_choice(self, "optimizer", "weighting", "prior", "blend", "init")
         _check(0 <= self.beta1 < 1 and 0 <= self.momentum < 1, "beta1 and momentum must be in [0, 1)")
         _check(self.window >= 1 and self.window % 2 == 1, "window must be odd and >= 1")
-        _check(self.restarts >= 1, f"restarts must be >= 1, got {self.restarts}")
+        _check(self.restarts is None or self.restarts >= 1, f"restarts must be >= 1, got {self.restarts}")
         _check(self.save_every >= 0, "save_every must be >= 0")
         _check(self.lowres_factor >= 1, "lowres_factor must be >= 1")
         _check(self.tol >= 0 and self.patience >= 1, "tol must be >= 0 and patience >= 1")
+        _check(self.spread is None or self.spread >= 0, f"spread must be >= 0, got {self.spread}")
+        _check(
+            self.prune_after is None or self.prune_after >= 0,
+            f"prune_after must be >= 0, got {self.prune_after}",
+        )
 
 
 def _check_choice(config: object, *names: str) -> None:
@@ -273,7 +293,7 @@ class MaskConfig(_Config):
     """Which mask each image gets: a generated kind with its parameters, or a mask file."""
 
     mask: str = "center"
-    """center, random, left, right, top, bottom, grid, lowres, pattern, strokes; or a mask image
+    """center, random, left, right, top, bottom, grid, lowres, pattern, strokes, eyes, mouth; or a mask image
     for every input, or a folder of masks matched by file stem (white = fill)."""
     center_scale: float = 0.25
     """center hole from scale to 1-scale of the side (0.25: 32x32 at 64)."""
@@ -433,3 +453,18 @@ class EvalConfig(_Config):
     def __post_init__(self) -> None:
         _check(len(self.masks) > 0 and len(self.methods) > 0, "masks and methods must not be empty")
         _check(self.limit is None or self.limit >= 1, f"limit must be >= 1, got {self.limit}")
+
+
+@dataclass(frozen=True)
+class ModelEvalConfig(_Config):
+    """How `ganfill eval-model` scores generators against held-out faces."""
+
+    samples: int = 2000
+    """Samples G(z) per model."""
+    split: str | None = None
+    """Only the real faces whose file stems this split file lists (default: the held-out split)."""
+    seed: int = 0
+    """Seed of the samples and of SWD's random patches and directions."""
+
+    def __post_init__(self) -> None:
+        _check(self.samples >= 8, f"samples must be >= 8, got {self.samples}")

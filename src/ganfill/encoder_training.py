@@ -22,7 +22,7 @@ from ganfill import masks as mask_kinds
 from ganfill.checkpoint import Model, ModelFileError, load_model, save_model
 from ganfill.config import EncoderTrainConfig
 from ganfill.inversion import frozen
-from ganfill.losses import prior_loss
+from ganfill.losses import prior_loss, sliced_distance
 from ganfill.models import Encoder, init_weights, sample_z
 
 TRAIN_MASKS = ("center", "random", "left", "right", "top", "bottom", "grid", "pattern", "strokes")
@@ -51,16 +51,18 @@ def _starting_encoder(model: Model, config: EncoderTrainConfig, start: Encoder |
 
 def _real_face_terms(
     model: Model, enc: Encoder, config: EncoderTrainConfig, faces: torch.Tensor, known: torch.Tensor, loss
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """loss plus the real faces' terms (known pixels, hole pixels, D's opinion); and the hole L1."""
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """loss plus the real faces' terms (known pixels, hole pixels, D's opinion); the hole L1;
+    and the guesses E(y)."""
     real = faces.float().div(127.5).sub(1)  # uint8 [R, 3, S, S] -> [-1, 1]
-    rebuilt = model.generator(enc(real, known))
+    z_real = enc(real, known)
+    rebuilt = model.generator(z_real)
     error = (rebuilt - real).abs()
     loss = loss + config.pixel_weight * (error * known).mean()
     loss_hole = (error * (1 - known)).mean()
     loss = loss + config.hole_weight * loss_hole
     loss = loss + config.prior_weight * prior_loss(model.discriminator(rebuilt)).mean()
-    return loss, loss_hole
+    return loss, loss_hole, z_real
 
 
 def train_encoder(
@@ -97,10 +99,17 @@ def train_encoder(
             rebuilt = g(z_hat)
             loss_pix = ((rebuilt - fake).abs() * known[:n_fake]).mean()
             loss = config.z_weight * loss_z + config.pixel_weight * loss_pix
-            loss_hole = torch.zeros(())
+            loss_hole, guesses = torch.zeros(()), z_hat
             if n_real:
                 idx = torch.randint(len(faces), (n_real,), generator=gen)
-                loss, loss_hole = _real_face_terms(model, enc, config, faces[idx], known[n_fake:], loss)
+                loss, loss_hole, z_real = _real_face_terms(
+                    model, enc, config, faces[idx], known[n_fake:], loss
+                )
+                guesses = torch.cat([z_hat, z_real])
+            if config.latent_weight > 0:  # guesses spread like the prior's codes
+                directions = F.normalize(torch.randn(z_dim, 64, generator=gen), dim=0)
+                prior = sample_z(len(guesses), z_dim, generator=gen)
+                loss = loss + config.latent_weight * sliced_distance(guesses, prior, directions)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -20,10 +20,11 @@ from ganfill.data import load_folder, read_split
 from ganfill.errors import UserError
 from ganfill.images import grid, save_png
 from ganfill.metrics import FaceMetrics, frechet_distance, landmark_error, pixel_metrics
+from ganfill.realism import detail_ratio, swd
 
 DEFAULT_MASKS = EvalConfig().masks
 DEFAULT_METHODS = EvalConfig().methods
-PIXEL_FIELDS = ["psnr", "psnr_hole", "ssim", "l1_hole", "seconds"]
+PIXEL_FIELDS = ["psnr", "psnr_hole", "ssim", "l1_hole", "detail", "detail_gap", "seconds"]
 FACE_FIELDS = ["identity", "landmarks_ok"]
 LANDMARK_TOLERANCE = 3.0  # pixels at 64x64, scaled with the image size
 
@@ -112,7 +113,10 @@ def evaluate(
             shown[spec] = results[:8]
             rows, fd = scorer.score(results, known, spec, mask, seconds)
             report.rows += rows
-            report.summary.append(_summarise(spec, mask, report.rows, fd))
+            realism = dict(
+                zip(("swd", "swd_floor"), swd(results, scorer.originals, known, seed=ev.seed), strict=True)
+            )
+            report.summary.append(_summarise(spec, mask, report.rows, fd) | realism)
             progress(_line(report.summary[-1]))
         _write_grid(out / f"grid_{mask}.png", shown)
     write_report(out, report)
@@ -145,7 +149,9 @@ class _Scorer:
         size = self.originals.shape[1]
         for i, name in enumerate(self.names):
             row: dict[str, object] = {"image": name, "method": spec, "mask": mask}
-            row |= pixel_metrics(self.originals[i], results[i], known[i]) | {"seconds": seconds}
+            row |= pixel_metrics(self.originals[i], results[i], known[i])
+            ratio = detail_ratio(results[i], self.originals[i], known[i])
+            row |= {"detail": ratio, "detail_gap": abs(ratio - 1), "seconds": seconds}
             if self.faces:
                 ref, shape = self.views[i]
                 view, _ = self.faces.view(results[i], reference_shape=shape)
@@ -198,7 +204,8 @@ def _line(s: dict[str, object]) -> str:
     face = f"  identity {s['identity']:.3f}  FD-face {s['fd_face']:.4f}" if "fd_face" in s else ""
     return (
         f"{s['mask']:>8} {s['method']:<12} PSNR {s['psnr']:6.2f} dB  hole {s['psnr_hole']:6.2f} dB  "
-        f"SSIM {s['ssim']:.3f}  L1 {s['l1_hole']:6.2f}{face}  {s['seconds']:.3f} s/img"
+        f"SSIM {s['ssim']:.3f}  L1 {s['l1_hole']:6.2f}  detail {s['detail']:.2f}  "
+        f"SWD {s['swd']:.0f} (floor {s['swd_floor']:.0f}){face}  {s['seconds']:.3f} s/img"
     )
 
 
@@ -225,7 +232,7 @@ def write_report(out: Path, report: Report) -> None:
         w.writerows(report.summary)
     text = markdown_table(report.summary)
     reference = str(report.rows[0]["method"])
-    keys = ["psnr_hole", "ssim"] + (["identity"] if "identity" in report.rows[0] else [])
+    keys = ["psnr_hole", "ssim", "detail_gap"] + (["identity"] if "identity" in report.rows[0] else [])
     diffs = paired_differences(report.rows, reference, keys)
     if diffs:
         text += "\n" + paired_table(diffs, reference)
@@ -236,20 +243,24 @@ def write_report(out: Path, report: Report) -> None:
 def markdown_table(summary: list[dict[str, object]]) -> str:
     """The summary as a Markdown table: mean ± 95% interval per method x mask."""
     face = any("fd_face" in s for s in summary)
-    head = "| mask | method | PSNR dB | hole PSNR dB | SSIM | hole L1 | s/img |"
+    head = "| mask | method | PSNR dB | hole PSNR dB | SSIM | hole L1 | detail | detail gap | SWD (floor) |"
+    head += " s/img |"
     head += " identity dist | FD-face | landmarks ok |" if face else ""
     lines = [
         "# ganfill eval",
         "",
-        f"{summary[0]['n']} images per row; ± is the 95% interval of the mean.",
+        f"{summary[0]['n']} images per row; ± is the 95% interval of the mean. detail: the fill's fine "
+        "detail over the true face's (1 = as sharp; gap = mean |detail - 1|); SWD x1e3 of 7x7 Laplacian-"
+        "pyramid patches in the holes against the truth, with the real-against-real floor.",
         "",
     ]
     lines += [head, "|" + "---|" * (head.count("|") - 1)]
     for s in summary:
         cells = [str(s["mask"]), str(s["method"])]
-        for key in ("psnr", "psnr_hole", "ssim", "l1_hole"):
-            cells.append(f"{s[key]:.3f} ± {s[key + '_ci95']:.3f}")
-        cells.append(f"{s['seconds']:.3f}")
+        for key in ("psnr", "psnr_hole", "ssim", "l1_hole", "detail", "detail_gap"):
+            cells.append(f"{float(s[key]):.3f} ± {float(s[key + '_ci95']):.3f}")
+        cells.append(f"{float(s['swd']):.1f} ({float(s['swd_floor']):.1f})")
+        cells.append(f"{float(s['seconds']):.3f}")
         if face:
             cells += [
                 f"{s['identity']:.3f} ± {s['identity_ci95']:.3f}",
@@ -287,13 +298,14 @@ def paired_differences(
 
 def paired_table(diffs: list[dict[str, object]], reference: str) -> str:
     """Paired differences as Markdown, with which side each interval favours."""
-    keys = [k for k in ("psnr_hole", "ssim", "identity") if k in diffs[0]]
-    lower_better = {"identity"}
+    keys = [k for k in ("psnr_hole", "ssim", "detail_gap", "identity") if k in diffs[0]]
+    lower_better = {"identity", "detail_gap"}
     lines = [
         f"## {reference} minus each method, on the same images",
         "",
         "Mean and 95% interval of the paired difference; the verdict says whether the interval "
-        f"excludes 0 ({reference} better or worse) or not (tie). Lower identity distance is better.",
+        f"excludes 0 ({reference} better or worse) or not (tie). Lower identity distance and detail gap "
+        "are better.",
         "",
         "| mask | method | n | " + " | ".join(f"{k} diff | {k}" for k in keys) + " |",
         "|" + "---|" * (3 + 2 * len(keys)),

@@ -155,6 +155,8 @@ class _Search:
         """One projected gradient step of the rows still searching; False once none is left."""
         if it in self.ends:
             self.leave(self.budget[self.active] > it, it)
+        if it == self.cfg.prune_after and it > 0 and self.k > 1:
+            self.prune(it)
         if len(self.active) == 0:
             return False
         active, cfg = self.active, self.cfg
@@ -174,6 +176,11 @@ class _Search:
         if cfg.tol > 0:
             self.stop_converged(total.detach(), it)
         return True
+
+    def prune(self, it: int) -> None:
+        """Every image keeps searching with its best start only (lowest loss of the last step)."""
+        best = _best_index(self.last_ctx + self.last_pri, self.b, self.k)  # [B] rows
+        self.leave(torch.isin(self.active, best), it)
 
     def stop_converged(self, total: torch.Tensor, it: int) -> None:
         """Rows whose loss improved by less than tol for patience steps leave the search."""
@@ -229,6 +236,11 @@ def invert(
             if not search.step(it, on_step, on_frame):
                 break
         return search.result()
+
+
+def _best_index(total: torch.Tensor, b: int, k: int) -> torch.Tensor:
+    """[B] the row (of B*K) with the lowest total for each image."""
+    return total.view(b, k).argmin(1) + torch.arange(b, device=total.device) * k
 
 
 def _best_of(values: torch.Tensor, total: torch.Tensor, b: int, k: int) -> torch.Tensor:

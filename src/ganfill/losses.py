@@ -26,3 +26,10 @@ def prior_loss(fake_logits: torch.Tensor, *, saturating: bool = False) -> torch.
 def context_loss(generated: torch.Tensor, target: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """Yeh et al.'s contextual loss per image: sum of W * |G(z) - y| (W is zero where unknown)."""
     return (weights * (generated - target).abs()).flatten(1).sum(1)  # [B]
+
+
+def sliced_distance(a: torch.Tensor, b: torch.Tensor, directions: torch.Tensor) -> torch.Tensor:
+    """Sliced Wasserstein-1 between two equal-size batches of vectors [N, D], along the unit
+    directions [D, P]: sorted projections compared one to one (differentiable)."""
+    pa, pb = (a @ directions).sort(0).values, (b @ directions).sort(0).values
+    return (pa - pb).abs().mean()

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 from PIL import Image, ImageDraw
-from scipy.ndimage import maximum_filter, zoom
+from scipy.ndimage import label, maximum_filter, zoom
 
 from ganfill.errors import UserError
 
@@ -46,6 +46,16 @@ def _half(side: str) -> MaskFn:
 
     half.__doc__ = f"The {side} half missing."
     return half
+
+
+def _box(name: str, top: float, bottom: float, left: float, right: float) -> MaskFn:
+    def box(rng: np.random.Generator, size: int) -> np.ndarray:
+        known = np.ones((size, size), np.float32)
+        known[round(top * size) : round(bottom * size), round(left * size) : round(right * size)] = 0
+        return known
+
+    box.__doc__ = f"A box over the {name} of an aligned face (OpenFace's template)."
+    return box
 
 
 def grid(rng: np.random.Generator, size: int, *, step: int = 4) -> np.ndarray:
@@ -97,6 +107,8 @@ KINDS: dict[str, MaskFn] = {
     "lowres": lowres,
     "pattern": pattern,
     "strokes": strokes,
+    "eyes": _box("eyes", 0.08, 0.33, 0.1, 0.9),  # 16x48 at 64
+    "mouth": _box("mouth", 0.53, 0.81, 0.25, 0.75),  # 18x32 at 64
 }
 
 
@@ -137,6 +149,11 @@ def scattered(known: np.ndarray, *, reach: int = 2, share: float = 0.9) -> np.nd
     missing = known == 0
     counts = missing.sum((1, 2))
     return (near & missing).sum((1, 2)) >= share * np.maximum(counts, 1)
+
+
+def fragmented(known: np.ndarray, *, parts: int = 3) -> np.ndarray:
+    """[B] bool: masks whose hole falls into at least `parts` separate pieces (blobs, strokes)."""
+    return np.array([label(k == 0)[1] >= parts for k in as_batch(known)], bool)
 
 
 def open_holes(known: np.ndarray, *, share: float = 0.5) -> np.ndarray:

@@ -2,8 +2,10 @@
 
 Refactors must not change what a user gets: the default search (encoder start, per-mask
 schedule) on centre, left-half and random masks, and the paper's reference search (random start,
-lam 0.003, two starts; 40 of its 1500 steps, to keep the test short). The digests were recorded
-before the package was restructured; a deliberate change of the search updates them here.
+lam 0.003, two starts; 40 of its 1500 steps, to keep the test short). The reference digest was
+recorded before the package was restructured and must never change; the default's was updated
+deliberately when holes began to draw around the encoder's guess (schedule.py), and a later
+deliberate change of the default updates it here.
 """
 
 import hashlib
@@ -16,7 +18,7 @@ from ganfill.completion import Completer
 from ganfill.config import CompletionConfig
 from ganfill.data import load_folder
 
-DEFAULT_DIGEST = "54f100adf0d4abee"
+DEFAULT_DIGEST = "93af8d062dc007f9"
 REFERENCE_DIGEST = "e4c05e17f7e036ad"
 
 

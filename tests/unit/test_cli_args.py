@@ -27,7 +27,8 @@ def test_each_flag_sets_its_field() -> None:
     flags = ["--iters", "7", "--lam", "0.1", "--lr", "0.02", "--optimizer", "momentum", "--beta1", "0.8"]
     flags += ["--momentum", "0.5", "--weighting", "none", "--prior", "saturating", "--window", "5"]
     flags += ["--restarts", "3", "--blend", "none", "--lowres-factor", "4", "--save-every", "2"]
-    flags += ["--init", "random", "--tol", "0.01", "--patience", "9"]
+    flags += ["--init", "random", "--spread", "0.5", "--prune-after", "5"]
+    flags += ["--tol", "0.01", "--patience", "9"]
     config = build(CompletionConfig, build_parser().parse_args(["complete", "x", "--out", "y", *flags]))
     defaults = CompletionConfig()
     changed = [

@@ -62,37 +62,34 @@ def test_init_random_reproduces_the_reference_search(tiny_model_file: Path, tiny
     assert np.array_equal(plain.images, other.images) and np.array_equal(plain.hats, other.hats)
 
 
-def test_default_step_size_follows_each_images_mask(tiny_model_file: Path) -> None:
-    """From the encoder's start a scattered mask gets the larger step, a hole the smaller, in one batch."""
+def test_each_image_searches_as_its_mask_says_and_as_if_alone(tiny_model_file: Path) -> None:
+    """In one batch from the encoder's start: holes draw 4 starts around the guess (50 steps at
+    0.04, pruned after 10), a half face keeps the guess (10 steps at 0.01), scattered pixels
+    keep it too (100 steps at 0.04); each image's result is that of its own search alone."""
     model = load_model(tiny_model_file)
     model.encoder = Encoder(16, 8, 4).eval()
     completer = Completer(model)
     images = np.random.default_rng(0).integers(0, 255, (4, 16, 16, 3), dtype=np.uint8)
-    known = np.concatenate([masks.make("center", 2, 16), masks.make("random", 2, 16)])
-    auto = completer.complete(images, known, blend="none", iters=5)
-    hole = completer.complete(images[:2], known[:2], blend="none", iters=5, lr=0.01)
-    dense = completer.complete(images[2:], known[2:], blend="none", iters=5, lr=0.04)
-    assert np.array_equal(auto.hats, np.concatenate([hole.hats, dense.hats]))
-    assert not np.array_equal(dense.hats, completer.complete(images[2:], known[2:], iters=5, lr=0.01).hats)
-
-
-def test_default_step_count_follows_each_images_mask(tiny_model_file: Path) -> None:
-    """From the encoder's start an open hole (half face) takes 10 steps, an enclosed one 100, in
-    one batch, each image's search as if alone; an explicit iters or a random start overrides."""
-    model = load_model(tiny_model_file)
-    model.encoder = Encoder(16, 8, 4).eval()
-    completer = Completer(model)
-    images = np.random.default_rng(1).integers(0, 255, (4, 16, 16, 3), dtype=np.uint8)
-    known = np.concatenate([masks.make("center", 2, 16), masks.make("left", 1, 16), masks.make("top", 1, 16)])
+    kinds = ("center", "left", "random", "top")
+    known = np.concatenate([masks.make(k, 1, 16) for k in kinds])
     auto = completer.complete(images, known, blend="none")
-    assert auto.iterations.tolist() == [100, 100, 10, 10]
-    alone = completer.complete(images[2:], known[2:], blend="none", iters=10)
-    assert np.abs(auto.hats[2:].astype(int) - alone.hats).max() <= 1  # other batch size, same search
-    assert not np.array_equal(
-        alone.hats, completer.complete(images[2:], known[2:], blend="none", iters=100).hats
-    )
+    assert auto.iterations.tolist() == [50, 10, 100, 10]
+    explicit = {
+        "center": dict(spread=0.8, restarts=4, prune_after=10, iters=50, lr=0.04),
+        "left": dict(spread=0.0, restarts=1, iters=10, lr=0.01),
+        "random": dict(spread=0.0, restarts=1, iters=100, lr=0.04),
+    }
+    for i, kind in enumerate(kinds[:3]):
+        alone = completer.complete(
+            images[i : i + 1], known[i : i + 1], blend="none", image_ids=[i], **explicit[kind]
+        )
+        assert np.abs(auto.hats[i].astype(int) - alone.hats[0]).max() <= 1, (
+            kind
+        )  # batch size: float noise only
+    drawn = completer.complete(images[:1], known[:1], blend="none", spread=0.0, image_ids=[0])
+    assert not np.array_equal(drawn.hats[0], auto.hats[0])  # the draws around the guess matter
     assert completer.complete(images, known, blend="none", iters=7).iterations.tolist() == [7] * 4
-    random_start = completer.complete(images[2:], known[2:], blend="none", init="random", iters=None)
+    random_start = completer.complete(images[1:3], known[1:3], blend="none", init="random", iters=None)
     assert random_start.iterations.tolist() == [1500, 1500]
 
 

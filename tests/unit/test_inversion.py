@@ -75,6 +75,28 @@ def test_restarts_keep_the_best_and_z_stays_in_the_box(planted: Model, optimizer
     assert (inv.loss[:, :-1] <= inv.loss[:, 1:]).all()  # sorted best first
 
 
+def test_pruning_keeps_only_each_images_best_start_searching(planted: Model) -> None:
+    """Starts are independent rows: after pruning at step 3 the survivor (the lowest loss then)
+    ends where an unpruned search of it ends, and the others stay where they were at step 3."""
+    y = torch.rand(2, 3, 16, 16) * 2 - 1
+    known = torch.from_numpy(masks.make("center", 2, 16))[:, None]
+    starts = torch.rand(2, 4, 8) * 2 - 1
+    cfg = CompletionConfig(iters=10, restarts=4, lr=0.05)
+
+    def run(**o):
+        return invert(
+            planted.generator, planted.discriminator, y, known, dataclasses.replace(cfg, **o), starts
+        )
+
+    full, at3, pruned = run(), run(iters=3), run(prune_after=3)
+    for i in range(2):
+        rows = [z for z in pruned.z[i]]
+        went_on = [r for r in rows if any(torch.allclose(r, z, atol=1e-6) for z in full.z[i])]
+        stayed = [r for r in rows if any(torch.allclose(r, z, atol=1e-6) for z in at3.z[i])]
+        assert len(went_on) == 1 and len(stayed) == 3
+    assert pruned.iterations.tolist() == [10, 10]
+
+
 def test_lowres_context_matches_the_downsampled_view(planted: Model) -> None:
     rng = np.random.default_rng(0)
     images = rng.integers(0, 255, (2, 16, 16, 3), dtype=np.uint8)

@@ -14,6 +14,8 @@ EXPECTED_MISSING = {
     "lowres": (1.0, 0.0),
     "pattern": (0.25, 0.01),
     "strokes": (0.2, 0.19),
+    "eyes": (16 * 52 / 4096, 0.0),
+    "mouth": (18 * 32 / 4096, 0.0),
 }
 
 
@@ -41,6 +43,13 @@ def test_polarity_of_named_holes() -> None:
     assert c[32, 32] == 0 and c[0, 0] == 1 and c[16:48, 16:48].sum() == 0 and c.sum() == 64 * 64 - 32 * 32
     left = masks.make("left", 1, 64)[0]
     assert left[:, :32].sum() == 0 and left[:, 32:].all()
+    eyes, mouth = masks.make("eyes", 1, 64)[0], masks.make("mouth", 1, 64)[0]
+    assert (
+        eyes[5:21, 6:58].sum() == 0
+        and eyes[21:].all()
+        and mouth[34:52, 16:48].sum() == 0
+        and mouth[:34].all()
+    )
     g = masks.make("grid", 1, 64)[0]
     assert g[0, 0] == 1 and g[0, 1] == 0 and g[4, 4] == 1
 

@@ -10,25 +10,47 @@ from ganfill.schedule import plan
 KINDS = ("center", "random", "left", "pattern", "grid", "top")
 
 
+HOLE, SCATTERED, OPEN = (50, 0.04, 0.8), (100, 0.04, 0.0), (10, 0.01, 0.0)
+PARTS = (30, 0.04, 0.8)
+BY_KIND = [HOLE, SCATTERED, OPEN, PARTS, SCATTERED, OPEN]  # KINDS' order, from the encoder
+
+
 @pytest.mark.parametrize(
-    "config, has_encoder, lowres, init, iters, lr",
+    "config, has_encoder, lowres, init, expected, restarts, prune",
     [
-        # default search from the encoder: holes 100 x 0.01, scattered 100 x 0.04, open holes 10
-        ({}, True, False, "encoder", [100, 100, 10, 100, 100, 10], [0.01, 0.04, 0.01, 0.01, 0.04, 0.01]),
-        # no encoder, or lowres: the paper's random start, 1500 steps everywhere
-        ({}, False, False, "random", [1500] * 6, [0.01] * 6),
-        ({}, True, True, "random", [1500] * 6, [0.01] * 6),
-        ({"init": "random"}, True, False, "random", [1500] * 6, [0.01] * 6),
+        # the default from the encoder: by each mask's kind; 4 starts pruned after 10 steps
+        ({}, True, False, "encoder", BY_KIND, 4, 10),
+        # no encoder, or lowres: the paper's random start, 1500 steps at 0.01 everywhere
+        ({}, False, False, "random", [(1500, 0.01, 0.0)] * 6, 1, 10),
+        ({}, True, True, "random", [(1500, 0.01, 0.0)] * 6, 1, 10),
+        ({"init": "random", "restarts": 2}, True, False, "random", [(1500, 0.01, 0.0)] * 6, 2, 10),
         # explicit values win for every image
-        ({"iters": 7}, True, False, "encoder", [7] * 6, [0.01, 0.04, 0.01, 0.01, 0.04, 0.01]),
-        ({"lr": 0.02}, True, False, "encoder", [100, 100, 10, 100, 100, 10], [0.02] * 6),
-        ({"iters": 3, "lr": 0.5}, False, False, "random", [3] * 6, [0.5] * 6),
+        ({"iters": 7}, True, False, "encoder", [(7, lr, s) for _, lr, s in BY_KIND], 4, 10),
+        ({"lr": 0.02, "prune_after": 0}, True, False, "encoder", [(i, 0.02, s) for i, _, s in BY_KIND], 4, 0),
+        ({"spread": 0.0}, True, False, "encoder", [(i, lr, 0.0) for i, lr, _ in BY_KIND], 1, 10),
+        (
+            {"spread": 0.5, "restarts": 2},
+            True,
+            False,
+            "encoder",
+            [(i, lr, 0.5) for i, lr, _ in BY_KIND],
+            2,
+            10,
+        ),
     ],
 )
-def test_schedule_table(config, has_encoder, lowres, init, iters, lr) -> None:
+def test_schedule_table(config, has_encoder, lowres, init, expected, restarts, prune) -> None:
     known = np.concatenate([masks.make(k, 1, 64) for k in KINDS])
     schedule = plan(CompletionConfig(**config), known, has_encoder=has_encoder, lowres=lowres)
     assert schedule.init == init
-    assert schedule.iters.tolist() == iters
-    assert np.allclose(schedule.lr, lr)
-    assert schedule.steps == max(iters)
+    assert schedule.iters.tolist() == [e[0] for e in expected]
+    assert np.allclose(schedule.lr, [e[1] for e in expected])
+    assert np.allclose(schedule.spread, [e[2] for e in expected])
+    assert (schedule.restarts, schedule.prune_after) == (restarts, prune)
+    assert schedule.steps == max(e[0] for e in expected)
+
+
+def test_samples_raise_the_starts_and_keep_them_all_searching() -> None:
+    known = masks.make("center", 2, 64)
+    schedule = plan(CompletionConfig(), known, has_encoder=True, samples=6)
+    assert (schedule.restarts, schedule.prune_after) == (6, 0)

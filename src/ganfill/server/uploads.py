@@ -101,7 +101,7 @@ async def _parts(request: Request, body: bytes) -> tuple[bytes, bytes, dict]:
 def _check_limits(config: CompletionConfig, run: RunConfig, limits: ServeConfig) -> None:
     if (config.iters or 0) > limits.max_iters:
         raise error(422, f"iters: at most {limits.max_iters}")
-    if config.restarts > limits.max_restarts:
+    if (config.restarts or 1) > limits.max_restarts:
         raise error(422, f"restarts: at most {limits.max_restarts}")
     if run.samples > limits.max_samples:
         raise error(422, f"samples: at most {limits.max_samples}")

@@ -1,0 +1,123 @@
+"""Realism metrics that see blur and texture, which PSNR, SSIM and identity distance do not.
+
+- detail ratio: mean |Laplacian| of the fill's grey image inside the hole (eroded, so the seam
+  does not count) over the same for the true face: 1.0 = as much fine detail as a real face,
+  below 1 = blur, above 1 = noise. Its distance from 1 is what to minimise.
+- SWD: the sliced Wasserstein distance between 7x7 patches of a Laplacian pyramid taken inside
+  the holes of the fills and of the true faces (Karras et al. 2018, "Progressive Growing of
+  GANs", section 5 and appendix D). Both sets are normalised by the true patches' statistics
+  (not each by its own, as Karras et al. do), so that a blurred fill's weaker detail counts.
+  Fills of one half of the faces (the even ones) are compared with the truth of the other half,
+  and the floor is the truth of one half against the other: a fill as real as the truth scores
+  the floor.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.ndimage import binary_erosion, convolve, zoom
+
+LAPLACIAN = np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], np.float64)
+GREY = np.array([0.299, 0.587, 0.114])
+PATCH, LEVELS, DIRECTIONS, PATCHES_PER_SET = 7, 3, 256, 4096
+
+
+def _grey(image: np.ndarray) -> np.ndarray:
+    return image.astype(np.float64) @ GREY  # [H, W] in 0..255
+
+
+def detail_region(known: np.ndarray, erode: int = 2) -> np.ndarray:
+    """The hole (known == 0) eroded by `erode` pixels: where the fill's own detail is judged."""
+    hole = known < 0.5
+    return binary_erosion(hole, iterations=erode, border_value=1) if erode else hole
+
+
+def detail(image: np.ndarray, region: np.ndarray) -> float:
+    """Mean |Laplacian| of an RGB uint8 image's grey values inside region (nan if empty)."""
+    if not region.any():
+        return float("nan")
+    return float(np.abs(convolve(_grey(image), LAPLACIAN, mode="reflect"))[region].mean())
+
+
+def detail_ratio(fill: np.ndarray, truth: np.ndarray, known: np.ndarray, *, erode: int = 2) -> float:
+    """detail(fill) / detail(truth) inside the eroded hole: 1.0 = as detailed as the real face."""
+    region = detail_region(known, erode)
+    reference = detail(truth, region)
+    return detail(fill, region) / reference if reference > 0 else float("nan")
+
+
+def laplacian_pyramid(image: np.ndarray, levels: int = LEVELS) -> list[np.ndarray]:
+    """Band-pass levels [H / 2^l, W / 2^l, C] of a float image, finest first (the last is the
+    low-pass residual only when levels == 1)."""
+    out, current = [], image.astype(np.float64)
+    for _ in range(levels):
+        small = zoom(current, (0.5, 0.5, 1), order=1)
+        up = zoom(small, (current.shape[0] / small.shape[0], current.shape[1] / small.shape[1], 1), order=1)
+        out.append(current - up)
+        current = small
+    return out
+
+
+def hole_patches(
+    images: np.ndarray, known: np.ndarray, level: int, rng: np.random.Generator, per_image: int = 64
+) -> np.ndarray:
+    """7x7 patches [N, 147] of one pyramid level whose centres lie in each image's hole."""
+    out = []
+    r = PATCH // 2
+    for image, k in zip(images, known, strict=True):
+        band = laplacian_pyramid(image, level + 1)[level]
+        hole = zoom((k < 0.5).astype(np.float64), band.shape[0] / k.shape[0], order=0) > 0.5
+        hole[:r], hole[-r:], hole[:, :r], hole[:, -r:] = False, False, False, False
+        ys, xs = np.nonzero(hole)
+        if len(ys) == 0:
+            continue
+        pick = rng.choice(len(ys), min(per_image, len(ys)), replace=False)
+        out += [
+            band[y - r : y + r + 1, x - r : x + r + 1].ravel()
+            for y, x in zip(ys[pick], xs[pick], strict=True)
+        ]
+    return np.asarray(out, np.float64).reshape(-1, PATCH * PATCH * images.shape[-1])
+
+
+def sliced_wasserstein(
+    a: np.ndarray, b: np.ndarray, rng: np.random.Generator, directions: int = DIRECTIONS
+) -> float:
+    """Mean over random unit directions of the 1-D Wasserstein distance between two equal-size
+    point sets [N, D] (sorted projections compared one to one)."""
+    dirs = rng.standard_normal((a.shape[1], directions))
+    dirs /= np.linalg.norm(dirs, axis=0, keepdims=True)
+    pa, pb = np.sort(a @ dirs, axis=0), np.sort(b @ dirs, axis=0)
+    return float(np.abs(pa - pb).mean())
+
+
+def _equal(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    n = min(len(a), len(b), PATCHES_PER_SET)
+    return a[rng.choice(len(a), n, replace=False)], b[rng.choice(len(b), n, replace=False)]
+
+
+def swd(fills: np.ndarray, truths: np.ndarray, known: np.ndarray, *, seed: int = 0) -> tuple[float, float]:
+    """(SWD of the fills' hole patches against the truth's, its real-against-real floor), each
+    the mean over pyramid levels (three at 64 px, fewer for small images), x1000 as Karras et al.
+    report it; fills, truths uint8 [N, H, W, 3]."""
+    half = len(fills) // 2
+    a, b = slice(0, 2 * half, 2), slice(1, 2 * half, 2)  # interleaved: sets sorted by source mix evenly
+    scores, floors = [], []
+    levels = max(1, min(LEVELS, int(np.log2(fills.shape[1] / PATCH))))  # levels with room for patches
+    for level in range(levels):
+        patches = {}
+        for name, images, part in (("fa", fills, a), ("fb", fills, b), ("ta", truths, a), ("tb", truths, b)):
+            rng = np.random.default_rng([seed, level, "ab".index(name[1])])  # same places in fill and truth
+            patches[name] = hole_patches(images[part], known[part], level, rng)
+        if min(len(p) for p in patches.values()) < 2:
+            return float("nan"), float("nan")
+        real = np.concatenate([patches["ta"], patches["tb"]])
+        mean, std = real.mean(0), real.std(0) + 1e-8
+        norm = {k: (v - mean) / std for k, v in patches.items()}
+        rng = np.random.default_rng([seed, level, 9])
+        cross = [
+            sliced_wasserstein(*_equal(norm["fa"], norm["tb"], rng), rng),
+            sliced_wasserstein(*_equal(norm["fb"], norm["ta"], rng), rng),
+        ]
+        scores.append(np.mean(cross))
+        floors.append(sliced_wasserstein(*_equal(norm["ta"], norm["tb"], rng), rng))
+    return 1e3 * float(np.mean(scores)), 1e3 * float(np.mean(floors))

@@ -1,0 +1,59 @@
+"""Realism metrics on cases with a known answer."""
+
+import numpy as np
+from scipy.ndimage import gaussian_filter
+
+from ganfill import masks
+from ganfill.data import load_folder
+from ganfill.model_eval import coverage
+from ganfill.realism import detail_ratio, detail_region, sliced_wasserstein, swd
+
+
+def faces_and_blur(faces_dir):
+    faces = load_folder(faces_dir, 64).images.permute(0, 2, 3, 1).numpy()
+    blur = np.stack([gaussian_filter(f.astype(float), (1, 1, 0)) for f in faces]).round().astype(np.uint8)
+    return faces, blur
+
+
+def test_detail_ratio_is_one_for_the_truth_below_for_blur_above_for_noise(faces_dir) -> None:
+    faces, blur = faces_and_blur(faces_dir)
+    known = masks.make("center", 1, 64)[0]
+    noisy = np.clip(faces + np.random.default_rng(0).normal(0, 25, faces.shape), 0, 255).astype(np.uint8)
+    for face, soft, grainy in zip(faces, blur, noisy, strict=True):
+        assert detail_ratio(face, face, known) == 1.0
+        assert detail_ratio(soft, face, known) < 0.8
+        assert detail_ratio(grainy, face, known) > 1.2
+
+
+def test_detail_region_is_the_eroded_hole() -> None:
+    known = masks.make("center", 1, 64)[0]  # hole rows and columns 16..47
+    region = detail_region(known, erode=2)
+    assert region.sum() == 28 * 28 and region[18:46, 18:46].all()
+    scattered = masks.make("random", 1, 64)[0]
+    assert detail_region(scattered).sum() < 0.15 * (scattered == 0).sum()  # little is far from a known pixel
+
+
+def test_sliced_wasserstein_of_identical_sets_is_zero_and_grows_with_a_shift() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(500, 10))
+    assert sliced_wasserstein(a, a.copy(), rng) == 0.0
+    near = sliced_wasserstein(a, a + 0.1, rng)
+    assert 0 < near < sliced_wasserstein(a, a + 1.0, rng)
+
+
+def test_swd_of_the_truth_is_its_floor_and_blur_is_further(faces_dir) -> None:
+    faces, blur = faces_and_blur(faces_dir)
+    known = masks.make("center", len(faces), 64)
+    itself, floor = swd(faces, faces, known)
+    blurred, floor_again = swd(blur, faces, known)
+    assert floor == floor_again and abs(itself - floor) < 0.15 * floor
+    assert blurred > 1.1 * itself  # 16 faces give few patches; the benchmarks use hundreds
+
+
+def test_precision_and_recall_coverage() -> None:
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(200, 8))
+    assert coverage(real, real) == 1.0
+    assert coverage(real + 100, real) == 0.0  # far away: no sample inside any real ball
+    collapsed = np.repeat(real[:1], 200, 0) + 1e-3 * rng.normal(size=(200, 8))
+    assert coverage(real, collapsed) < 0.2  # a collapsed generator covers few real faces (recall)
