@@ -26,11 +26,22 @@ def main() -> None:
     parser.add_argument("--masks", default="center,eyes,mouth")
     parser.add_argument("--faces", type=int, default=8)
     parser.add_argument("--out", default="docs/realism_grid.png")
+    parser.add_argument(
+        "--astronaut",
+        action="store_true",
+        help="the face of scikit-image's astronaut photo, aligned, instead",
+    )
     args = parser.parse_args()
     completer = Completer.from_pretrained()
-    data = load_folder(args.data, 64, only=read_split(args.split))
-    pick = np.linspace(0, len(data) - 1, args.faces).round().astype(int)  # both sets
-    faces = data.images.permute(0, 2, 3, 1).numpy()[pick]
+    if args.astronaut:
+        from skimage import data as samples
+
+        photo = samples.astronaut()  # a real 512x512 portrait shipped with scikit-image
+        faces = np.stack([completer.aligner().warp(photo, completer.aligner().detect(photo)[0])])
+    else:
+        data = load_folder(args.data, 64, only=read_split(args.split))
+        pick = np.linspace(0, len(data) - 1, args.faces).round().astype(int)  # both sets
+        faces = data.images.permute(0, 2, 3, 1).numpy()[pick]
     columns = [faces]
     for kind in args.masks.split(","):
         known = masks.make(kind, len(faces), 64)
