@@ -69,7 +69,7 @@ def main() -> None:
         ),
     )
     n = report.summary[0]["n"]
-    schedule = "encoder start, 100 steps; lr 0.04 on scattered masks"
+    schedule = "the default schedule, ganfill.schedule.plan"
     print(f"\n(a) {REFERENCE}\n(b) {DEFAULT} ({schedule})\n{n} held-out faces per mask")
     print("| mask | s/face (a) | s/face (b) | speed-up | metric | (a) | (b) | b - a (95%) | verdict |")
     print("|---|---|---|---|---|---|---|---|---|")
