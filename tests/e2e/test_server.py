@@ -184,3 +184,49 @@ def test_progress_counts_to_the_masks_own_schedule(tiny_model_file: Path) -> Non
             states = [json.loads(line[5:]) for line in events.iter_lines() if line.startswith("data:")]
     assert states[-1]["status"] == "done" and states[-1]["iterations"] == 10
     assert {s["iterations"] for s in states if s["status"] == "running" and s["iteration"]} == {10}
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that claims width x height pixels in a few bytes: a decompression bomb's header."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b""))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_bombs_and_masks_that_fill_everything_are_client_errors(client: TestClient) -> None:
+    bomb = png_header_only(20_000, 20_000)
+    for route in ("/api/v1/complete", "/api/v1/detect"):
+        files = (
+            form(image=bomb)["files"]
+            if route.endswith("complete")
+            else {"image": ("b.png", bomb, "image/png")}
+        )
+        r = client.post(route, files=files)
+        assert r.status_code == 413 and "too many pixels" in r.json()["error"], (route, r.text)
+    white = png(Image.new("L", (200, 200), 255))
+    r = client.post("/api/v1/complete", **form(mask=white))
+    assert r.status_code == 422 and "every pixel to fill" in r.json()["error"]
+
+
+def test_a_chunked_body_over_the_limit_is_refused_unread(client: TestClient) -> None:
+    sent = []
+
+    def body():
+        for _ in range(100):  # 100 x 100 kB, no content-length: chunked
+            sent.append(1)
+            yield b"0" * 100_000
+
+    r = client.post(
+        "/api/v1/complete", content=body(), headers={"content-type": "multipart/form-data; boundary=x"}
+    )
+    assert r.status_code == 413 and "limit" in r.json()["error"]
