@@ -14,7 +14,7 @@ from ganfill import masks
 from ganfill.completion import Completer
 from ganfill.config import CompletionConfig
 from ganfill.data import load_folder, read_split
-from ganfill.images import grid, save_png
+from ganfill.images import grid, save_png, show_holes
 
 GUESS_ONLY = CompletionConfig(spread=0.0, restarts=1, lr=0.01, iters=100)  # the search before spread
 
@@ -45,7 +45,7 @@ def main() -> None:
     columns = [faces]
     for kind in args.masks.split(","):
         known = masks.make(kind, len(faces), 64)
-        columns.append((faces * known[..., None] + 255 * (1 - known[..., None])).astype(np.uint8))
+        columns.append(show_holes(faces, known))
         columns.append(completer.complete(faces, known, GUESS_ONLY).images)
         columns.append(completer.complete(faces, known).images)
     tiles = np.stack([col[i] for i in range(len(faces)) for col in columns])

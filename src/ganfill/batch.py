@@ -29,6 +29,7 @@ from ganfill.images import (
     save_atomic,
     save_gif,
     save_png,
+    show_holes,
 )
 
 LOSS_FIELDS = ["image", "iteration", "context", "prior", "total"]
@@ -208,7 +209,7 @@ class _Sink:
         """Write one batch's files at once (atomically); returns the completions' paths."""
         _write_batch(self.out, names, result, self.output.keep_hats, self.losses)
         self.file.flush()
-        for key, part in zip(self.shown, (images, _masked(images, knowns), result.images), strict=True):
+        for key, part in zip(self.shown, (images, show_holes(images, knowns), result.images), strict=True):
             self.shown[key].append(part)
         if index == 0 and result.frames:
             self.frames = _write_frames(self.out / "frames", result)
@@ -221,12 +222,6 @@ class _Sink:
                 save_png(grid(np.concatenate(parts)[:64]), self.out / f"{name}.png")
         if self.output.gif and self.frames:
             save_gif(self.frames, self.out / "completion.gif")
-
-
-def _masked(images: np.ndarray, known: np.ndarray) -> np.ndarray:
-    """Inputs with their holes shown white, as the reference's masked.png."""
-    k = known[..., None]
-    return (images * k + 255 * (1 - k)).astype(np.uint8)
 
 
 def _write_batch(out: Path, names: list[str], result: Completion, keep_hats: bool, losses) -> None:

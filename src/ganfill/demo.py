@@ -13,7 +13,7 @@ from ganfill import masks
 from ganfill.completion import Completer
 from ganfill.config import CompletionConfig
 from ganfill.data import load_folder
-from ganfill.images import grid, save_gif, save_png
+from ganfill.images import grid, save_gif, save_png, show_holes
 
 DEMO_MASKS = ("center", "random")
 
@@ -53,7 +53,7 @@ def run_demo(
     result = completer.complete(
         batch, known, cfg, seed=seed, batch_size=len(batch), on_step=on_step, on_plan=on_plan
     )
-    holes = (batch * known[..., None] + 255 * (1 - known[..., None])).astype(np.uint8)
+    holes = show_holes(batch, known)
 
     def layout(done: np.ndarray) -> np.ndarray:
         columns = [faces]

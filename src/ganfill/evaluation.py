@@ -18,7 +18,7 @@ from ganfill.completion import Completer
 from ganfill.config import AlignConfig, CompletionConfig, EvalConfig
 from ganfill.data import load_folder, read_split
 from ganfill.errors import UserError
-from ganfill.images import grid, save_png
+from ganfill.images import grid, save_png, show_holes
 from ganfill.metrics import FaceMetrics, frechet_distance, landmark_error, pixel_metrics
 from ganfill.realism import detail_ratio, swd
 
@@ -102,7 +102,7 @@ def evaluate(
     report = Report()
     for mask in ev.masks:
         known = mask_kinds.make(mask, len(data), completer.size, seed=ev.seed)
-        shown = {"original": scorer.originals[:8], "masked": _masked(scorer.originals[:8], known[:8])}
+        shown = {"original": scorer.originals[:8], "masked": show_holes(scorer.originals[:8], known[:8])}
         for spec, (name, options) in parsed.items():
             start = time.perf_counter()
             results = _run_method(name, options, completer, scorer.originals, known, mask, config, ev.seed)
@@ -171,11 +171,6 @@ def _run_method(name, options, completer, originals, known, mask, config, seed) 
     factor = (config or CompletionConfig()).lowres_factor
     outs = [METHODS[name](im, k, factor) for im, k in zip(originals, known, strict=True)]
     return None if any(o is None for o in outs) else np.stack(outs)
-
-
-def _masked(images: np.ndarray, known: np.ndarray) -> np.ndarray:
-    k = known[..., None]
-    return (images * k + 255 * (1 - k)).astype(np.uint8)
 
 
 def _ci(values: list[float]) -> tuple[float, float]:

@@ -146,6 +146,12 @@ def known_to_mask_image(known: np.ndarray) -> Image.Image:
     return Image.fromarray(((1 - known) * 255).astype(np.uint8), mode="L")
 
 
+def show_holes(images: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """uint8 images [B, H, W, 3] with their holes (known [B, H, W] == 0) shown white."""
+    k = known[..., None]
+    return (images * k + 255 * (1 - k)).astype(np.uint8)
+
+
 def grid(images: np.ndarray, *, ncols: int | None = None, pad: int = 2) -> np.ndarray:
     """uint8 images [B, H, W, 3] tiled into one uint8 picture, ncols defaulting to a square."""
     b, h, w, c = images.shape

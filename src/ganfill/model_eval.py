@@ -59,10 +59,22 @@ def centre_detail(images: np.ndarray) -> float:
     return float(np.mean([detail(im, region) for im in images]))
 
 
+def embed(images: np.ndarray, faces: FaceMetrics) -> np.ndarray:
+    """dlib's 128-d embeddings [N, 128] of uint8 faces [N, S, S, 3]."""
+    return np.stack([faces.view(im)[0].embedding for im in images])
+
+
 def score_model(
-    model_path: str | Path, real: np.ndarray, *, samples: int = 2000, seed: int = 0, faces: FaceMetrics
+    model_path: str | Path,
+    real: np.ndarray,
+    emb_real: np.ndarray,
+    *,
+    samples: int = 2000,
+    seed: int = 0,
+    faces: FaceMetrics,
 ) -> ModelScore:
-    """Scores of a model file or run folder's generator against real faces uint8 [N, S, S, 3]."""
+    """Scores of a model file or run folder's generator against real faces uint8 [N, S, S, 3]
+    and their embeddings (computed once for every model compared)."""
     g = load_model(model_path).generator
     fake = np.concatenate(
         [to_uint8(generate(g, min(256, samples - i), seed=seed + i)) for i in range(0, samples, 256)]
@@ -70,8 +82,7 @@ def score_model(
     n = min(len(fake), len(real))
     everywhere = np.zeros((n, *real.shape[1:3]), np.float32)  # the whole image is compared
     distance, floor = swd(fake[:n], real[:n], everywhere, seed=seed)
-    emb_fake = np.stack([faces.view(im)[0].embedding for im in fake])
-    emb_real = np.stack([faces.view(im)[0].embedding for im in real])
+    emb_fake = embed(fake, faces)
     return ModelScore(
         model=str(model_path),
         samples=len(fake),
@@ -98,9 +109,10 @@ def evaluate_models(
     split = read_split(cfg.split or HELDOUT_FILE)
     real = load_folder(data_dir, size, only=split).images.permute(0, 2, 3, 1).numpy()
     faces = FaceMetrics()
+    emb_real = embed(real, faces)
     scores = []
     for path in models:
-        scores.append(score_model(path, real, samples=cfg.samples, seed=cfg.seed, faces=faces))
+        scores.append(score_model(path, real, emb_real, samples=cfg.samples, seed=cfg.seed, faces=faces))
         if out is not None:
             with Path(out).open("a") as f:
                 f.write(json.dumps(asdict(scores[-1])) + "\n")
