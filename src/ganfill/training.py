@@ -69,7 +69,11 @@ def _ema_update(ema: Generator, g: Generator, decay: float) -> None:
 class _Run:
     """The files of a run folder, written by rank 0 only."""
 
-    def __init__(self, run_dir: Path, config: TrainConfig, data_dir: Path, n_images: int, active: bool):
+    def __init__(
+        self, run_dir: Path, config: TrainConfig, data_dir: Path, n_images: int, active: bool, start: int
+    ):
+        """start: the step the run continues from; what was logged after it is dropped, since
+        those steps are trained (and logged) again."""
         self.dir, self.active = run_dir, active
         self.ckpt_dir = run_dir / "checkpoints"
         if not active:
@@ -79,14 +83,18 @@ class _Run:
         settings = config.to_dict() | {"data_dir": str(data_dir), "n_images": n_images}
         (run_dir / "config.json").write_text(json.dumps(settings, indent=2) + "\n")
         metrics = run_dir / "metrics.csv"
-        new = not metrics.exists()
-        self.metrics_file = metrics.open("a", newline="")
+        kept = []
+        if metrics.exists():
+            with metrics.open(newline="") as f:
+                kept = [row for row in csv.DictReader(f) if int(row["step"]) <= start]
+        self.metrics_file = metrics.open("w", newline="")
         self.metrics = csv.DictWriter(self.metrics_file, METRIC_FIELDS)
-        if new:
-            self.metrics.writeheader()
+        self.metrics.writeheader()
+        self.metrics.writerows(kept)
+        self.metrics_file.flush()
         from torch.utils.tensorboard import SummaryWriter
 
-        self.tb = SummaryWriter(str(run_dir / "tb"))
+        self.tb = SummaryWriter(str(run_dir / "tb"), purge_step=start + 1 if start else None)
 
     def log(self, row: dict[str, float]) -> None:
         if not self.active:
@@ -135,7 +143,6 @@ class Trainer:
             dist.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
         self.rank = dist.get_rank() if self.distributed else 0
         self.world = dist.get_world_size() if self.distributed else 1
-        self.files = _Run(run_dir, config, data_dir, len(data), active=self.rank == 0)
 
         mem = torch.channels_last if config.channels_last else torch.contiguous_format
         g, d = _networks(config, warm_start=not resume)
@@ -150,6 +157,7 @@ class Trainer:
             state = self.state()
             ckpt.load_training_state(run_dir, state, config.model)
             self.step = state.step
+        self.files = _Run(run_dir, config, data_dir, len(data), active=self.rank == 0, start=self.step)
         self.g_train: nn.Module = self.g
         self.d_train: nn.Module = self.d
         if self.distributed:

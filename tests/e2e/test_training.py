@@ -52,6 +52,8 @@ def test_resume_continues_exactly(small_faces: Path, tmp_path: Path) -> None:
     straight = train(small_faces, tmp_path / "a", tiny_train(), progress=False)
     assert straight.step == 6
     train(small_faces, tmp_path / "b", tiny_train(max_steps=3), progress=False)
+    with (tmp_path / "b" / "metrics.csv").open("a") as f:  # logged after the checkpoint, then killed
+        f.write("4,0,9,9,0.5,0.5,1\n5,0,9,9,0.5,0.5,1\n")
     resumed = train(small_faces, tmp_path / "b", tiny_train(max_steps=6), resume=True, progress=False)
     assert resumed.step == 6
     rows_a = list(csv.DictReader((tmp_path / "a" / "metrics.csv").open()))
