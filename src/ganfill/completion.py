@@ -91,6 +91,11 @@ class Completer:
         aligner: FaceAligner | None = None,
     ):
         self.model = load_model(model, device=device) if isinstance(model, str | Path) else model.to(device)
+        # Frozen once, here: searches that share the model (the server's concurrent requests)
+        # then never toggle its train/grad flags, so none can race another.
+        for net in (self.model.generator, self.model.discriminator, self.model.encoder):
+            if net is not None:
+                net.eval().requires_grad_(False)
         self.device = torch.device(device)
         self.size = self.model.config.image_size
         self._aligner = aligner

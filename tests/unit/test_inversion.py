@@ -56,12 +56,13 @@ def test_batch_equals_one_by_one(planted: Model) -> None:
 
 def test_weights_and_params_of_the_model_are_untouched(planted: Model) -> None:
     before = {k: v.clone() for k, v in planted.generator.state_dict().items()}
-    planted.generator.train()
+    g, d = planted.generator.train(), planted.discriminator
+    y, known = torch.zeros(2, 3, 16, 16), torch.as_tensor(masks.make("left", 2, 16))[:, None]
+    invert(g, d, y, known, CompletionConfig(iters=5, lr=0.01, lam=0.1), torch.zeros(2, 1, 8))
+    assert g.training and all(p.requires_grad for p in g.parameters())  # restored after the search
     Completer(planted).complete(np.zeros((2, 16, 16, 3), np.uint8), masks.make("left", 2, 16), iters=5)
-    assert planted.generator.training  # mode restored after the search
     after = planted.generator.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
-    assert all(p.requires_grad for p in planted.generator.parameters())
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "momentum"])
@@ -127,3 +128,19 @@ def test_zero_lam_never_runs_the_discriminator(planted: Model) -> None:
     invert(planted.generator, planted.discriminator, y, known, dataclasses.replace(cfg, lam=0.1), starts)
     handle.remove()
     assert len(calls) == 5  # four steps and the final evaluation
+
+
+def test_a_completer_never_toggles_its_shared_models_flags(planted: Model) -> None:
+    # Concurrent server requests share one model: a search that set and restored its train/grad
+    # flags could restore them under another request still searching.
+    completer = Completer(planted)
+    nets = (planted.generator, planted.discriminator)
+    seen = []
+
+    def on_step(step: int, loss: float) -> None:
+        seen.append([(net.training, any(p.requires_grad for p in net.parameters())) for net in nets])
+
+    y = np.zeros((2, 16, 16, 3), np.uint8)
+    completer.complete(y, masks.make("center", 2, 16), CompletionConfig(iters=3, lam=0.1), on_step=on_step)
+    assert seen and all(state == [(False, False), (False, False)] for state in seen)
+    assert all(p.grad is None for net in nets for p in net.parameters())
