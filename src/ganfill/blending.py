@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
@@ -59,3 +60,28 @@ def poisson_blend(target: np.ndarray, source: np.ndarray, known: np.ndarray) -> 
     )
     out[ys, xs] = splu(a).solve(rhs)
     return out
+
+
+def poisson_blend_coarse(
+    target: np.ndarray, source: np.ndarray, known: np.ndarray, factor: int
+) -> np.ndarray:
+    """poisson_blend with the seam's correction solved on a grid `factor` times coarser.
+
+    The blend adds to the source a smooth membrane that meets the target at the seam; only that
+    membrane is solved coarsely and upsampled, so the source keeps its full resolution. For a
+    hole of 350,000 pixels (a mouth in a 2,400 px face) the exact solve takes seconds; this, at
+    factor 8, a few milliseconds. factor <= 1 is the exact blend.
+    """
+    if factor <= 1:
+        return poisson_blend(target, source, known)
+    h, w = known.shape
+    small = (max(1, w // factor), max(1, h // factor))
+    t, s = (
+        np.atleast_3d(cv2.resize(a.astype(np.float64), small, interpolation=cv2.INTER_AREA))
+        for a in (target, source)
+    )
+    # a coarse cell is known only if all its pixels are: the coarse hole covers the fine one
+    k = cv2.resize(known.astype(np.float32), small, interpolation=cv2.INTER_AREA)
+    k = (k > 0.999).astype(np.float32)
+    correction = cv2.resize(poisson_blend(t, s, k) - s, (w, h), interpolation=cv2.INTER_LINEAR)
+    return paste(target.astype(np.float64), source + correction.reshape(source.shape), known)

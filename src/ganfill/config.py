@@ -352,6 +352,8 @@ class AlignConfig(_Config):
     """Every face of a photo, not only the largest."""
     assume_cropped: bool = False
     """Inputs are face crops: when no face is detected, take the image centre as the face box."""
+    cnn_fallback: bool = True
+    """Where the HOG detector finds no face, try dlib's CNN detector (finds dark and turned faces; slower)."""
     workers: int = 2
     """Processes."""
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
-from ganfill.alignment import AlignmentError, FaceAligner, unwarp, warp
-from ganfill.blending import poisson_blend
-from ganfill.images import ImageError
+from ganfill.alignment import AlignmentError, Face, FaceAligner, unwarp, warp
+from ganfill.blending import poisson_blend_coarse
+from ganfill.images import ImageError, upright
 
 # Image.transpose operations that undo each EXIF orientation (inverse of ImageOps.exif_transpose).
 UNDO_ORIENTATION = {
@@ -64,38 +65,38 @@ def complete_photo(
     aligner: FaceAligner,
     complete: CompleteFn,
 ) -> PhotoCompletion:
-    """Complete every face that the mask touches; known [H, W] is in the photo's displayed pixels."""
+    """Complete every face that the mask touches; known [H, W] is in the photo's displayed pixels.
+
+    Only the faces' region of the photo is worked on (warped back, blended, clipped), so a
+    large photo costs little more than a small one.
+    """
     orientation = photo.getexif().get(0x0112, 1)
-    upright = ImageOps.exif_transpose(photo)
-    if upright.size != (known.shape[1], known.shape[0]):
+    base = upright(photo)
+    if base.size != (known.shape[1], known.shape[0]):
         raise ImageError(
-            f"mask is {known.shape[1]}x{known.shape[0]}, the photo is {upright.width}x{upright.height}"
+            f"mask is {known.shape[1]}x{known.shape[0]}, the photo is {base.width}x{base.height}"
         )
-    mode = upright.mode if upright.mode in SUPPORTED_MODES else "RGB"
-    base = upright.convert(mode)
+    base = base if base.mode in SUPPORTED_MODES else base.convert("RGB")
     rgb = np.asarray(base.convert("RGB"))
-    size = aligner.size
-    faces, chosen = aligner.detect(rgb), []
-    for face in faces:
-        known_aligned = warp(known, face.matrix, size, nearest=True)
-        if (known_aligned < 0.5).any():
-            chosen.append((face, (known_aligned > 0.5).astype(np.float32)))
-    if not faces:
-        raise AlignmentError("no face found in the photo")
-    if not chosen:
-        raise AlignmentError("the mask touches none of the faces found in the photo")
-    aligned = np.stack([warp(rgb, face.matrix, size) for face, _ in chosen])
-    done = complete(aligned, np.stack([k for _, k in chosen]))  # [N, K, S, S, 3]
     hole = known < 0.5
+    chosen = _faces_in_hole(rgb, hole, aligner)
+    size = aligner.size
+    aligned = np.stack([warp(rgb, face.matrix, size) for face in chosen])
+    known_aligned = np.stack([(warp(known, f.matrix, size, nearest=True) > 0.5) for f in chosen])
+    done = complete(aligned, known_aligned.astype(np.float32))  # [N, K, S, S, 3]
+    area = _work_area([f.matrix for f in chosen], size, hole)
+    crop, hole_crop = rgb[area].astype(np.float64), hole[area]
+    matrices = [_shifted(f.matrix, area) for f in chosen]
     frame = np.ones((size, size), np.uint8)
-    regions = [hole & (unwarp(frame, f.matrix, rgb.shape[:2], nearest=True) > 0) for f, _ in chosen]
+    regions = [hole_crop & (unwarp(frame, m, hole_crop.shape, nearest=True) > 0) for m in matrices]
     images = []
     for k in range(done.shape[1]):
-        out = rgb.astype(np.float64)
-        for (face, _), face_done, region in zip(chosen, done[:, k], regions, strict=True):
-            back = unwarp(face_done, face.matrix, rgb.shape[:2]).astype(np.float64)
-            out = _blend_region(out, back, ~region)
-        result = np.where(hole[..., None], np.clip(np.round(out), 0, 255), rgb).astype(np.uint8)
+        out = crop
+        for m, face_done, region in zip(matrices, done[:, k], regions, strict=True):
+            back = unwarp(face_done, m, hole_crop.shape).astype(np.float64)
+            out = _blend_region(out, back, ~region, _coarseness(m))
+        result = rgb.copy()
+        result[area][hole_crop] = np.clip(np.round(out[hole_crop]), 0, 255).astype(np.uint8)
         image = _restore_mode(base, result, hole)
         if orientation in UNDO_ORIENTATION:
             image = image.transpose(UNDO_ORIENTATION[orientation])
@@ -104,8 +105,51 @@ def complete_photo(
     return PhotoCompletion(images, aligned, done)
 
 
-def _blend_region(target: np.ndarray, source: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """Poisson-blend source into target where keep is False, solving on the hole's bounding box."""
+def _faces_in_hole(rgb: np.ndarray, hole: np.ndarray, aligner: FaceAligner) -> list[Face]:
+    """The detected faces whose aligned frame the hole reaches, largest first."""
+    faces = aligner.detect(rgb)
+    if not faces:
+        raise AlignmentError("no face found in the photo")
+    size = aligner.size
+    chosen = [f for f in faces if (warp(hole.astype(np.uint8), f.matrix, size, nearest=True) > 0).any()]
+    if not chosen:
+        raise AlignmentError("the mask touches none of the faces found in the photo")
+    return chosen
+
+
+def _work_area(matrices: list[np.ndarray], size: int, hole: np.ndarray) -> tuple[slice, slice]:
+    """The part of the photo that can change: the hole's pixels inside the faces' frames, plus
+    a 2-pixel rim of known pixels for the blend's boundary."""
+    corners = np.float64([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]])
+    points = np.concatenate([corners @ cv2.invertAffineTransform(m).T for m in matrices])
+    h, w = hole.shape
+    x0, y0 = np.clip(np.floor(points.min(0)).astype(int), 0, [w, h])
+    x1, y1 = np.clip(np.ceil(points.max(0)).astype(int) + 1, 0, [w, h])
+    ys, xs = np.nonzero(hole[y0:y1, x0:x1])
+    return (
+        slice(max(0, y0 + ys.min() - 2), min(h, y0 + ys.max() + 3)),
+        slice(max(0, x0 + xs.min() - 2), min(w, x0 + xs.max() + 3)),
+    )
+
+
+def _shifted(matrix: np.ndarray, area: tuple[slice, slice]) -> np.ndarray:
+    """The photo -> frame map of a face, for coordinates inside the work area."""
+    origin = np.float64([area[1].start, area[0].start])
+    out = matrix.astype(np.float64).copy()
+    out[:, 2] += out[:, :2] @ origin
+    return out
+
+
+def _coarseness(matrix: np.ndarray) -> int:
+    """How much coarser than the photo the seam's correction may be solved: the warped-up fill
+    has no detail finer than a model pixel, so keep 4 correction cells per model pixel."""
+    photo_px_per_model_px = abs(np.linalg.det(matrix[:, :2])) ** -0.5
+    return max(1, int(photo_px_per_model_px / 4))
+
+
+def _blend_region(target: np.ndarray, source: np.ndarray, keep: np.ndarray, factor: int) -> np.ndarray:
+    """Poisson-blend source into target where keep is False, solving on the hole's bounding box
+    (the correction `factor` times coarser, see blending.poisson_blend_coarse)."""
     ys, xs = np.nonzero(~keep)
     if len(ys) == 0:
         return target
@@ -113,7 +157,7 @@ def _blend_region(target: np.ndarray, source: np.ndarray, keep: np.ndarray) -> n
     x0, x1 = max(0, xs.min() - 1), min(target.shape[1], xs.max() + 2)
     out = target.copy()
     crop = np.s_[y0:y1, x0:x1]
-    out[crop] = poisson_blend(target[crop], source[crop], keep[crop].astype(np.float32))
+    out[crop] = poisson_blend_coarse(target[crop], source[crop], keep[crop].astype(np.float32), factor)
     return out
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from ganfill import masks
-from ganfill.blending import paste, poisson_blend
+from ganfill.blending import paste, poisson_blend, poisson_blend_coarse
 
 
 def ramp(h: int = 32, w: int = 32) -> np.ndarray:
@@ -43,3 +43,17 @@ def test_known_pixels_are_never_changed(fn) -> None:
 def test_nothing_known_returns_the_source() -> None:
     y, source = ramp(), ramp() + 1
     assert np.array_equal(poisson_blend(y, source, np.zeros((32, 32))), source)
+
+
+def test_coarse_blend_keeps_known_pixels_and_matches_the_exact_blend() -> None:
+    y = ramp(96, 128) * 100 + np.random.default_rng(0).normal(0, 1, (96, 128, 3))  # a photo with grain
+    known = np.ones((96, 128), np.float32)
+    known[30:70, 40:100] = 0
+    source = ramp(96, 128) * 100 + 25  # right gradients, wrong offset
+    exact = poisson_blend(y, source, known)
+    assert np.array_equal(poisson_blend_coarse(y, source, known, 1), exact)
+    coarse = poisson_blend_coarse(y, source, known, 4)
+    hole = known < 0.5
+    assert np.array_equal(coarse[~hole], y[~hole])
+    assert np.abs(coarse - exact)[hole].mean() < 0.5  # the offset (25) is gone, up to grain
+    assert np.abs(paste(y, source, known) - exact)[hole].mean() > 20
