@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import csv
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -18,6 +20,7 @@ from PIL import Image, ImageOps
 from ganfill import masks as mask_kinds
 from ganfill.completion import Completer, Completion
 from ganfill.config import CompletionConfig, ConfigError, MaskConfig, OutputConfig, RunConfig
+from ganfill.errors import InputWarning, UserError
 from ganfill.images import (
     ImageError,
     find_images,
@@ -84,7 +87,8 @@ class _Inputs:
         path = self.files[i]
         im = open_rgb(path)
         if im.size != (self.size, self.size):
-            self.warn(f"warning: {path}: {im.width}x{im.height} resized to {self.size}x{self.size}")
+            message = f"{path}: {im.width}x{im.height} resized to {self.size}x{self.size}"
+            warnings.warn(message, InputWarning, stacklevel=1)
             im = im.resize((self.size, self.size), Image.BICUBIC)
         image = np.asarray(im, dtype=np.uint8)
         if self.shared_mask is not None:
@@ -198,15 +202,18 @@ class _Sink:
         self.out, self.output = out, output
         self.shown: dict[str, list[np.ndarray]] = {"before": [], "masked": [], "completed": []}
         self.frames: list[np.ndarray] = []
+        self.file: TextIO | None = None
 
     def __enter__(self) -> _Sink:
-        self.file = (self.out / "losses.csv").open("w", newline="")
-        self.losses = csv.writer(self.file)
-        self.losses.writerow(LOSS_FIELDS)
         return self
 
     def write(self, index: int, names: list[str], images, knowns, result: Completion) -> list[Path]:
-        """Write one batch's files at once (atomically); returns the completions' paths."""
+        """Write one batch's files at once (atomically); returns the completions' paths.
+        losses.csv is started by the first batch done, so a run that completes nothing leaves none."""
+        if self.file is None:
+            self.file = (self.out / "losses.csv").open("w", newline="")
+            self.losses = csv.writer(self.file)
+            self.losses.writerow(LOSS_FIELDS)
         _write_batch(self.out, names, result, self.output.keep_hats, self.losses)
         self.file.flush()
         for key, part in zip(self.shown, (images, show_holes(images, knowns), result.images), strict=True):
@@ -216,7 +223,8 @@ class _Sink:
         return [self.out / f"{name}.png" for name in names]
 
     def __exit__(self, *exc: object) -> None:
-        self.file.close()
+        if self.file is not None:
+            self.file.close()
         for name, parts in self.shown.items():
             if parts:
                 save_png(grid(np.concatenate(parts)[:64]), self.out / f"{name}.png")
@@ -263,11 +271,7 @@ def complete_photos(
         raise ConfigError(
             "--align needs exactly one of --mask MASK.png (photo pixels, white = fill) or --box"
         )
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    files = find_images(inputs)
-    if not files:
-        raise ImageError(f"{', '.join(map(str, inputs))}: no images found")
+    files, out = _inputs_and_output(inputs, out_dir), Path(out_dir)
     masks_by_stem = (
         {p.name.rsplit(".", 1)[0]: p for p in find_images([mask_path])}
         if mask_path and mask_path.is_dir()
@@ -288,7 +292,7 @@ def complete_photos(
             result = completer.complete_photo(
                 photo, known, config, box=box, seed=run.seed, samples=run.samples
             )
-        except (ImageError, ValueError) as exc:
+        except UserError as exc:
             line = str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}"
             report.failed.append(line)
             warn(f"error: {line}")

@@ -26,7 +26,7 @@ from ganfill.config import (
     ServeConfig,
     TrainConfig,
 )
-from ganfill.errors import UserError
+from ganfill.errors import UserError, warnings_as_lines
 from ganfill.progress import search_bar
 
 Handler = Callable[[argparse.Namespace], int]
@@ -280,7 +280,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: run one verb; user errors become one line on stderr and exit status 2."""
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        with warnings_as_lines(f"ganfill {args.command}"):
+            return args.func(args)
     except (UserError, OSError) as exc:
         print(f"ganfill {args.command}: error: {exc}", file=sys.stderr)
         return 2

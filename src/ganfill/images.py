@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ganfill.errors import UserError
+from ganfill.errors import InputWarning, UserError
 from ganfill.files import atomic_write
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+NOT_PICTURES = (".csv", ".json", ".txt", ".md", ".log")
+"""Reports and notes that a folder of pictures may hold: skipped without a word."""
 Image.MAX_IMAGE_PIXELS = 64_000_000  # refuse decompression bombs early
 
 
@@ -21,11 +25,18 @@ class ImageError(UserError):
 
 
 def find_images(paths: Iterable[str | Path]) -> list[Path]:
-    """Image files among `paths`, folders searched recursively, in a stable sorted order."""
+    """Image files among `paths`, folders searched recursively, in a stable sorted order; other
+    files in a folder (except hidden ones and reports) are named in one InputWarning."""
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+            files = sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
+            found += [f for f in files if f.suffix.lower() in IMAGE_SUFFIXES]
+            other = [f.name for f in files if f.suffix.lower() not in IMAGE_SUFFIXES + NOT_PICTURES]
+            if other:
+                names = ", ".join(other[:3]) + (f" and {len(other) - 3} more" if len(other) > 3 else "")
+                message = f"{p}: skipped {len(other)} file(s) that are not images: {names}"
+                warnings.warn(message, InputWarning, stacklevel=2)
         elif p.exists():
             found.append(p)
         else:
@@ -51,11 +62,24 @@ def flat_names(files: Sequence[Path], root: Path | None = None) -> list[str]:
     return names
 
 
+@contextlib.contextmanager
+def pil_flaws(what: str) -> Iterator[None]:
+    """Flaws PIL only warns about while reading (corrupt EXIF data) become one InputWarning each,
+    naming `what` (the file), instead of PIL's raw warning with its source line."""
+    with warnings.catch_warnings(record=True) as flaws:
+        warnings.simplefilter("always")
+        yield
+    for flaw in flaws:
+        first = str(flaw.message).split(".")[0].strip()
+        warnings.warn(f"{what}: {first[:1].lower()}{first[1:]} (ignored)", InputWarning, stacklevel=3)
+
+
 def open_image(path: str | Path) -> Image.Image:
     """An image file fully loaded as stored (mode, EXIF kept); ImageError if it is not an image."""
     try:
-        with Image.open(path) as im:
+        with pil_flaws(str(path)), Image.open(path) as im:
             im.load()
+            im.getexif()  # parsed (and cached) now, inside pil_flaws
             return im
     except Image.DecompressionBombError:
         raise ImageError(f"{path}: image has too many pixels") from None

@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from ganfill.completion import Completer
 from ganfill.config import ServeConfig
+from ganfill.errors import warnings_as_lines
 from ganfill.server.jobs import JobQueue
 from ganfill.server.routes import Service, router
 from ganfill.server.uploads import ApiError
@@ -67,4 +68,5 @@ def serve(completer: Completer, config: ServeConfig | None = None) -> None:
 
     config = config or ServeConfig()
     print(f"ganfill serving on http://{config.host}:{config.port}/ (API docs at /docs)")
-    uvicorn.run(create_app(completer, config), host=config.host, port=config.port, log_level="warning")
+    with warnings_as_lines("ganfill serve"):
+        uvicorn.run(create_app(completer, config), host=config.host, port=config.port, log_level="warning")

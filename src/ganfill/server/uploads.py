@@ -13,10 +13,10 @@ from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, ValidationError
 
 from ganfill.config import CompletionConfig, ConfigError, RunConfig, ServeConfig
-from ganfill.images import ImageError, mask_to_known, upright
+from ganfill.images import ImageError, mask_to_known, pil_flaws, upright
 from ganfill.server.schemas import CompleteJSON, Options, split_options
 
-ALLOWED_FORMATS = {"PNG", "JPEG", "WEBP", "BMP"}
+ALLOWED_FORMATS = {"PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF"}
 
 
 class ApiError(HTTPException):
@@ -30,13 +30,14 @@ def error(status: int, message: str, **headers: str) -> ApiError:
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refused with 413 as soon as it passes limit bytes (chunked or not)."""
     declared = int(request.headers.get("content-length") or 0)
+    close = {"Connection": "close"}  # the server stops reading: the rest of the body is not drained
     if declared > limit:
-        raise error(413, f"request is {declared} bytes; the limit is {limit}")
+        raise error(413, f"request is {declared} bytes; the limit is {limit}", **close)
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise error(413, f"request is more than {limit} bytes; the limit is {limit}")
+            raise error(413, f"request is more than {limit} bytes; the limit is {limit}", **close)
     request._body = bytes(body)
     return request._body
 
@@ -44,21 +45,24 @@ async def read_body(request: Request, limit: int) -> bytes:
 def decode_image(data: bytes, what: str, config: ServeConfig) -> Image.Image:
     """An uploaded image checked by content: a known format, not too many pixels."""
     try:
-        im = Image.open(io.BytesIO(data))
+        with pil_flaws(what):
+            im = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError:
         raise error(413, f"{what}: the image has too many pixels") from None
     except (UnidentifiedImageError, OSError):
-        raise error(415, f"{what}: not an image (PNG, JPEG, WebP or BMP)") from None
+        raise error(415, f"{what}: not a readable image (PNG, JPEG, WebP, BMP, GIF or TIFF)") from None
     if im.format not in ALLOWED_FORMATS:
-        raise error(415, f"{what}: {im.format} images are not accepted (PNG, JPEG, WebP or BMP)")
+        raise error(415, f"{what}: {im.format} images are not accepted (PNG, JPEG, WebP, BMP, GIF or TIFF)")
     if im.width * im.height > config.max_pixels:
         raise error(413, f"{what}: {im.width}x{im.height} is more than {config.max_pixels} pixels")
     try:
-        im.load()
+        with pil_flaws(what):
+            im.load()
+            im.getexif()
     except Image.DecompressionBombError:
         raise error(413, f"{what}: the image has too many pixels") from None
     except OSError:
-        raise error(415, f"{what}: the image data is broken") from None
+        raise error(415, f"{what}: not a readable image (its data is broken)") from None
     return im
 
 
