@@ -1,41 +1,38 @@
 """Batch completion of image files: read images and masks, complete in batches, write every output.
 
 A bad image or a missing mask costs that image only; each batch's files are written as soon as
-the batch is done, atomically, so an interrupted job keeps everything finished before.
+the batch is done, atomically, so an interrupted job keeps everything finished before, and a
+re-run with the same settings skips it (manifest.py). Under torchrun each process takes its
+shard of the sorted inputs (shards.py); every image gets the result a one-process run gives it.
 """
 
 from __future__ import annotations
 
-import csv
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TextIO
 
 import numpy as np
 from PIL import Image, ImageOps
 
+from ganfill import manifest, shards
 from ganfill import masks as mask_kinds
-from ganfill.completion import Completer, Completion
+from ganfill.completion import Completer
 from ganfill.config import CompletionConfig, ConfigError, MaskConfig, OutputConfig, RunConfig
 from ganfill.errors import InputWarning, UserError
 from ganfill.images import (
     ImageError,
     find_images,
     flat_names,
-    grid,
     load_mask_file,
     open_image,
     open_rgb,
     save_atomic,
-    save_gif,
-    save_png,
-    show_holes,
 )
-
-LOSS_FIELDS = ["image", "iteration", "context", "prior", "total"]
+from ganfill.outputs import Outputs
 
 
 def mask_source(config: MaskConfig) -> Path | None:
@@ -57,6 +54,8 @@ class JobReport:
     completed: list[Path] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    skipped: int = 0
+    """Inputs done before by a job with the same settings (a resumed job)."""
 
 
 class _Inputs:
@@ -74,6 +73,7 @@ class _Inputs:
             warn,
         )
         self.path = mask_source(mask)
+        self.on_failure: Callable[[int, str], None] = lambda i, error: None
         self.lowres = self.path is None and mask.mask == "lowres"
         self.shared_mask = None
         self.mask_dir: dict[str, Path] = {}
@@ -101,7 +101,16 @@ class _Inputs:
         params = self.mask.params()
         return image, mask_kinds.make(self.mask.mask, 1, self.size, seed=self.seed, start=i, **params)[0]
 
-    def batch(self, indices: range, report: JobReport) -> tuple[list[int], np.ndarray, np.ndarray]:
+    def mask_of(self, i: int) -> str:
+        """Input i's mask as the manifest names it: a mask file, or the generated kind."""
+        if self.shared_mask is not None:
+            return str(self.path)
+        if self.path is not None:
+            found = self.mask_dir.get(self.files[i].name.rsplit(".", 1)[0])
+            return str(found) if found else "missing"
+        return self.mask.mask
+
+    def batch(self, indices: list[int], report: JobReport) -> tuple[list[int], np.ndarray, np.ndarray]:
         """The readable inputs among indices: (their indices, images, known masks)."""
         ok, images, knowns = [], [], []
         for i in indices:
@@ -110,6 +119,7 @@ class _Inputs:
             except ImageError as exc:
                 report.failed.append(str(exc))
                 self.warn(f"error: {exc}")
+                self.on_failure(i, str(exc))
                 continue
             ok.append(i)
             images.append(image)
@@ -138,24 +148,20 @@ def complete_files(
     batch_count, steps) may return a per-step callback for a progress bar. With gif and no
     save_every in config, about 40 frames are kept from the first batch.
     """
-    config, mask, run, output = (
-        config or CompletionConfig(),
-        mask or MaskConfig(),
-        run or RunConfig(),
-        output or OutputConfig(),
-    )
+    config, mask = config or CompletionConfig(), mask or MaskConfig()
+    run, output = run or RunConfig(), output or OutputConfig()
     if output.align:
         return complete_photos(
             inputs, out_dir, completer, config, mask=mask, box=output.box_tuple, run=run, warn=warn
         )
-    files = _inputs_and_output(inputs, out_dir)
+    files, out = _inputs_and_output(inputs, out_dir), Path(out_dir)
     reader = _Inputs(files, completer.size, mask, run.seed, warn)
-    report, sink = JobReport(), _Sink(Path(out_dir), output)
-    n, size = len(files), run.batch_size
-    batches = [range(lo, min(lo + size, n)) for lo in range(0, n, size)]
-    with sink:
-        for bi, batch in enumerate(batches):
-            ok, images, knowns = reader.batch(batch, report)
+    shard = shards.join(completer.device)
+    todo, report, log = _resume(out, files, shard, _settings(completer, config, mask, run))
+    batches = [todo[lo : lo + run.batch_size] for lo in range(0, len(todo), run.batch_size)]
+    reader.on_failure = lambda i, error: log.record(files[i], None, reader.mask_of(i), "failed", 0, error)
+    with Outputs(out, output, shard, log) as sink:
+        for bi, (ok, images, knowns) in enumerate(_read(reader, batches, report, output.background_io)):
             if not ok:
                 continue
             steps = completer.plan(knowns, config, lowres=reader.lowres).steps
@@ -173,8 +179,55 @@ def complete_files(
                 image_ids=ok,
             )
             report.seconds += result.seconds
-            report.completed += sink.write(bi, [reader.names[i] for i in ok], images, knowns, result)
+            names, sources = [reader.names[i] for i in ok], [files[i] for i in ok]
+            report.completed += sink.write(
+                names, sources, [reader.mask_of(i) for i in ok], images, knowns, result
+            )
+    shards.wait_for_all(shard)
+    if shard.rank == 0:
+        manifest.merge(out)
     return report
+
+
+def _settings(completer: Completer, config, mask, run) -> dict[str, object]:
+    """What a re-run must share with a job to skip the inputs it did."""
+    model = completer.model
+    return {
+        "completion": config.to_dict(),
+        "mask": mask.to_dict(),
+        "run": run.to_dict(),
+        "model": {"config": model.config.to_dict(), "info": model.info},
+    }
+
+
+def _resume(
+    out: Path, files: list[Path], shard: shards.Shard, settings: dict[str, object]
+) -> tuple[list[int], JobReport, manifest.Manifest]:
+    """This process's inputs still to do (those done before with the same settings are skipped),
+    its report and its manifest."""
+    done = manifest.done_before(out, settings)
+    shards.wait_for_all(shard)  # every process has read the old records before they may go
+    if shard.rank == 0:
+        manifest.begin(out, settings)
+    shards.wait_for_all(shard)
+    mine = shard.take(list(range(len(files))))
+    todo = [i for i in mine if str(files[i]) not in done]
+    return todo, JobReport(skipped=len(mine) - len(todo)), manifest.Manifest(out, shard.rank)
+
+
+def _read(reader: _Inputs, batches: list[list[int]], report: JobReport, background: bool) -> Iterator:
+    """Each batch's readable inputs; in the background, the next batch is decoded while the
+    caller searches this one."""
+    if not background or len(batches) < 2:
+        yield from (reader.batch(b, report) for b in batches)
+        return
+    with ThreadPoolExecutor(1, "ganfill-read") as pool:
+        ahead = pool.submit(reader.batch, batches[0], report)
+        for k in range(len(batches)):
+            current = ahead.result()
+            if k + 1 < len(batches):
+                ahead = pool.submit(reader.batch, batches[k + 1], report)
+            yield current
 
 
 def _inputs_and_output(inputs: Sequence[str | Path], out_dir: str | Path) -> list[Path]:
@@ -193,65 +246,6 @@ def _inputs_and_output(inputs: Sequence[str | Path], out_dir: str | Path) -> lis
         raise ConfigError(f"{out_dir}: exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     return files
-
-
-class _Sink:
-    """The run's outputs: NAME.png files per batch, losses.csv, grids, frames and the GIF."""
-
-    def __init__(self, out: Path, output: OutputConfig):
-        self.out, self.output = out, output
-        self.shown: dict[str, list[np.ndarray]] = {"before": [], "masked": [], "completed": []}
-        self.frames: list[np.ndarray] = []
-        self.file: TextIO | None = None
-
-    def __enter__(self) -> _Sink:
-        return self
-
-    def write(self, index: int, names: list[str], images, knowns, result: Completion) -> list[Path]:
-        """Write one batch's files at once (atomically); returns the completions' paths.
-        losses.csv is started by the first batch done, so a run that completes nothing leaves none."""
-        if self.file is None:
-            self.file = (self.out / "losses.csv").open("w", newline="")
-            self.losses = csv.writer(self.file)
-            self.losses.writerow(LOSS_FIELDS)
-        _write_batch(self.out, names, result, self.output.keep_hats, self.losses)
-        self.file.flush()
-        for key, part in zip(self.shown, (images, show_holes(images, knowns), result.images), strict=True):
-            self.shown[key].append(part)
-        if index == 0 and result.frames:
-            self.frames = _write_frames(self.out / "frames", result)
-        return [self.out / f"{name}.png" for name in names]
-
-    def __exit__(self, *exc: object) -> None:
-        if self.file is not None:
-            self.file.close()
-        for name, parts in self.shown.items():
-            if parts:
-                save_png(grid(np.concatenate(parts)[:64]), self.out / f"{name}.png")
-        if self.output.gif and self.frames:
-            save_gif(self.frames, self.out / "completion.gif")
-
-
-def _write_batch(out: Path, names: list[str], result: Completion, keep_hats: bool, losses) -> None:
-    for j, name in enumerate(names):
-        save_png(result.images[j], out / f"{name}.png")
-        if keep_hats:
-            save_png(result.hats[j], out / f"{name}.hat.png")
-        for s in range(1, result.alternatives.shape[1]):
-            save_png(result.alternatives[j, s], out / f"{name}.sample{s + 1}.png")
-    for image, it, ctx, pri, total in result.history:
-        losses.writerow([names[image], it, f"{ctx:.6g}", f"{pri:.6g}", f"{total:.6g}"])
-
-
-def _write_frames(folder: Path, result: Completion) -> list[np.ndarray]:
-    """frames/hats_N.png and frames/completed_N.png for the first batch; returns GIF frames."""
-    pictures = []
-    for it, hats, done in result.frames:
-        save_png(grid(hats), folder / f"hats_{it:05d}.png")
-        pic = grid(done)
-        save_png(pic, folder / f"completed_{it:05d}.png")
-        pictures.append(pic)
-    return pictures
 
 
 def complete_photos(

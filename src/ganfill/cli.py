@@ -6,6 +6,7 @@ Every option is a field of a typed config (config.py); cli_args generates the fl
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -96,10 +97,13 @@ def cmd_complete(args: argparse.Namespace) -> int:
         output=build(OutputConfig, args),
         progress=progress,
     )
-    what = "photo(s)" if args.align else "image(s)"
-    print(f"completed {len(report.completed)} {what} in {report.seconds:.1f} s into {args.out}; ", end="")
-    print(f"{len(report.failed)} failed")
-    return 1 if report.failed else 0
+    what, rank = "photo(s)" if args.align else "image(s)", os.environ.get("RANK", "")
+    print(
+        f"{rank and f'rank {rank}: '}completed {len(report.completed)} {what} in {report.seconds:.1f} s ",
+        end="",
+    )
+    print(f"into {args.out}; {len(report.failed)} failed, {report.skipped} done before (skipped)")
+    return 1 if report.failed and not rank else 0  # under torchrun a rank's 1 reads as its crash
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -115,8 +119,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         align=args.align,
         progress=lambda line: print(line, file=sys.stderr),
     )
-    print(markdown_table(report.summary))
-    print(f"report in {args.out}")
+    if report.summary:  # under torchrun only the first process scores and reports
+        print(f"{markdown_table(report.summary)}\nreport in {args.out}")
     return 0
 
 

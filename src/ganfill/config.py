@@ -416,6 +416,8 @@ class OutputConfig(_Config):
     only the masked pixels of the photo (needs a mask file in photo pixels, or box)."""
     box: str | None = None
     """With align: the region x,y,w,h in photo pixels to fill."""
+    background_io: bool = True
+    """Decode the next batch and write the last one on background threads while searching."""
 
     def __post_init__(self) -> None:
         _check(self.box is None or self.align, "box needs align (a region of an ordinary photo)")

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ganfill import masks as mask_kinds
+from ganfill import shards
 from ganfill.baselines import METHODS
 from ganfill.completion import Completer
 from ganfill.config import AlignConfig, CompletionConfig, EvalConfig
@@ -98,7 +99,9 @@ def evaluate(
     data = load_folder(
         data_dir, completer.size, only=read_split(ev.split) if ev.split else None, limit=ev.limit
     )
-    scorer = _Scorer(data.images.permute(0, 2, 3, 1).numpy(), data.names, ev.face_metrics)
+    shard = shards.join(completer.device)  # under torchrun: ganfill's searches are split
+    lead = shard.rank == 0  # the process that scores and writes
+    scorer = _Scorer(data.images.permute(0, 2, 3, 1).numpy(), data.names, ev.face_metrics and lead)
     report = Report()
     for mask in ev.masks:
         known = mask_kinds.make(mask, len(data), completer.size, seed=ev.seed)
@@ -106,6 +109,8 @@ def evaluate(
         for spec, (name, options) in parsed.items():
             start = time.perf_counter()
             results = _run_method(name, options, completer, scorer.originals, known, mask, config, ev.seed)
+            if not lead:
+                continue
             if results is None:
                 progress(f"{spec} does not apply to the {mask} mask; skipped")
                 continue
@@ -118,8 +123,10 @@ def evaluate(
             )
             report.summary.append(_summarise(spec, mask, report.rows, fd) | realism)
             progress(_line(report.summary[-1]))
-        _write_grid(out / f"grid_{mask}.png", shown)
-    write_report(out, report)
+        if lead:
+            _write_grid(out / f"grid_{mask}.png", shown)
+    if lead:
+        write_report(out, report)
     return report
 
 
@@ -165,9 +172,14 @@ class _Scorer:
 
 
 def _run_method(name, options, completer, originals, known, mask, config, seed) -> np.ndarray | None:
-    if name == "ganfill":
+    if name == "ganfill":  # each process searches its shard; every process gets all results
+        shard = shards.Shard.from_env()
+        mine = shard.take(list(range(len(originals))))
         lowres = mask == "lowres"
-        return completer.complete(originals, known, config, lowres=lowres, seed=seed, **options).images
+        done = completer.complete(
+            originals[mine], known[mine], config, lowres=lowres, seed=seed, image_ids=mine, **options
+        )
+        return shards.gather(shard, mine, done.images, len(originals))
     factor = (config or CompletionConfig()).lowres_factor
     outs = [METHODS[name](im, k, factor) for im, k in zip(originals, known, strict=True)]
     return None if any(o is None for o in outs) else np.stack(outs)

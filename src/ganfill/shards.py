@@ -1,0 +1,68 @@
+"""A batch job split across torchrun's processes: which inputs are this process's, and where the
+processes wait for each other. Without torchrun a job is shard 0 of 1 and nothing here talks."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class Shard:
+    """This process's place in the job: rank of world (torchrun's RANK and WORLD_SIZE)."""
+
+    rank: int = 0
+    world: int = 1
+
+    @classmethod
+    def from_env(cls) -> Shard:
+        """The shard torchrun (or any launcher that sets its variables) gave this process."""
+        return cls(int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)))
+
+    def take(self, indices: list[int]) -> list[int]:
+        """This process's share of the sorted inputs: every world-th one from its rank, so each
+        process gets as many images, and of each part of the list, as the others."""
+        return indices[self.rank :: self.world]
+
+    @property
+    def part(self) -> str:
+        """The name part of this process's own files: "" alone, ".rank1" among several."""
+        return "" if self.world == 1 else f".rank{self.rank}"
+
+
+def join(device: torch.device) -> Shard:
+    """This process's shard, with the process group started when there are several (NCCL on
+    GPUs, gloo on the CPU)."""
+    shard = Shard.from_env()
+    if shard.world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return shard
+
+
+def wait_for_all(shard: Shard) -> None:
+    """Return when every process of the job has reached this point."""
+    if shard.world > 1:
+        dist.barrier()
+
+
+def leave(shard: Shard) -> None:
+    """End this process's part in the process group."""
+    if shard.world > 1 and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def gather(shard: Shard, mine: list[int], part: np.ndarray, n: int) -> np.ndarray:
+    """Every process's part of an array of n rows, put together in every process (part holds
+    the rows `mine`, as Shard.take gave them)."""
+    if shard.world == 1:
+        return part
+    parts: list[tuple[list[int], np.ndarray] | None] = [None] * shard.world
+    dist.all_gather_object(parts, (mine, part))
+    whole = np.empty((n, *part.shape[1:]), part.dtype)
+    for rows, values in filter(None, parts):
+        whole[rows] = values
+    return whole
