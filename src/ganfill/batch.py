@@ -9,6 +9,7 @@ shard of the sorted inputs (shards.py); every image gets the result a one-proces
 from __future__ import annotations
 
 import sys
+import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -271,18 +272,15 @@ def complete_photos(
         if mask_path and mask_path.is_dir()
         else {}
     )
-    report = JobReport()
-    for path, name in zip(files, flat_names(files), strict=True):
+    shard = shards.join(completer.device)
+    settings = _settings(completer, config, mask, run) | {"box": box}
+    todo, report, log = _resume(out, files, shard, settings)
+    names, what = flat_names(files), str(mask_path) if mask_path else f"box {box}"
+    for i in todo:
+        path, start = files[i], time.perf_counter()
         try:
             photo = open_image(path)
-            known = None
-            if mask_path is not None:
-                stem = path.name.rsplit(".", 1)[0]
-                source = masks_by_stem.get(stem) if masks_by_stem else mask_path
-                if source is None:
-                    raise ImageError(f"{path}: no mask named {stem}.* in {mask_path}")
-                upright = ImageOps.exif_transpose(photo)
-                known = load_mask_file(source, upright.size)
+            known = None if mask_path is None else _photo_mask(path, photo, mask_path, masks_by_stem)
             result = completer.complete_photo(
                 photo, known, config, box=box, seed=run.seed, samples=run.samples
             )
@@ -290,8 +288,24 @@ def complete_photos(
             line = str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}"
             report.failed.append(line)
             warn(f"error: {line}")
+            log.record(path, None, what, "failed", 0, line)
             continue
-        target = out / f"{name}.png"
+        target = out / f"{names[i]}.png"
         save_atomic(result.image, target, exif=result.image.info.get("exif", b""))
+        log.record(path, target, what, "done", time.perf_counter() - start, None)
         report.completed.append(target)
+    shards.wait_for_all(shard)
+    if shard.rank == 0:
+        manifest.merge(out)
     return report
+
+
+def _photo_mask(
+    path: Path, photo: Image.Image, mask_path: Path, masks_by_stem: dict[str, Path]
+) -> np.ndarray:
+    """The known-mask of a photo: the one mask file, or the file of its name in a mask folder."""
+    stem = path.name.rsplit(".", 1)[0]
+    source = masks_by_stem.get(stem) if masks_by_stem else mask_path
+    if source is None:
+        raise ImageError(f"{path}: no mask named {stem}.* in {mask_path}")
+    return load_mask_file(source, ImageOps.exif_transpose(photo).size)

@@ -123,6 +123,11 @@ def test_complete_align_keeps_exif_orientation_and_mode(tiny_model_file: Path, t
     upright_keep[100:140, 70:130] = False
     keep = np.asarray(Image.fromarray(upright_keep).transpose(Image.Transpose.ROTATE_90))
     assert np.array_equal(a[keep], b[keep])
+    written = (out / "sideways.png").stat().st_mtime_ns
+    assert main([*args, "--iters", "2", "--no-progress"]) == 0  # the same job again: nothing to do
+    assert (out / "sideways.png").stat().st_mtime_ns == written
+    assert main([*args, "--iters", "3", "--no-progress"]) == 0  # other settings: done again
+    assert (out / "sideways.png").stat().st_mtime_ns != written
 
 
 def test_no_face_or_missed_mask_is_a_clear_error(tiny_model_file: Path, tmp_path: Path, capsys) -> None:
