@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps
 
+from ganfill import masks
 from ganfill.blending import paste, poisson_blend
 from ganfill.checkpoint import Model, ModelFileError, load_model
 from ganfill.config import CompletionConfig, ConfigError, ModelSource
@@ -154,8 +155,8 @@ class Completer:
         imgs = torch.as_tensor(np.array(images, dtype=np.uint8))
         if imgs.ndim == 3:
             imgs = imgs[None]
-        mask = torch.as_tensor(np.asarray(known), dtype=torch.float32)
-        mask = mask[None] if mask.ndim == 2 else mask
+        given = masks.as_batch(np.asarray(known, dtype=np.float32))
+        mask = torch.as_tensor(masks.grow_holes(given, base.dilate))
         if imgs.shape[1:3] != (self.size, self.size) or mask.shape[1:] != imgs.shape[1:3]:
             raise ImageError(
                 f"images must be {self.size}x{self.size} with masks of the same size; got "
@@ -176,6 +177,13 @@ class Completer:
             parts.append(self._batch(*args, lo, on_step))
         out = _concat(parts)
         out.seconds = time.perf_counter() - start
+        if base.feather:
+            fade = np.stack([masks.feather_weights(k, base.feather) for k in mask.numpy()])[
+                :, None, ..., None
+            ]
+            done = fade * out.alternatives + (1 - fade) * imgs.numpy()[:, None]
+            out.alternatives = np.round(done).astype(np.uint8)
+            out.images = out.alternatives[:, 0]
         return out
 
     def complete_photo(
@@ -203,21 +211,22 @@ class Completer:
             if box is None:
                 raise ConfigError("complete_photo needs a mask or a box")
             known = box_mask(ImageOps.exif_transpose(photo).size, box)
+        cfg = dataclasses.replace(config or CompletionConfig(), **options)
+        edges = {"dilate": cfg.dilate, "feather": cfg.feather}  # in the photo's pixels, not the frame's
 
         def fill(faces: np.ndarray, face_known: np.ndarray) -> np.ndarray:
             done = self.complete(
                 faces,
                 face_known,
-                config,
+                dataclasses.replace(cfg, dilate=0, feather=0),
                 seed=seed,
                 samples=samples,
                 on_step=on_step,
                 on_plan=on_plan,
-                **options,
             )
             return done.alternatives
 
-        return complete_photo(photo, known, self.aligner(), fill)
+        return complete_photo(photo, known, self.aligner(), fill, **edges)
 
     def aligner(self) -> FaceAligner:
         """The face aligner for this model's frame, made on first use (dlib loads once)."""

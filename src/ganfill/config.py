@@ -241,6 +241,12 @@ class CompletionConfig(_Config):
     encoder's start when some image draws around the guess (spread), else 1."""
     blend: Literal["poisson", "none"] = "poisson"
     """poisson, or none: M*y + (1-M)*G(z) pasted."""
+    dilate: int = 0
+    """Grow the hole by this many pixels (the input's: the photo's with align) before completing,
+    as inpainting tools grow a selection, so that the fill also covers an object's soft edge."""
+    feather: int = 0
+    """Fade the fill into the kept pixels across the hole's outer N pixels (a soft seam, for a
+    hole grown with dilate); 0: the fill meets the kept pixels at the hole's edge."""
     lowres_factor: int = 8
     """For the lowres mask: the context loss compares images downsampled by this factor."""
     save_every: int = 0
@@ -273,6 +279,8 @@ class CompletionConfig(_Config):
         _check(self.lowres_factor >= 1, "lowres_factor must be >= 1")
         _check(self.tol >= 0 and self.patience >= 1, "tol must be >= 0 and patience >= 1")
         _check(self.spread is None or self.spread >= 0, f"spread must be >= 0, got {self.spread}")
+        _check(0 <= self.dilate <= 512, f"dilate must be in [0, 512] pixels, got {self.dilate}")
+        _check(0 <= self.feather <= 512, f"feather must be in [0, 512] pixels, got {self.feather}")
         _check(
             self.prune_after is None or self.prune_after >= 0,
             f"prune_after must be >= 0, got {self.prune_after}",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 from scipy.ndimage import label, maximum_filter, zoom
@@ -168,3 +169,24 @@ def open_holes(known: np.ndarray, *, share: float = 0.5) -> np.ndarray:
     frame = sum(e.sum(1) for e in edges)
     seams = np.diff(missing, axis=1).sum((1, 2)) + np.diff(missing, axis=2).sum((1, 2))
     return frame > share * np.maximum(frame + seams, 1)
+
+
+def grow_holes(known: np.ndarray, pixels: int) -> np.ndarray:
+    """known ([H, W] or [B, H, W], 1 = keep) with every hole grown by `pixels` (to a disc's
+    reach, the Euclidean distance), as inpainting tools grow a selection."""
+    if pixels <= 0:
+        return known
+    batch = as_batch(known)
+    far = [cv2.distanceTransform((k > 0.5).astype(np.uint8), cv2.DIST_L2, 5) > pixels for k in batch]
+    grown = np.stack(far).astype(known.dtype)
+    return grown if known.ndim == 3 else grown[0]
+
+
+def feather_weights(known: np.ndarray, pixels: int) -> np.ndarray:
+    """The fill's weight per pixel of known [H, W]: 0 on kept pixels, rising across the hole's
+    outer `pixels` from 1 / pixels next to the kept ones to 1 (1 everywhere in the hole if 0)."""
+    hole = (known < 0.5).astype(np.uint8)
+    if pixels <= 0:
+        return hole.astype(np.float32)
+    inside = cv2.distanceTransform(hole, cv2.DIST_L2, 5)  # 1 next to a kept pixel
+    return np.clip(inside / pixels, 0, 1).astype(np.float32)

@@ -16,6 +16,7 @@ from PIL import Image
 from ganfill.alignment import AlignmentError, Face, FaceAligner, unwarp, warp
 from ganfill.blending import poisson_blend_coarse
 from ganfill.images import ImageError, upright
+from ganfill.masks import feather_weights, grow_holes
 
 # Image.transpose operations that undo each EXIF orientation (inverse of ImageOps.exif_transpose).
 UNDO_ORIENTATION = {
@@ -64,11 +65,15 @@ def complete_photo(
     known: np.ndarray,
     aligner: FaceAligner,
     complete: CompleteFn,
+    *,
+    dilate: int = 0,
+    feather: int = 0,
 ) -> PhotoCompletion:
     """Complete every face that the mask touches; known [H, W] is in the photo's displayed pixels.
 
     Only the faces' region of the photo is worked on (warped back, blended, clipped), so a
-    large photo costs little more than a small one.
+    large photo costs little more than a small one. dilate grows the hole first and feather
+    fades the fill in across the hole's outer pixels (both in photo pixels).
     """
     orientation = photo.getexif().get(0x0112, 1)
     base = upright(photo)
@@ -78,6 +83,7 @@ def complete_photo(
         )
     base = base if base.mode in SUPPORTED_MODES else base.convert("RGB")
     rgb = np.asarray(base.convert("RGB"))
+    known = grow_holes(known, dilate)
     hole = known < 0.5
     chosen = _faces_in_hole(rgb, hole, aligner)
     size = aligner.size
@@ -95,6 +101,8 @@ def complete_photo(
         for m, face_done, region in zip(matrices, done[:, k], regions, strict=True):
             back = unwarp(face_done, m, hole_crop.shape).astype(np.float64)
             out = _blend_region(out, back, ~region, _coarseness(m))
+        fade = feather_weights(known[area], feather)[..., None]
+        out = fade * out + (1 - fade) * crop
         result = rgb.copy()
         result[area][hole_crop] = np.clip(np.round(out[hole_crop]), 0, 255).astype(np.uint8)
         image = _restore_mode(base, result, hole)

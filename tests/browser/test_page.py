@@ -28,14 +28,23 @@ ARGS = [
 ]
 
 
+SEEN: list = []  # the CompletionConfig of each completion the page asked for
+
+
 @pytest.fixture
 def server(tiny_model_file: Path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(Completer(tiny_model_file)), host="127.0.0.1", port=port, log_level="warning"
-    )
+    completer = Completer(tiny_model_file)
+    run = completer.complete_photo
+
+    def spied(photo, known, config, **kwargs):  # what the page asked for reaches the search
+        SEEN.append(config)
+        return run(photo, known, config, **kwargs)
+
+    completer.complete_photo = spied
+    config = uvicorn.Config(create_app(completer), host="127.0.0.1", port=port, log_level="warning")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -68,6 +77,7 @@ def test_upload_paint_complete_download(server: str, tmp_path: Path, viewport: d
         page.mouse.up()
         page.fill("#iters", "4")
         page.fill("#samples", "2")
+        page.fill("#dilate", "3")
         page.click("#complete")
         page.wait_for_function(
             "(s => s.textContent.startsWith('Done') || s.className === 'error')"
@@ -75,6 +85,7 @@ def test_upload_paint_complete_download(server: str, tmp_path: Path, viewport: d
             timeout=60_000,
         )
         assert not errors, errors
+        assert SEEN[-1].dilate == 3  # the page's Grow setting reached the search
         status = page.locator("#status").text_content()
         assert status.startswith("Done"), status
         assert page.locator("#alternatives img").count() == 2

@@ -97,6 +97,12 @@ def test_complete_align_changes_only_masked_pixels(tiny_model_file: Path, tmp_pa
     assert result.image.size == photo.size and result.image.mode == photo.mode
     assert np.array_equal(before[keep], after[keep])
     assert (before[~keep] != after[~keep]).any()
+    grown = Completer(tiny_model_file).complete_photo(photo, known, iters=3, dilate=4, feather=3)
+    after = np.asarray(grown.image)
+    far = np.ones((200, 200), bool)
+    far[96:144, 66:134] = False  # the mouth box grown by 4 photo pixels (and its corners)
+    ring = ~far & keep
+    assert np.array_equal(before[far], after[far]) and (before[ring] != after[ring]).any()
 
 
 def test_complete_align_keeps_exif_orientation_and_mode(tiny_model_file: Path, tmp_path: Path) -> None:

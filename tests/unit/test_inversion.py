@@ -144,3 +144,21 @@ def test_a_completer_never_toggles_its_shared_models_flags(planted: Model) -> No
     completer.complete(y, masks.make("center", 2, 16), CompletionConfig(iters=3, lam=0.1), on_step=on_step)
     assert seen and all(state == [(False, False), (False, False)] for state in seen)
     assert all(p.grad is None for net in nets for p in net.parameters())
+
+
+def test_dilate_grows_the_hole_and_feather_fades_the_fill_in(planted: Model) -> None:
+    rng = np.random.default_rng(3)
+    images = rng.integers(0, 255, (2, 16, 16, 3), dtype=np.uint8)
+    known = masks.make("center", 2, 16)
+    completer = Completer(planted)
+    plain = completer.complete(images, known, iters=3, blend="none").images
+    grown = completer.complete(images, known, iters=3, blend="none", dilate=2).images
+    ring = (masks.grow_holes(known, 2) < 0.5) & (known > 0.5)
+    far = masks.grow_holes(known, 2) > 0.5
+    assert np.array_equal(grown[far], images[far])  # beyond the grown hole: untouched
+    assert (grown[ring] != images[ring]).any() and np.array_equal(plain[ring], images[ring])
+    soft = completer.complete(images, known, iters=3, blend="none", dilate=2, feather=2).images
+    edge = ring & (masks.grow_holes(known, 1) > 0.5)  # the grown hole's outermost pixels
+    d_soft = np.abs(soft[edge].astype(int) - images[edge]).mean()
+    assert d_soft < 0.75 * np.abs(grown[edge].astype(int) - images[edge]).mean()  # half the fill there
+    assert np.array_equal(soft[far], images[far])

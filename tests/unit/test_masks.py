@@ -84,3 +84,16 @@ def test_open_holes_are_the_half_faces() -> None:
     assert not masks.open_holes(corner)[0]
     corner[:, :20] = 0  # a band down the side: 64 + 20 + 20 of frame against 64 of seam
     assert masks.open_holes(corner)[0]
+
+
+def test_grow_holes_reaches_a_disc_and_feathering_ramps_to_one() -> None:
+    known = np.ones((2, 21, 21), np.float32)
+    known[:, 10, 10] = 0
+    grown = masks.grow_holes(known, 3)
+    yy, xx = np.mgrid[0:21, 0:21]
+    assert np.array_equal(grown[0] == 0, (yy - 10) ** 2 + (xx - 10) ** 2 <= 9)  # a disc of radius 3
+    assert np.array_equal(grown[0], grown[1]) and np.array_equal(masks.grow_holes(known, 0), known)
+    fade = masks.feather_weights(grown[0], 3)
+    assert fade[grown[0] == 1].max() == 0 and fade[10, 10] == 1  # kept pixels 0, the middle 1
+    assert 0 < fade[10, 7] < fade[10, 8] < fade[10, 9] <= 1  # rising inwards from the edge
+    assert np.array_equal(masks.feather_weights(grown[0], 0), 1 - grown[0])

@@ -138,6 +138,8 @@ async function complete() {
   form.append("mask", await maskBlob(), "mask.png");
   if ($("iters").value) form.append("iters", $("iters").value);  // empty: the server's default
   form.append("samples", $("samples").value);
+  form.append("dilate", $("dilate").value || "0");
+  form.append("feather", $("feather").value || "0");
   form.append("align", $("align").checked ? "true" : "false");
   setStatus("Queued…");
   try {
