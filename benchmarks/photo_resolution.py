@@ -1,0 +1,120 @@
+"""Completion at the photo's own resolution, where a person looks at it.
+
+Held-out UTKFace chips (200x200, their native sharpness) are pasted, unresampled, into 320x320
+photos (border replicated); the eyes, mouth or centre are masked in photo pixels (the 64-px
+masks warped out of the face's aligned frame), and each photo is completed by ganfill
+(`complete --align`) and by Telea, Navier-Stokes and PatchMatch at the photo's resolution.
+Inside the mask: hole PSNR against the truth, the detail ratio (mean |Laplacian| of the fill
+over the truth's, hole eroded 3 px; 1.0 = as sharp as the photo) at full size and with the photo
+downsampled by 2, the SWD (x1e3) of the fills' patches with its real-against-real floor, and
+seconds per photo.
+
+    python benchmarks/photo_resolution.py [--limit 64] [--masks eyes,mouth,center]
+        [--methods ganfill,telea,ns,patchmatch] [--grid docs/photo_grid.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+from machine import describe_machine
+
+from ganfill import masks
+from ganfill.alignment import unwarp
+from ganfill.baselines import METHODS
+from ganfill.completion import Completer
+from ganfill.data import read_split, stem_of
+from ganfill.images import find_images, grid, open_rgb, save_png, show_holes
+from ganfill.metrics import pixel_metrics
+from ganfill.realism import detail_ratio, swd
+
+HERE = Path(__file__).resolve().parent
+SIDE, ERODE = 320, 3
+
+
+def photos(data: Path, limit: int) -> list[np.ndarray]:
+    """The first held-out UTKFace chips of heldout_256.txt, each pasted into a SIDE x SIDE photo."""
+    stems = set(read_split(HERE / "heldout_256.txt"))
+    chips = [f for f in find_images([data]) if stem_of(f) in stems][:limit]
+    out = []
+    for chip in chips:
+        rgb = np.asarray(open_rgb(chip))
+        top, left = (SIDE - rgb.shape[0]) // 2, (SIDE - rgb.shape[1]) // 2
+        bottom, right = SIDE - rgb.shape[0] - top, SIDE - rgb.shape[1] - left
+        out.append(cv2.copyMakeBorder(rgb, top, bottom, left, right, cv2.BORDER_REPLICATE))
+    return out
+
+
+def photo_mask(kind: str, matrix: np.ndarray, size: int) -> np.ndarray:
+    """The model's `kind` mask, drawn in the face's aligned frame, as a known-mask of the photo."""
+    frame = masks.make(kind, 1, size)[0]
+    return (unwarp((frame * 255).astype(np.uint8), matrix, (SIDE, SIDE), nearest=True) > 127).astype(
+        np.float32
+    )
+
+
+def fill(method: str, completer: Completer, photo: np.ndarray, known: np.ndarray) -> np.ndarray:
+    from PIL import Image
+
+    if method == "ganfill":
+        return np.asarray(completer.complete_photo(Image.fromarray(photo), known).image)
+    return METHODS[method](photo, known, 8)
+
+
+def half(images: np.ndarray) -> np.ndarray:
+    return np.stack([cv2.resize(im, (SIDE // 2, SIDE // 2), interpolation=cv2.INTER_AREA) for im in images])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=HERE.parents[1] / "shared" / "data" / "utkface")
+    parser.add_argument("--limit", type=int, default=64)
+    parser.add_argument("--masks", default="eyes,mouth,center")
+    parser.add_argument("--methods", default="ganfill,telea,ns,patchmatch")
+    parser.add_argument("--grid", type=Path, help="write crops: truth | masked | each method")
+    args = parser.parse_args()
+    print(describe_machine())
+    completer = Completer.from_pretrained()
+    aligner = completer.aligner()
+    found = [(p, aligner.detect(p)) for p in photos(args.data, args.limit)]
+    pictures = [(p, faces[0].matrix) for p, faces in found if faces]
+    print(f"{len(pictures)} photos of {SIDE}x{SIDE} with a face found (of {len(found)})")
+    print("| mask | method | hole PSNR dB | detail | detail at 1/2 | SWD (floor) | s/photo |")
+    print("|---|---|---|---|---|---|---|")
+    truths = np.stack([p for p, _ in pictures])
+    shown = []
+    for kind in args.masks.split(","):
+        known = np.stack([photo_mask(kind, m, completer.size) for _, m in pictures])
+        known_half = np.stack(
+            [cv2.resize(k, (SIDE // 2, SIDE // 2), interpolation=cv2.INTER_AREA) for k in known]
+        )
+        known_half = (known_half > 0.999).astype(np.float32)
+        columns = [truths[:2], show_holes(truths[:2], known[:2])]
+        for method in args.methods.split(","):
+            start = time.perf_counter()
+            fills = np.stack([fill(method, completer, p, k) for p, k in zip(truths, known, strict=True)])
+            seconds = (time.perf_counter() - start) / len(truths)
+            psnr = np.mean(
+                [pixel_metrics(t, f, k)["psnr_hole"] for t, f, k in zip(truths, fills, known, strict=True)]
+            )
+            ratio = np.nanmean(
+                [detail_ratio(f, t, k, erode=ERODE) for t, f, k in zip(truths, fills, known, strict=True)]
+            )
+            small = zip(half(truths), half(fills), known_half, strict=True)
+            ratio_half = np.nanmean([detail_ratio(f, t, k, erode=ERODE) for t, f, k in small])
+            score, floor = swd(fills, truths, known)
+            cells = f"{psnr:.2f} | {ratio:.2f} | {ratio_half:.2f} | {score:.1f} ({floor:.1f}) | {seconds:.2f}"
+            print(f"| {kind} | {method} | {cells} |")
+            columns.append(fills[:2])
+        shown += [c[i, 60:260, 60:260] for i in range(min(2, len(truths))) for c in columns]  # the chips
+    if args.grid:
+        save_png(grid(np.stack(shown), ncols=2 + len(args.methods.split(","))), args.grid)
+        print(f"wrote {args.grid}: per row truth | masked | {' | '.join(args.methods.split(','))}")
+
+
+if __name__ == "__main__":
+    main()
