@@ -29,6 +29,8 @@ UNDO_ORIENTATION = {
     8: Image.Transpose.ROTATE_270,
 }
 SUPPORTED_MODES = ("RGB", "RGBA", "L")
+GREY_SPREAD = 6
+"""Most a pixel's channels differ (JPEG's colour noise) in a photo taken for black-and-white."""
 
 CompleteFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 """(aligned faces uint8 [N, S, S, 3], known [N, S, S]) -> completions uint8 [N, K, S, S, 3], best first."""
@@ -91,6 +93,8 @@ def complete_photo(
     known_aligned = np.stack([(warp(known, f.matrix, size, nearest=True) > 0.5) for f in chosen])
     done = complete(aligned, known_aligned.astype(np.float32))  # [N, K, S, S, 3]
     area = _work_area([f.matrix for f in chosen], size, hole)
+    seen = aligned[known_aligned].astype(np.int16)  # the faces' known pixels [M, 3]
+    grey = len(seen) > 0 and int((seen.max(-1) - seen.min(-1)).max()) <= GREY_SPREAD
     crop, hole_crop = rgb[area].astype(np.float64), hole[area]
     matrices = [_shifted(f.matrix, area) for f in chosen]
     frame = np.ones((size, size), np.uint8)
@@ -101,6 +105,8 @@ def complete_photo(
         for m, face_done, region in zip(matrices, done[:, k], regions, strict=True):
             back = unwarp(face_done, m, hole_crop.shape).astype(np.float64)
             out = _blend_region(out, back, ~region, _coarseness(m))
+        if grey:  # a black-and-white photo stored as RGB gets a black-and-white fill
+            out = np.repeat(out @ np.array([0.299, 0.587, 0.114])[:, None], 3, axis=-1)
         fade = feather_weights(known[area], feather)[..., None]
         out = fade * out + (1 - fade) * crop
         result = rgb.copy()

@@ -105,6 +105,21 @@ def test_complete_align_changes_only_masked_pixels(tiny_model_file: Path, tmp_pa
     assert np.array_equal(before[far], after[far]) and (before[ring] != after[ring]).any()
 
 
+def test_a_black_and_white_photo_stored_as_rgb_gets_a_grey_fill(
+    planted, aligner16, tmp_path: Path
+) -> None:
+    from ganfill.completion import Completer
+
+    path = tmp_path / "bw.jpg"
+    Image.open(UTK).convert("L").convert("RGB").save(path, quality=90)  # JPEG adds colour noise
+    known = np.ones((200, 200), np.float32)
+    known[100:140, 70:130] = 0
+    completer = Completer(planted, aligner=aligner16)  # a generator that draws strong colours
+    done = np.asarray(completer.complete_photo(path, known, iters=2, blend="none").image).astype(int)
+    hole = done[100:140, 70:130]
+    assert (hole.max(-1) - hole.min(-1)).max() <= 1
+
+
 def test_complete_align_keeps_exif_orientation_and_mode(tiny_model_file: Path, tmp_path: Path) -> None:
     path = _photo_with_orientation(tmp_path)
     out = tmp_path / "out"
