@@ -6,6 +6,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import uvicorn
 from PIL import Image
@@ -68,8 +69,14 @@ def test_upload_paint_complete_download(server: str, tmp_path: Path, viewport: d
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(server)
-        page.set_input_files("#file", str(PHOTO))
+        portrait = tmp_path / "portrait.jpg"  # the 200 px face chip in a 640x480 photo
+        canvas = Image.new("RGB", (640, 480), (150, 160, 170))
+        canvas.paste(Image.open(PHOTO), (220, 140))
+        canvas.save(portrait, quality=95)
+        page.set_input_files("#file", str(portrait))
         page.wait_for_function("document.getElementById('status').textContent.startsWith('Found 1 face')")
+        check_zoom_and_pan(page, portrait)
+        page.keyboard.press("0")  # fit the whole photo to paint
         box = page.locator("#mask").bounding_box()
         page.mouse.move(box["x"] + box["width"] * 0.35, box["y"] + box["height"] * 0.6)
         page.mouse.down()
@@ -90,6 +97,9 @@ def test_upload_paint_complete_download(server: str, tmp_path: Path, viewport: d
         assert status.startswith("Done"), status
         assert page.locator("#alternatives img").count() == 2
         assert page.locator("#result").is_visible()
+        page.keyboard.press("1")  # compare before and after at 100% on the face
+        assert page.locator("#zoom").text_content() == "100%" and page.locator("#result").is_visible()
+        page.locator("#compare").fill("0")
         page.locator("#alternatives img").nth(1).click()
         with page.expect_download() as download:
             page.click("#download")
@@ -99,4 +109,42 @@ def test_upload_paint_complete_download(server: str, tmp_path: Path, viewport: d
             page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
         browser.close()
     done = Image.open(saved)
-    assert done.size == Image.open(PHOTO).size and done.format == "PNG"
+    assert done.size == (640, 480) and done.format == "PNG"
+
+
+ZOOM = "Number(document.getElementById('zoom').textContent.replace('%', ''))"
+FACE_OFFSET = """(() => {  // the found face's centre, from the view's centre, in CSS pixels
+  const face = document.querySelector('#mask'), view = document.querySelector('#viewport');
+  const m = face.getBoundingClientRect(), v = view.getBoundingClientRect();
+  const x = m.left + m.width * FACE[0], y = m.top + m.height * FACE[1];
+  return [x - (v.left + v.width / 2), y - (v.top + v.height / 2)];
+})()"""
+
+
+def check_zoom_and_pan(page, photo: Path) -> None:
+    """The page opens zoomed on the face it found; keys, wheel and the Move tool zoom and pan."""
+    from ganfill.alignment import FaceAligner
+
+    rgb = np.asarray(Image.open(photo).convert("RGB"))
+    left, top, right, bottom = FaceAligner(16).detect(rgb)[0].box
+    centre = [(left + right) / 2 / rgb.shape[1], (top + bottom) / 2 / rgb.shape[0]]
+    opened = page.evaluate(ZOOM)
+    dx, dy = page.evaluate(FACE_OFFSET.replace("FACE", str(centre)))
+    page.keyboard.press("0")
+    fitted = page.evaluate(ZOOM)
+    assert opened > 1.5 * fitted, (opened, fitted)  # it opened zoomed in on the face...
+    assert abs(dx) < 20 and abs(dy) < 20, (dx, dy)  # ...with the face in the middle
+    page.keyboard.press("1")
+    assert page.locator("#zoom").text_content() == "100%"
+    page.keyboard.press("0")
+    view = page.locator("#viewport").bounding_box()
+    page.mouse.move(view["x"] + view["width"] / 2, view["y"] + view["height"] / 2)
+    page.mouse.wheel(0, -400)
+    assert page.evaluate(ZOOM) > fitted  # the wheel zooms in
+    before = page.locator("#stage").get_attribute("style")
+    page.keyboard.press("m")  # the Move tool: dragging pans instead of painting
+    page.mouse.down()
+    page.mouse.move(view["x"] + view["width"] / 2 + 40, view["y"] + view["height"] / 2 + 30, steps=4)
+    page.mouse.up()
+    assert page.locator("#stage").get_attribute("style") != before
+    page.click('[data-tool="brush"]')

@@ -105,9 +105,7 @@ def test_complete_align_changes_only_masked_pixels(tiny_model_file: Path, tmp_pa
     assert np.array_equal(before[far], after[far]) and (before[ring] != after[ring]).any()
 
 
-def test_a_black_and_white_photo_stored_as_rgb_gets_a_grey_fill(
-    planted, aligner16, tmp_path: Path
-) -> None:
+def test_a_black_and_white_photo_stored_as_rgb_gets_a_grey_fill(planted, aligner16, tmp_path: Path) -> None:
     from ganfill.completion import Completer
 
     path = tmp_path / "bw.jpg"

@@ -20,6 +20,7 @@ async function loadFile(file) {
   try { await image.decode(); } catch { setStatus(`${file.name}: not an image this browser can show`, true); return; }
   state.image = image;
   for (const c of [photoCanvas, maskCanvas, resultCanvas]) { c.width = image.naturalWidth; c.height = image.naturalHeight; }
+  $("viewport").style.aspectRatio = `${image.naturalWidth} / ${image.naturalHeight}`;
   photoCtx.drawImage(image, 0, 0);
   maskCtx.clearRect(0, 0, maskCanvas.width, maskCanvas.height);
   state.undo = []; state.redo = []; state.results = [];
@@ -27,6 +28,7 @@ async function loadFile(file) {
   $("alternatives").innerHTML = "";
   $("download").hidden = true;
   $("editor").hidden = false;
+  fit();
   await detect();
 }
 
@@ -45,6 +47,7 @@ async function detect() {
   photoCtx.strokeStyle = "#2f6fde";
   photoCtx.lineWidth = Math.max(1, photoCanvas.width / 300);
   for (const f of data.faces) { const [l, t, r, b] = f.box; photoCtx.strokeRect(l, t, r - l, b - t); }
+  showFace();
   setStatus(`Found ${data.faces.length} face(s). Paint over what should be replaced.`);
 }
 
@@ -70,6 +73,7 @@ function brushSize() { return Number($("size").value) * maskCanvas.width / 400; 
 
 let drag = null;
 maskCanvas.addEventListener("pointerdown", (e) => {
+  if (state.tool === "move" || touches.size > 0) return;  // a second finger, or Move: the view pans and zooms
   maskCanvas.setPointerCapture(e.pointerId);
   snapshot();
   const [x, y] = toCanvas(e);
@@ -77,7 +81,7 @@ maskCanvas.addEventListener("pointerdown", (e) => {
   if (state.tool !== "rect") stroke(x, y, x, y);
 });
 maskCanvas.addEventListener("pointermove", (e) => {
-  if (!drag) return;
+  if (!drag || touches.size > 1) return;
   const [x, y] = toCanvas(e);
   if (state.tool === "rect") {
     maskCtx.putImageData(drag.before, 0, 0);
@@ -211,6 +215,92 @@ function showResult(on) {
   maskCanvas.style.visibility = on ? "hidden" : "visible";
 }
 
+// -- zoom and pan: a 90 px face in a portrait is a few dozen screen pixels at fit ---------------
+const viewport = $("viewport"), stage = $("stage");
+const view = { s: 1, x: 0, y: 0 };  // the stage's scale over "fit" and its offset in CSS pixels
+const MAX_ZOOM = 64;
+
+function photoScale() { return stage.offsetWidth / photoCanvas.width; }  // CSS px per photo px at fit
+
+function applyView() {
+  const vw = viewport.clientWidth, vh = viewport.clientHeight;
+  view.s = Math.min(MAX_ZOOM, Math.max(1, view.s));
+  view.x = Math.min(0, Math.max(vw - stage.offsetWidth * view.s, view.x));  // the photo always fills the view
+  view.y = Math.min(0, Math.max(vh - stage.offsetHeight * view.s, view.y));
+  stage.style.transform = `translate(${view.x}px, ${view.y}px) scale(${view.s})`;
+  stage.style.imageRendering = view.s * photoScale() > 1.5 ? "pixelated" : "auto";
+  $("zoom").textContent = `${Math.round(100 * view.s * photoScale())}%`;
+}
+
+function zoomAt(factor, cx = viewport.clientWidth / 2, cy = viewport.clientHeight / 2) {
+  const s = Math.min(MAX_ZOOM, Math.max(1, view.s * factor));
+  view.x = cx - (cx - view.x) * s / view.s;
+  view.y = cy - (cy - view.y) * s / view.s;
+  view.s = s;
+  applyView();
+}
+
+function centreOn(px, py, s) {  // photo pixel (px, py) in the middle of the view at scale s
+  view.s = s;
+  view.x = viewport.clientWidth / 2 - px * photoScale() * s;
+  view.y = viewport.clientHeight / 2 - py * photoScale() * s;
+  applyView();
+}
+
+function fit() { view.s = 1; view.x = 0; view.y = 0; applyView(); }
+
+function faceBox() {
+  return state.faces.length ? state.faces[0].box : [0, 0, photoCanvas.width, photoCanvas.height];
+}
+
+function showFace() {  // the face found, filling about two thirds of the view
+  const [l, t, r, b] = faceBox();
+  const s = 0.66 * viewport.clientWidth / ((r - l) * photoScale());
+  centreOn((l + r) / 2, (t + b) / 2, s);
+}
+
+function faceAt100() {  // one photo pixel per CSS pixel, on the face: to judge the fill's sharpness
+  const [l, t, r, b] = faceBox();
+  centreOn((l + r) / 2, (t + b) / 2, 1 / photoScale());
+}
+
+const touches = new Map();
+let panFrom = null;
+viewport.addEventListener("wheel", (e) => {
+  e.preventDefault();
+  const r = viewport.getBoundingClientRect();
+  zoomAt(Math.exp(-e.deltaY / 400), e.clientX - r.left, e.clientY - r.top);
+}, { passive: false });
+viewport.addEventListener("pointerdown", (e) => {
+  touches.set(e.pointerId, [e.clientX, e.clientY]);
+  if (state.tool === "move" || touches.size > 1) { drag = null; panFrom = { x: e.clientX, y: e.clientY, gap: gap() }; }
+});
+viewport.addEventListener("pointermove", (e) => {
+  if (!touches.has(e.pointerId)) return;
+  touches.set(e.pointerId, [e.clientX, e.clientY]);
+  if (!panFrom) return;
+  const [x, y] = centre(), r = viewport.getBoundingClientRect();
+  view.x += x - panFrom.x; view.y += y - panFrom.y;
+  if (touches.size > 1 && panFrom.gap) zoomAt(gap() / panFrom.gap, x - r.left, y - r.top); else applyView();
+  panFrom = { x, y, gap: gap() };
+});
+for (const type of ["pointerup", "pointercancel", "pointerleave"]) {
+  viewport.addEventListener(type, (e) => { touches.delete(e.pointerId); if (!touches.size) panFrom = null; });
+}
+function centre() {
+  const pts = [...touches.values()];
+  return [pts.reduce((a, p) => a + p[0], 0) / pts.length, pts.reduce((a, p) => a + p[1], 0) / pts.length];
+}
+function gap() {
+  const [a, b] = [...touches.values()];
+  return b ? Math.hypot(a[0] - b[0], a[1] - b[1]) : 0;
+}
+$("zoom-in").addEventListener("click", () => zoomAt(1.5));
+$("zoom-out").addEventListener("click", () => zoomAt(1 / 1.5));
+$("zoom-fit").addEventListener("click", fit);
+$("zoom-face").addEventListener("click", faceAt100);
+window.addEventListener("resize", applyView);
+
 // -- wiring ------------------------------------------------------------------------------------
 $("file").addEventListener("change", (e) => loadFile(e.target.files[0]));
 const drop = $("drop");
@@ -219,6 +309,7 @@ drop.addEventListener("dragleave", () => drop.classList.remove("over"));
 drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); loadFile(e.dataTransfer.files[0]); });
 document.querySelectorAll("[data-tool]").forEach((b) => b.addEventListener("click", () => {
   state.tool = b.dataset.tool;
+  viewport.classList.toggle("moving", state.tool === "move");
   document.querySelectorAll("[data-tool]").forEach((x) => x.classList.toggle("active", x === b));
   showResult(false);
 }));
@@ -230,7 +321,16 @@ $("complete").addEventListener("click", complete);
 $("cancel").addEventListener("click", () => state.job && fetch(`/api/v1/jobs/${state.job.id}`, { method: "DELETE" }));
 $("compare").addEventListener("input", drawResult);
 $("align").addEventListener("change", () => state.file && detect());
+const STEP = 60;  // CSS pixels an arrow key pans
+const KEYS = {
+  "+": () => zoomAt(1.5), "=": () => zoomAt(1.5), "-": () => zoomAt(1 / 1.5), "0": fit, "1": faceAt100,
+  ArrowLeft: () => { view.x += STEP; applyView(); }, ArrowRight: () => { view.x -= STEP; applyView(); },
+  ArrowUp: () => { view.y += STEP; applyView(); }, ArrowDown: () => { view.y -= STEP; applyView(); },
+  m: () => document.querySelector('[data-tool="move"]').click(),
+};
 document.addEventListener("keydown", (e) => {
+  if (e.target instanceof HTMLInputElement || $("editor").hidden) return;  // typing a number, not zooming
+  if (KEYS[e.key] && !e.ctrlKey && !e.metaKey) { KEYS[e.key](); e.preventDefault(); }
   if (e.key === " " && !resultCanvas.hidden) { resultCanvas.style.visibility = "hidden"; e.preventDefault(); }
   if ((e.ctrlKey || e.metaKey) && e.key === "z") restore(state.undo, state.redo);
   if ((e.ctrlKey || e.metaKey) && e.key === "y") restore(state.redo, state.undo);
