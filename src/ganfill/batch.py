@@ -23,6 +23,7 @@ from ganfill import manifest, shards
 from ganfill import masks as mask_kinds
 from ganfill.completion import Completer
 from ganfill.config import CompletionConfig, ConfigError, MaskConfig, OutputConfig, RunConfig
+from ganfill.data import stem_of
 from ganfill.errors import InputWarning, UserError
 from ganfill.images import (
     ImageError,
@@ -46,6 +47,11 @@ def mask_source(config: MaskConfig) -> Path | None:
             f"{config.mask}: neither a mask kind ({', '.join(mask_kinds.KINDS)}) nor a mask file or folder"
         )
     return path
+
+
+def masks_by_stem(folder: Path) -> dict[str, Path]:
+    """The mask files of a folder by file stem: an input's mask has its name."""
+    return {stem_of(p): p for p in find_images([folder])}
 
 
 @dataclass
@@ -74,12 +80,11 @@ class _Inputs:
             warn,
         )
         self.path = mask_source(mask)
-        self.on_failure: Callable[[int, str], None] = lambda i, error: None
         self.lowres = self.path is None and mask.mask == "lowres"
         self.shared_mask = None
         self.mask_dir: dict[str, Path] = {}
         if self.path is not None and self.path.is_dir():
-            self.mask_dir = {p.name.rsplit(".", 1)[0]: p for p in find_images([self.path])}
+            self.mask_dir = masks_by_stem(self.path)
         elif self.path is not None:
             self.shared_mask = load_mask_file(self.path, (size, size))  # a bad file stops the job
 
@@ -95,7 +100,7 @@ class _Inputs:
         if self.shared_mask is not None:
             return image, self.shared_mask
         if self.path is not None:
-            stem = path.name.rsplit(".", 1)[0]
+            stem = stem_of(path)
             if stem not in self.mask_dir:
                 raise ImageError(f"{path}: no mask named {stem}.* in {self.path}")
             return image, load_mask_file(self.mask_dir[stem], (self.size, self.size))
@@ -107,12 +112,15 @@ class _Inputs:
         if self.shared_mask is not None:
             return str(self.path)
         if self.path is not None:
-            found = self.mask_dir.get(self.files[i].name.rsplit(".", 1)[0])
+            found = self.mask_dir.get(stem_of(self.files[i]))
             return str(found) if found else "missing"
         return self.mask.mask
 
-    def batch(self, indices: list[int], report: JobReport) -> tuple[list[int], np.ndarray, np.ndarray]:
-        """The readable inputs among indices: (their indices, images, known masks)."""
+    def batch(
+        self, indices: list[int], report: JobReport, log: manifest.Manifest
+    ) -> tuple[list[int], np.ndarray, np.ndarray]:
+        """The readable inputs among indices: (their indices, images, known masks); the others
+        are reported, said in one line and recorded as failed."""
         ok, images, knowns = [], [], []
         for i in indices:
             try:
@@ -120,7 +128,7 @@ class _Inputs:
             except ImageError as exc:
                 report.failed.append(str(exc))
                 self.warn(f"error: {exc}")
-                self.on_failure(i, str(exc))
+                log.record(self.files[i], None, self.mask_of(i), "failed", 0, str(exc))
                 continue
             ok.append(i)
             images.append(image)
@@ -160,9 +168,8 @@ def complete_files(
     shard = shards.join(completer.device)
     todo, report, log = _resume(out, files, shard, _settings(completer, config, mask, run))
     batches = [todo[lo : lo + run.batch_size] for lo in range(0, len(todo), run.batch_size)]
-    reader.on_failure = lambda i, error: log.record(files[i], None, reader.mask_of(i), "failed", 0, error)
     with Outputs(out, output, shard, log) as sink:
-        for bi, (ok, images, knowns) in enumerate(_read(reader, batches, report, output.background_io)):
+        for bi, (ok, images, knowns) in enumerate(_read(reader, batches, report, log, output.background_io)):
             if not ok:
                 continue
             steps = completer.plan(knowns, config, lowres=reader.lowres).steps
@@ -216,18 +223,20 @@ def _resume(
     return todo, JobReport(skipped=len(mine) - len(todo)), manifest.Manifest(out, shard.rank)
 
 
-def _read(reader: _Inputs, batches: list[list[int]], report: JobReport, background: bool) -> Iterator:
+def _read(
+    reader: _Inputs, batches: list[list[int]], report: JobReport, log: manifest.Manifest, background: bool
+) -> Iterator:
     """Each batch's readable inputs; in the background, the next batch is decoded while the
     caller searches this one."""
     if not background or len(batches) < 2:
-        yield from (reader.batch(b, report) for b in batches)
+        yield from (reader.batch(b, report, log) for b in batches)
         return
     with ThreadPoolExecutor(1, "ganfill-read") as pool:
-        ahead = pool.submit(reader.batch, batches[0], report)
+        ahead = pool.submit(reader.batch, batches[0], report, log)
         for k in range(len(batches)):
             current = ahead.result()
             if k + 1 < len(batches):
-                ahead = pool.submit(reader.batch, batches[k + 1], report)
+                ahead = pool.submit(reader.batch, batches[k + 1], report, log)
             yield current
 
 
@@ -267,11 +276,7 @@ def complete_photos(
             "--align needs exactly one of --mask MASK.png (photo pixels, white = fill) or --box"
         )
     files, out = _inputs_and_output(inputs, out_dir), Path(out_dir)
-    masks_by_stem = (
-        {p.name.rsplit(".", 1)[0]: p for p in find_images([mask_path])}
-        if mask_path and mask_path.is_dir()
-        else {}
-    )
+    by_stem = masks_by_stem(mask_path) if mask_path and mask_path.is_dir() else {}
     shard = shards.join(completer.device)
     settings = _settings(completer, config, mask, run) | {"box": box}
     todo, report, log = _resume(out, files, shard, settings)
@@ -280,7 +285,7 @@ def complete_photos(
         path, start = files[i], time.perf_counter()
         try:
             photo = open_image(path)
-            known = None if mask_path is None else _photo_mask(path, photo, mask_path, masks_by_stem)
+            known = None if mask_path is None else _photo_mask(path, photo, mask_path, by_stem)
             result = completer.complete_photo(
                 photo, known, config, box=box, seed=run.seed, samples=run.samples
             )
@@ -300,12 +305,10 @@ def complete_photos(
     return report
 
 
-def _photo_mask(
-    path: Path, photo: Image.Image, mask_path: Path, masks_by_stem: dict[str, Path]
-) -> np.ndarray:
+def _photo_mask(path: Path, photo: Image.Image, mask_path: Path, by_stem: dict[str, Path]) -> np.ndarray:
     """The known-mask of a photo: the one mask file, or the file of its name in a mask folder."""
-    stem = path.name.rsplit(".", 1)[0]
-    source = masks_by_stem.get(stem) if masks_by_stem else mask_path
+    stem = stem_of(path)
+    source = by_stem.get(stem) if by_stem else mask_path
     if source is None:
         raise ImageError(f"{path}: no mask named {stem}.* in {mask_path}")
     return load_mask_file(source, ImageOps.exif_transpose(photo).size)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -77,9 +78,13 @@ def done_before(out: Path, settings: dict[str, Any]) -> set[str]:
 
 
 def begin(out: Path, settings: dict[str, Any]) -> None:
-    """Record the job's settings; records of a job with other settings are dropped (its outputs
-    will be overwritten). Called by one process, after every process has read what was done."""
-    if not same_settings(out, settings):
+    """Record the job's settings. The parts a killed job with the same settings left are merged
+    first (so this job's parts hold only its own work); records of a job with other settings are
+    dropped (its outputs will be overwritten). Called by one process, after every process has
+    read what was done."""
+    if same_settings(out, settings):
+        merge(out)
+    else:
         stale = [out / MERGED, out / LOSSES, *out.glob("manifest.part*.jsonl"), *out.glob("losses.part*.csv")]
         for path in stale:
             path.unlink(missing_ok=True)
@@ -89,25 +94,31 @@ def begin(out: Path, settings: dict[str, Any]) -> None:
 
 def merge(out: Path) -> list[dict[str, Any]]:
     """One manifest.jsonl (sorted by input) and one losses.csv from the processes' parts, which
-    are then removed; returns the manifest's entries."""
+    are then removed; returns the manifest's entries. The losses are streamed (a million faces'
+    histories do not fit in memory): earlier rows of images done again are dropped."""
     merged = sorted(entries(out).values(), key=lambda e: e["input"])
     with atomic_write(out / MERGED) as tmp:
         Path(tmp).write_text("".join(json.dumps(e) + "\n" for e in merged))
     parts = sorted(out.glob("losses.part*.csv"))
-    new_rows = [row for part in parts for row in _rows(part)]
-    redone = {row[0] for row in new_rows}
-    old_rows = [row for row in _rows(out / LOSSES) if row[0] not in redone]
-    if new_rows or old_rows:
-        rows = sorted(old_rows + new_rows, key=lambda r: (r[0], int(r[1])))
+    redone = {row[0] for part in parts for row in _rows(part)}
+    sources = [out / LOSSES, *parts] if (out / LOSSES).exists() else parts
+    if sources:
         with atomic_write(out / LOSSES) as tmp, open(tmp, "w", newline="") as f:
-            csv.writer(f).writerows([LOSS_FIELDS, *rows])
+            rows = csv.writer(f)
+            rows.writerow(LOSS_FIELDS)
+            rows.writerows(row for row in _rows(out / LOSSES) if row[0] not in redone)
+            for part in parts:
+                rows.writerows(_rows(part))
     for part in [*parts, *out.glob("manifest.part*.jsonl")]:
         part.unlink()
     return merged
 
 
-def _rows(path: Path) -> list[list[str]]:
+def _rows(path: Path) -> Iterator[list[str]]:
+    """The data rows of a losses file, one at a time (a row cut short by a kill is dropped)."""
     if not path.exists():
-        return []
+        return
     with path.open(newline="") as f:
-        return [row for row in list(csv.reader(f))[1:] if len(row) == 5]  # a cut last row is dropped
+        reader = csv.reader(f)
+        next(reader, None)
+        yield from (row for row in reader if len(row) == 5)

@@ -3,6 +3,7 @@ processes wait for each other. Without torchrun a job is shard 0 of 1 and nothin
 
 from __future__ import annotations
 
+import atexit
 import os
 from dataclasses import dataclass
 
@@ -40,6 +41,8 @@ def join(device: torch.device) -> Shard:
     shard = Shard.from_env()
     if shard.world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        # Ended before the interpreter is: a group still alive at exit aborts the process.
+        atexit.register(leave, shard)
     return shard
 
 

@@ -111,6 +111,8 @@ def test_a_killed_job_resumes_without_redoing_finished_images(
     assert sorted(e["input"] for e in lines) == sorted(str(f) for f in faces.iterdir())
     assert sum(e["status"] == "done" for e in lines) == N_FACES
     assert all(path.stat().st_mtime_ns == t for path, t in before.items())  # not redone
+    rows = [line.split(",")[:2] for line in (out / "losses.csv").read_text().splitlines()[1:]]
+    assert len({name for name, _ in rows}) == N_FACES and len(rows) == len({tuple(r) for r in rows})
     assert sum(map(int, re.findall(r"(\d+) done before", stdout))) == len(before), stdout
 
 
