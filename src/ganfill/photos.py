@@ -87,10 +87,9 @@ def complete_photo(
     rgb = np.asarray(base.convert("RGB"))
     known = grow_holes(known, dilate)
     hole = known < 0.5
-    chosen = _faces_in_hole(rgb, hole, aligner)
+    chosen, known_aligned = _faces_in_hole(rgb, known, aligner)
     size = aligner.size
     aligned = np.stack([warp(rgb, face.matrix, size) for face in chosen])
-    known_aligned = np.stack([(warp(known, f.matrix, size, nearest=True) > 0.5) for f in chosen])
     done = complete(aligned, known_aligned.astype(np.float32))  # [N, K, S, S, 3]
     area = _work_area([f.matrix for f in chosen], size, hole)
     seen = aligned[known_aligned].astype(np.int16)  # the faces' known pixels [M, 3]
@@ -99,6 +98,7 @@ def complete_photo(
     matrices = [_shifted(f.matrix, area) for f in chosen]
     frame = np.ones((size, size), np.uint8)
     regions = [hole_crop & (unwarp(frame, m, hole_crop.shape, nearest=True) > 0) for m in matrices]
+    fade = feather_weights(known[area], feather)[..., None]
     images = []
     for k in range(done.shape[1]):
         out = crop
@@ -107,7 +107,6 @@ def complete_photo(
             out = _blend_region(out, back, ~region, _coarseness(m))
         if grey:  # a black-and-white photo stored as RGB gets a black-and-white fill
             out = np.repeat(out @ np.array([0.299, 0.587, 0.114])[:, None], 3, axis=-1)
-        fade = feather_weights(known[area], feather)[..., None]
         out = fade * out + (1 - fade) * crop
         result = rgb.copy()
         result[area][hole_crop] = np.clip(np.round(out[hole_crop]), 0, 255).astype(np.uint8)
@@ -119,16 +118,17 @@ def complete_photo(
     return PhotoCompletion(images, aligned, done)
 
 
-def _faces_in_hole(rgb: np.ndarray, hole: np.ndarray, aligner: FaceAligner) -> list[Face]:
-    """The detected faces whose aligned frame the hole reaches, largest first."""
+def _faces_in_hole(rgb: np.ndarray, known: np.ndarray, aligner: FaceAligner) -> tuple[list[Face], np.ndarray]:
+    """The detected faces whose aligned frame the hole reaches, largest first, and their known
+    masks in that frame [N, S, S] (True = keep)."""
     faces = aligner.detect(rgb)
     if not faces:
         raise AlignmentError("no face found in the photo")
-    size = aligner.size
-    chosen = [f for f in faces if (warp(hole.astype(np.uint8), f.matrix, size, nearest=True) > 0).any()]
+    framed = [(f, warp(known, f.matrix, aligner.size, nearest=True) > 0.5) for f in faces]
+    chosen = [(f, k) for f, k in framed if not k.all()]
     if not chosen:
         raise AlignmentError("the mask touches none of the faces found in the photo")
-    return chosen
+    return [f for f, _ in chosen], np.stack([k for _, k in chosen])
 
 
 def _work_area(matrices: list[np.ndarray], size: int, hole: np.ndarray) -> tuple[slice, slice]:
