@@ -6,8 +6,9 @@ masks warped out of the face's aligned frame), and each photo is completed by ga
 (`complete --align`) and by Telea, Navier-Stokes and PatchMatch at the photo's resolution.
 Inside the mask: hole PSNR against the truth, the detail ratio (mean |Laplacian| of the fill
 over the truth's, hole eroded 3 px; 1.0 = as sharp as the photo) at full size and with the photo
-downsampled by 2, the SWD (x1e3) of the fills' patches with its real-against-real floor, and
-seconds per photo.
+downsampled by 2, the SWD (x1e3) of the fills' patches with its real-against-real floor, the
+identity distance (dlib's face embedding of the completed photo against the true photo's, both
+taken at the true face's landmarks), and seconds per photo.
 
     python benchmarks/photo_resolution.py [--limit 64] [--masks eyes,mouth,center]
         [--methods ganfill,telea,ns,patchmatch] [--grid docs/photo_grid.png]
@@ -29,7 +30,7 @@ from ganfill.baselines import METHODS
 from ganfill.completion import Completer
 from ganfill.data import read_split, stem_of
 from ganfill.images import find_images, grid, open_rgb, save_png, show_holes
-from ganfill.metrics import pixel_metrics
+from ganfill.metrics import FaceMetrics, pixel_metrics
 from ganfill.realism import detail_ratio, swd
 
 HERE = Path(__file__).resolve().parent
@@ -65,6 +66,12 @@ def fill(method: str, completer: Completer, photo: np.ndarray, known: np.ndarray
     return METHODS[method](photo, known, 8)
 
 
+def identity(faces: FaceMetrics, truth: np.ndarray, fill: np.ndarray, shape: object) -> float:
+    """Distance of the two photos' face embeddings, both taken at the true face's landmarks."""
+    a, b = (np.asarray(faces.encoder.compute_face_descriptor(im, shape)) for im in (truth, fill))
+    return float(np.linalg.norm(a - b))
+
+
 def half(images: np.ndarray) -> np.ndarray:
     return np.stack([cv2.resize(im, (SIDE // 2, SIDE // 2), interpolation=cv2.INTER_AREA) for im in images])
 
@@ -82,9 +89,14 @@ def main() -> None:
     aligner = completer.aligner()
     found = [(p, aligner.detect(p)) for p in photos(args.data, args.limit)]
     pictures = [(p, faces[0].matrix) for p, faces in found if faces]
+    boxes = [faces[0].box for _, faces in found if faces]
+    faces = FaceMetrics()
+    shapes = [
+        faces.predictor(p, faces.dlib.rectangle(*box)) for (p, _), box in zip(pictures, boxes, strict=True)
+    ]
     print(f"{len(pictures)} photos of {SIDE}x{SIDE} with a face found (of {len(found)})")
-    print("| mask | method | hole PSNR dB | detail | detail at 1/2 | SWD (floor) | s/photo |")
-    print("|---|---|---|---|---|---|---|")
+    print("| mask | method | hole PSNR dB | detail | detail at 1/2 | SWD (floor) | identity | s/photo |")
+    print("|---|---|---|---|---|---|---|---|")
     truths = np.stack([p for p, _ in pictures])
     shown = []
     for kind in args.masks.split(","):
@@ -107,7 +119,9 @@ def main() -> None:
             small = zip(half(truths), half(fills), known_half, strict=True)
             ratio_half = np.nanmean([detail_ratio(f, t, k, erode=ERODE) for t, f, k in small])
             score, floor = swd(fills, truths, known)
-            cells = f"{psnr:.2f} | {ratio:.2f} | {ratio_half:.2f} | {score:.1f} ({floor:.1f}) | {seconds:.2f}"
+            ident = np.mean([identity(faces, t, f, s) for t, f, s in zip(truths, fills, shapes, strict=True)])
+            cells = f"{psnr:.2f} | {ratio:.2f} | {ratio_half:.2f} | {score:.1f} ({floor:.1f}) | {ident:.3f}"
+            cells += f" | {seconds:.2f}"
             print(f"| {kind} | {method} | {cells} |")
             columns.append(fills[:2])
         shown += [c[i, 60:260, 60:260] for i in range(min(2, len(truths))) for c in columns]  # the chips
