@@ -83,7 +83,8 @@ def cmd_complete(args: argparse.Namespace) -> int:
     from ganfill.batch import complete_files
 
     def progress(batch: int, count: int, steps: int) -> Callable[[int, float], None]:
-        on_plan, on_step = search_bar(f"batch {batch + 1}/{count}", disable=args.no_progress)
+        quiet = args.no_progress or os.environ.get("RANK", "0") != "0"  # one bar per job, rank 0's
+        on_plan, on_step = search_bar(f"batch {batch + 1}/{count}", disable=quiet)
         on_plan(steps)
         return on_step
 
@@ -98,11 +99,8 @@ def cmd_complete(args: argparse.Namespace) -> int:
         progress=progress,
     )
     what, rank = "photo(s)" if args.align else "image(s)", os.environ.get("RANK", "")
-    print(
-        f"{rank and f'rank {rank}: '}completed {len(report.completed)} {what} in {report.seconds:.1f} s ",
-        end="",
-    )
-    print(f"into {args.out}; {len(report.failed)} failed, {report.skipped} done before (skipped)")
+    done = f"completed {len(report.completed)} {what} in {report.seconds:.1f} s into {args.out}"
+    print(f"{rank and f'rank {rank}: '}{done}; {len(report.failed)} failed, {report.skipped} done before")
     return 1 if report.failed and not rank else 0  # under torchrun a rank's 1 reads as its crash
 
 
