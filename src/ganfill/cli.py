@@ -82,9 +82,12 @@ def cmd_complete(args: argparse.Namespace) -> int:
     """Complete masked images (or faces inside photos with --align)."""
     from ganfill.batch import complete_files
 
+    rank = os.environ.get("RANK", "")  # set by torchrun: one bar per job (rank 0's), ranks named
+
     def progress(batch: int, count: int, steps: int) -> Callable[[int, float], None]:
-        quiet = args.no_progress or os.environ.get("RANK", "0") != "0"  # one bar per job, rank 0's
-        on_plan, on_step = search_bar(f"batch {batch + 1}/{count}", disable=quiet)
+        on_plan, on_step = search_bar(
+            f"batch {batch + 1}/{count}", disable=args.no_progress or rank not in ("", "0")
+        )
         on_plan(steps)
         return on_step
 
@@ -98,7 +101,7 @@ def cmd_complete(args: argparse.Namespace) -> int:
         output=build(OutputConfig, args),
         progress=progress,
     )
-    what, rank = "photo(s)" if args.align else "image(s)", os.environ.get("RANK", "")
+    what = "photo(s)" if args.align else "image(s)"
     done = f"completed {len(report.completed)} {what} in {report.seconds:.1f} s into {args.out}"
     print(f"{rank and f'rank {rank}: '}{done}; {len(report.failed)} failed, {report.skipped} done before")
     return 1 if report.failed and not rank else 0  # under torchrun a rank's 1 reads as its crash

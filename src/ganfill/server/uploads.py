@@ -17,6 +17,7 @@ from ganfill.images import ImageError, mask_to_known, pil_flaws, upright
 from ganfill.server.schemas import CompleteJSON, Options, split_options
 
 ALLOWED_FORMATS = {"PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF"}
+ACCEPTED = "PNG, JPEG, WebP, BMP, GIF or TIFF"  # ALLOWED_FORMATS, as an error message says them
 
 
 class ApiError(HTTPException):
@@ -50,9 +51,9 @@ def decode_image(data: bytes, what: str, config: ServeConfig) -> Image.Image:
     except Image.DecompressionBombError:
         raise error(413, f"{what}: the image has too many pixels") from None
     except (UnidentifiedImageError, OSError):
-        raise error(415, f"{what}: not a readable image (PNG, JPEG, WebP, BMP, GIF or TIFF)") from None
+        raise error(415, f"{what}: not a readable image ({ACCEPTED})") from None
     if im.format not in ALLOWED_FORMATS:
-        raise error(415, f"{what}: {im.format} images are not accepted (PNG, JPEG, WebP, BMP, GIF or TIFF)")
+        raise error(415, f"{what}: {im.format} images are not accepted ({ACCEPTED})")
     if im.width * im.height > config.max_pixels:
         raise error(413, f"{what}: {im.width}x{im.height} is more than {config.max_pixels} pixels")
     try:
