@@ -12,61 +12,27 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ganfill.cli_args import add_config, build, read_config
+from ganfill.cli_args import OUT, SWITCH, Verb, add_config, build
+from ganfill.cli_training import TRAINING_VERBS
 from ganfill.config import (
     AlignConfig,
     CompletionConfig,
-    EncoderTrainConfig,
     EvalConfig,
     MaskConfig,
-    ModelConfig,
     ModelEvalConfig,
     ModelSource,
     OutputConfig,
     RunConfig,
     ServeConfig,
-    TrainConfig,
 )
 from ganfill.errors import UserError, warnings_as_lines
 from ganfill.progress import search_bar
-
-Handler = Callable[[argparse.Namespace], int]
 
 
 def _completer(args: argparse.Namespace):
     from ganfill.completion import Completer
 
     return Completer.load(build(ModelSource, args))
-
-
-def cmd_train(args: argparse.Namespace) -> int:
-    """Train (or resume) a DCGAN run; with --resume only the flags given change its settings."""
-    from ganfill.training import run_config, train
-
-    changes = read_config(TrainConfig, args) | read_config(ModelConfig, args)
-    config = run_config(args.out, changes, resume=args.resume)
-    result = train(args.data_dir, args.out, config, resume=args.resume, progress=not args.no_progress)
-    state = "interrupted; resume with --resume" if result.interrupted else "done"
-    print(f"{state}: step {result.step}, run folder {result.run_dir}")
-    return 130 if result.interrupted else 0
-
-
-def cmd_sample(args: argparse.Namespace) -> int:
-    """Write a grid of G(z) samples."""
-    from ganfill.training import write_samples
-
-    write_samples(args.model, args.out, n=args.n, seed=args.seed)
-    print(f"wrote {args.out} ({args.n} samples, seed {args.seed})")
-    return 0
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    """Write a run's inference model file."""
-    from ganfill.checkpoint import export
-
-    export(args.run_dir, args.out, half=args.half)
-    print(f"wrote {args.out} ({Path(args.out).stat().st_size / 2**20:.1f} MiB)")
-    return 0
 
 
 def cmd_align(args: argparse.Namespace) -> int:
@@ -156,37 +122,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train_encoder(args: argparse.Namespace) -> int:
-    """Train the search's starting-point encoder for a model."""
-    from ganfill.encoder_training import attach_encoder
-
-    config = build(EncoderTrainConfig, args)
-    log = attach_encoder(
-        args.model,
-        args.out,
-        config,
-        data_dir=args.data,
-        exclude_file=args.exclude_file,
-        encoder_from=args.encoder_from,
-        progress=not args.no_progress,
-    )
-    print(f"wrote {args.out}: encoder trained {config.steps} steps in {log[-1]['seconds']:.0f} s, ", end="")
-    print(f"z MSE {log[-1]['z_mse']:.4f}")
-    return 0
-
-
-OUT = ("--out", {"required": True, "help": "output folder"})
-SWITCH = {"action": "store_true"}
-
-# Each verb: handler, help, positional arguments, flags of its own (argparse keywords), configs.
-VERBS: dict[str, tuple[Handler, str, list[tuple[str, str]], list[tuple[str, dict]], list[type]]] = {
-    "train": (
-        cmd_train,
-        "train a DCGAN on a folder of images (searched recursively)",
-        [("data_dir", "folder of training images")],
-        [OUT, ("--resume", SWITCH | {"help": "continue from the latest checkpoint; flags given change it"})],
-        [TrainConfig, ModelConfig],
-    ),
+# Each verb: see cli_args.Verb; the training verbs live in cli_training.
+VERBS: dict[str, Verb] = {
+    **TRAINING_VERBS,
     "align": (
         cmd_align,
         "detect, landmark and warp every face photo under SRC into flat PNGs in DST",
@@ -227,36 +165,6 @@ VERBS: dict[str, tuple[Handler, str, list[tuple[str, str]], list[tuple[str, dict
         [ModelSource],
     ),
     "serve": (cmd_serve, "the web page and HTTP API (FastAPI + uvicorn)", [], [], [ModelSource, ServeConfig]),
-    "train-encoder": (
-        cmd_train_encoder,
-        "train the encoder that starts the latent search near its answer",
-        [("model", "model file or run folder")],
-        [
-            ("--out", {"required": True, "help": "model file to write (.safetensors)"}),
-            ("--data", {"help": "aligned real faces to train on as well (recommended)"}),
-            ("--exclude-file", {"help": "split file of file stems to leave out (the held-out split)"}),
-            ("--encoder-from", {"help": "model file whose encoder to continue training"}),
-        ],
-        [EncoderTrainConfig],
-    ),
-    "sample": (
-        cmd_sample,
-        "write a grid of generated faces",
-        [("model", "model file or run folder")],
-        [
-            ("--out", {"required": True, "help": "output PNG"}),
-            ("-n", {"type": int, "default": 64}),
-            ("--seed", {"type": int, "default": 0}),
-        ],
-        [],
-    ),
-    "export": (
-        cmd_export,
-        "write a run's inference model file (EMA G, D, config)",
-        [("run_dir", "run folder"), ("out", "model file to write (.safetensors)")],
-        [("--half", SWITCH | {"help": "store weights as float16 (half the size)"})],
-        [],
-    ),
 }
 
 

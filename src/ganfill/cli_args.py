@@ -10,9 +10,16 @@ import argparse
 import dataclasses
 import types
 import typing
+from collections.abc import Callable
 from typing import Any, Literal
 
 from ganfill.config import field_docs
+
+Handler = Callable[[argparse.Namespace], int]
+Verb = tuple[Handler, str, list[tuple[str, str]], list[tuple[str, dict]], list[type]]
+"""A CLI verb: handler, help, positional arguments, flags of its own (argparse keywords), configs."""
+OUT = ("--out", {"required": True, "help": "output folder"})
+SWITCH = {"action": "store_true"}
 
 
 def _base(annotation: Any) -> Any:

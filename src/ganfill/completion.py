@@ -19,6 +19,7 @@ from ganfill.blending import paste, poisson_blend
 from ganfill.checkpoint import Model, ModelFileError, load_model
 from ganfill.config import CompletionConfig, ConfigError, ModelSource
 from ganfill.devices import pick_device
+from ganfill.finisher import Finisher, default_finisher, load_finisher
 from ganfill.images import ImageError, open_image, to_tensor, to_uint8
 from ganfill.inversion import invert
 from ganfill.photos import PhotoCompletion, box_mask, complete_photo
@@ -90,8 +91,10 @@ class Completer:
         *,
         device: str | torch.device = "cpu",
         aligner: FaceAligner | None = None,
+        finisher: Finisher | str | Path | None = None,
     ):
         self.model = load_model(model, device=device) if isinstance(model, str | Path) else model.to(device)
+        self.finisher = load_finisher(finisher) if isinstance(finisher, str | Path) else finisher
         # Frozen once, here: searches that share the model (the server's concurrent requests)
         # then never toggle its train/grad flags, so none can race another.
         for net in (self.model.generator, self.model.discriminator, self.model.encoder):
@@ -106,14 +109,21 @@ class Completer:
         """The bundled default face model (64x64 aligned faces)."""
         if not DEFAULT_WEIGHTS.exists():
             raise ModelFileError(f"{DEFAULT_WEIGHTS}: the bundled model is missing from this install")
-        return cls(DEFAULT_WEIGHTS, device=device)
+        return cls(DEFAULT_WEIGHTS, device=device, finisher=default_finisher(64))
 
     @classmethod
     def load(cls, source: ModelSource | None = None) -> Completer:
         """The model a ModelSource names (the bundled one by default), on its device."""
         source = source or ModelSource()
         device = pick_device(source.device)
-        return cls(source.model, device=device) if source.model else cls.from_pretrained(device=device)
+        if not source.model:
+            completer = cls.from_pretrained(device=device)
+        else:
+            completer = cls(source.model, device=device)
+            completer.finisher = default_finisher(completer.size)
+        if source.finisher is not None:
+            completer.finisher = None if source.finisher == "none" else load_finisher(source.finisher)
+        return completer
 
     def plan(
         self,
@@ -226,7 +236,7 @@ class Completer:
             )
             return done.alternatives
 
-        return complete_photo(photo, known, self.aligner(), fill, **edges)
+        return complete_photo(photo, known, self.aligner(), fill, finisher=self.finisher, **edges)
 
     def aligner(self) -> FaceAligner:
         """The face aligner for this model's frame, made on first use (dlib loads once)."""

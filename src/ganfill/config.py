@@ -211,6 +211,42 @@ class EncoderTrainConfig(_Config):
 
 
 @dataclass(frozen=True)
+class FinisherTrainConfig(_Config):
+    """How `ganfill train-finisher` trains the detail finisher on large aligned faces."""
+
+    steps: int = 20000
+    """Optimiser steps."""
+    batch_size: int = 16
+    """Faces per step."""
+    lr: float = 2e-4
+    """Adam learning rate of the finisher and of its critic."""
+    width: int = 32
+    """Channels of the finisher's trunk."""
+    blocks: int = 5
+    """Residual blocks of the trunk."""
+    l1_weight: float = 1.0
+    """Weight of the mean L1 against the true face inside the hole."""
+    adv_weight: float = 0.02
+    """Weight of the patch critic's opinion of the hole (hinge loss): L1 alone draws the mean of
+    the details that fit, a smooth face; the critic rewards details that look real."""
+    detail_weight: float = 0.5
+    """Weight of (log of the fill's mean |Laplacian| over the truth's)^2 inside each hole: the
+    amount of fine detail, neither blur nor noise."""
+    save_every: int = 500
+    """Write the finisher file every N steps (a stopped run keeps its last one)."""
+    seed: int = 0
+    """Seed of the initialisation, the masks and the batches."""
+
+    def __post_init__(self) -> None:
+        _check(self.steps >= 1 and self.save_every >= 1, "steps and save_every must be >= 1")
+        _check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
+        _check(self.lr > 0, f"lr must be > 0, got {self.lr}")
+        _check(self.width >= 1 and self.blocks >= 0, "width must be >= 1 and blocks >= 0")
+        weights = (self.l1_weight, self.adv_weight, self.detail_weight)
+        _check(all(w >= 0 for w in weights), "loss weights must be >= 0")
+
+
+@dataclass(frozen=True)
 class CompletionConfig(_Config):
     """How to search the latent space for one completion (Yeh et al. 2017, section 3)."""
 
@@ -407,6 +443,9 @@ class ModelSource(_Config):
 
     model: str | None = None
     """Model file or run folder (default: the bundled face model)."""
+    finisher: str | None = None
+    """Finisher file that draws faces larger than the model's frame in photos at 3x, with a real
+    face's detail (default: the bundled one for 64-px models); none: warp the fill up instead."""
     device: Device = "auto"
     """auto prefers CUDA, then MPS, then the CPU."""
 

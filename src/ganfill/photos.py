@@ -15,6 +15,7 @@ from PIL import Image
 
 from ganfill.alignment import AlignmentError, Face, FaceAligner, unwarp, warp
 from ganfill.blending import poisson_blend_coarse
+from ganfill.finisher import Finisher, finish
 from ganfill.images import ImageError, upright
 from ganfill.masks import feather_weights, grow_holes
 
@@ -31,6 +32,9 @@ UNDO_ORIENTATION = {
 SUPPORTED_MODES = ("RGB", "RGBA", "L")
 GREY_SPREAD = 6
 """Most a pixel's channels differ (JPEG's colour noise) in a photo taken for black-and-white."""
+
+FINISH_ABOVE = 1.25
+"""Photo pixels per model pixel above which a face is drawn by the finisher (else warped up)."""
 
 CompleteFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 """(aligned faces uint8 [N, S, S, 3], known [N, S, S]) -> completions uint8 [N, K, S, S, 3], best first."""
@@ -70,12 +74,14 @@ def complete_photo(
     *,
     dilate: int = 0,
     feather: int = 0,
+    finisher: Finisher | None = None,
 ) -> PhotoCompletion:
     """Complete every face that the mask touches; known [H, W] is in the photo's displayed pixels.
 
     Only the faces' region of the photo is worked on (warped back, blended, clipped), so a
     large photo costs little more than a small one. dilate grows the hole first and feather
-    fades the fill in across the hole's outer pixels (both in photo pixels).
+    fades the fill in across the hole's outer pixels (both in photo pixels). A face larger
+    in the photo than the model's frame is drawn by the finisher at 3x, with its detail.
     """
     orientation = photo.getexif().get(0x0112, 1)
     base = upright(photo)
@@ -88,22 +94,21 @@ def complete_photo(
     known = grow_holes(known, dilate)
     hole = known < 0.5
     chosen, known_aligned = _faces_in_hole(rgb, known, aligner)
-    size = aligner.size
-    aligned = np.stack([warp(rgb, face.matrix, size) for face in chosen])
+    aligned = np.stack([warp(rgb, face.matrix, aligner.size) for face in chosen])
     done = complete(aligned, known_aligned.astype(np.float32))  # [N, K, S, S, 3]
-    area = _work_area([f.matrix for f in chosen], size, hole)
+    drawn = [_drawn(rgb, known, f.matrix, faces, finisher) for f, faces in zip(chosen, done, strict=True)]
+    area = _work_area([f.matrix for f in chosen], aligner.size, hole)
     seen = aligned[known_aligned].astype(np.int16)  # the faces' known pixels [M, 3]
     grey = len(seen) > 0 and int((seen.max(-1) - seen.min(-1)).max()) <= GREY_SPREAD
     crop, hole_crop = rgb[area].astype(np.float64), hole[area]
-    matrices = [_shifted(f.matrix, area) for f in chosen]
-    frame = np.ones((size, size), np.uint8)
-    regions = [hole_crop & (unwarp(frame, m, hole_crop.shape, nearest=True) > 0) for m in matrices]
+    matrices = [_shifted(m, area) for m, _ in drawn]
+    regions = [_landing(hole_crop, m, faces.shape[1]) for m, (_, faces) in zip(matrices, drawn, strict=True)]
     fade = feather_weights(known[area], feather)[..., None]
     images = []
     for k in range(done.shape[1]):
         out = crop
-        for m, face_done, region in zip(matrices, done[:, k], regions, strict=True):
-            back = unwarp(face_done, m, hole_crop.shape).astype(np.float64)
+        for m, (_, faces), region in zip(matrices, drawn, regions, strict=True):
+            back = unwarp(faces[k], m, hole_crop.shape).astype(np.float64)
             out = _blend_region(out, back, ~region, _coarseness(m))
         if grey:  # a black-and-white photo stored as RGB gets a black-and-white fill
             out = np.repeat(out @ np.array([0.299, 0.587, 0.114])[:, None], 3, axis=-1)
@@ -116,6 +121,20 @@ def complete_photo(
         image.info["exif"] = photo.info.get("exif", b"")
         images.append(image)
     return PhotoCompletion(images, aligned, done)
+
+
+def _drawn(
+    rgb: np.ndarray, known: np.ndarray, matrix: np.ndarray, faces: np.ndarray, finisher: Finisher | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """A face's photo -> frame map and its completions [K, s, s, 3] in that frame: the
+    finisher's frame (3x the model's, drawn with the photo's pixels around the hole) where the
+    photo shows the face larger than the model's frame, else the model's own."""
+    if finisher is None or _photo_px_per_model_px(matrix) < FINISH_ABOVE:
+        return matrix, faces
+    big, side = matrix * finisher.scale, faces.shape[1] * finisher.scale
+    context = np.repeat(warp(rgb, big, side)[None], len(faces), 0)
+    seen = np.repeat((warp(known.astype(np.float32), big, side, nearest=True) > 0.5)[None], len(faces), 0)
+    return big, finish(finisher, faces, context, seen)
 
 
 def _faces_in_hole(rgb: np.ndarray, known: np.ndarray, aligner: FaceAligner) -> tuple[list[Face], np.ndarray]:
@@ -154,11 +173,20 @@ def _shifted(matrix: np.ndarray, area: tuple[slice, slice]) -> np.ndarray:
     return out
 
 
+def _landing(hole: np.ndarray, matrix: np.ndarray, side: int) -> np.ndarray:
+    """The hole's pixels that a side x side frame, placed by its photo -> frame map, covers."""
+    return hole & (unwarp(np.ones((side, side), np.uint8), matrix, hole.shape, nearest=True) > 0)
+
+
+def _photo_px_per_model_px(matrix: np.ndarray) -> float:
+    """How many photo pixels one pixel of the frame covers (the map's scale)."""
+    return float(abs(np.linalg.det(matrix[:, :2])) ** -0.5)
+
+
 def _coarseness(matrix: np.ndarray) -> int:
     """How much coarser than the photo the seam's correction may be solved: the warped-up fill
-    has no detail finer than a model pixel, so keep 4 correction cells per model pixel."""
-    photo_px_per_model_px = abs(np.linalg.det(matrix[:, :2])) ** -0.5
-    return max(1, int(photo_px_per_model_px / 4))
+    has no detail finer than a frame pixel, so keep 4 correction cells per frame pixel."""
+    return max(1, int(_photo_px_per_model_px(matrix) / 4))
 
 
 def _blend_region(target: np.ndarray, source: np.ndarray, keep: np.ndarray, factor: int) -> np.ndarray:

@@ -170,3 +170,27 @@ def test_no_face_or_missed_mask_is_a_clear_error(tiny_model_file: Path, tmp_path
 def test_unknown_landmark_set() -> None:
     with pytest.raises(AlignmentError, match="inner-eyes-bottom-lip"):
         FaceAligner(64, landmarks="nose-only")
+
+
+def test_a_face_larger_than_the_frame_is_drawn_by_the_finisher(
+    tiny_model_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ganfill import photos
+    from ganfill.completion import Completer
+    from ganfill.finisher import Finisher
+
+    contexts = []
+    real_finish = photos.finish
+    monkeypatch.setattr(photos, "finish", lambda f, *a: contexts.append(a[1].shape) or real_finish(f, *a))
+    photo = Image.open(UTK)  # its face spans about 10 photo pixels per pixel of the 16-px frame
+    known = np.ones((200, 200), np.float32)
+    known[100:140, 70:130] = 0
+    torch_seeded = Finisher(width=8, blocks=1)
+    plain = Completer(tiny_model_file).complete_photo(photo, known, iters=2, blend="none")
+    finished = Completer(tiny_model_file, finisher=torch_seeded).complete_photo(
+        photo, known, iters=2, blend="none"
+    )
+    assert contexts == [(1, 48, 48, 3)]  # the photo seen at 3x the frame
+    before, a, b = (np.asarray(im).astype(int) for im in (photo, plain.image, finished.image))
+    keep = known.astype(bool)
+    assert np.array_equal(before[keep], b[keep]) and (a[~keep] != b[~keep]).any()

@@ -1,0 +1,132 @@
+"""The training verbs of the `ganfill` command line: generator, encoder, finisher, and the model
+files they write."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ganfill.cli_args import OUT, SWITCH, Verb, build, read_config
+from ganfill.config import EncoderTrainConfig, FinisherTrainConfig, ModelConfig, TrainConfig
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train (or resume) a DCGAN run; with --resume only the flags given change its settings."""
+    from ganfill.training import run_config, train
+
+    changes = read_config(TrainConfig, args) | read_config(ModelConfig, args)
+    config = run_config(args.out, changes, resume=args.resume)
+    result = train(args.data_dir, args.out, config, resume=args.resume, progress=not args.no_progress)
+    state = "interrupted; resume with --resume" if result.interrupted else "done"
+    print(f"{state}: step {result.step}, run folder {result.run_dir}")
+    return 130 if result.interrupted else 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    """Write a grid of G(z) samples."""
+    from ganfill.training import write_samples
+
+    write_samples(args.model, args.out, n=args.n, seed=args.seed)
+    print(f"wrote {args.out} ({args.n} samples, seed {args.seed})")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write a run's inference model file."""
+    from ganfill.checkpoint import export
+
+    export(args.run_dir, args.out, half=args.half)
+    print(f"wrote {args.out} ({Path(args.out).stat().st_size / 2**20:.1f} MiB)")
+    return 0
+
+
+def cmd_train_encoder(args: argparse.Namespace) -> int:
+    """Train the search's starting-point encoder for a model."""
+    from ganfill.encoder_training import attach_encoder
+
+    config = build(EncoderTrainConfig, args)
+    log = attach_encoder(
+        args.model,
+        args.out,
+        config,
+        data_dir=args.data,
+        exclude_file=args.exclude_file,
+        encoder_from=args.encoder_from,
+        progress=not args.no_progress,
+    )
+    print(f"wrote {args.out}: encoder trained {config.steps} steps in {log[-1]['seconds']:.0f} s, ", end="")
+    print(f"z MSE {log[-1]['z_mse']:.4f}")
+    return 0
+
+
+def cmd_train_finisher(args: argparse.Namespace) -> int:
+    """Train the detail finisher that draws completed faces at 3x the model's size."""
+    from ganfill.finisher_training import train_finisher_folder
+
+    config = build(FinisherTrainConfig, args)
+    log = train_finisher_folder(
+        args.data_dir,
+        args.out,
+        config,
+        exclude_file=args.exclude_file,
+        init_from=args.init_from,
+        progress=not args.no_progress,
+        on_log=lambda entry: print(" ".join(f"{k} {v:.4g}" for k, v in entry.items()), file=sys.stderr),
+    )
+    print(
+        f"wrote {args.out}: {config.steps} steps in {log[-1]['seconds']:.0f} s, hole L1 {log[-1]['l1']:.4f}"
+    )
+    return 0
+
+
+TRAINING_VERBS: dict[str, Verb] = {
+    "train": (
+        cmd_train,
+        "train a DCGAN on a folder of images (searched recursively)",
+        [("data_dir", "folder of training images")],
+        [OUT, ("--resume", SWITCH | {"help": "continue from the latest checkpoint; flags given change it"})],
+        [TrainConfig, ModelConfig],
+    ),
+    "train-encoder": (
+        cmd_train_encoder,
+        "train the encoder that starts the latent search near its answer",
+        [("model", "model file or run folder")],
+        [
+            ("--out", {"required": True, "help": "model file to write (.safetensors)"}),
+            ("--data", {"help": "aligned real faces to train on as well (recommended)"}),
+            ("--exclude-file", {"help": "split file of file stems to leave out (the held-out split)"}),
+            ("--encoder-from", {"help": "model file whose encoder to continue training"}),
+        ],
+        [EncoderTrainConfig],
+    ),
+    "sample": (
+        cmd_sample,
+        "write a grid of generated faces",
+        [("model", "model file or run folder")],
+        [
+            ("--out", {"required": True, "help": "output PNG"}),
+            ("-n", {"type": int, "default": 64}),
+            ("--seed", {"type": int, "default": 0}),
+        ],
+        [],
+    ),
+    "export": (
+        cmd_export,
+        "write a run's inference model file (EMA G, D, config)",
+        [("run_dir", "run folder"), ("out", "model file to write (.safetensors)")],
+        [("--half", SWITCH | {"help": "store weights as float16 (half the size)"})],
+        [],
+    ),
+    "train-finisher": (
+        cmd_train_finisher,
+        "train the finisher that adds a real face's detail where a photo's face is larger than 64 px",
+        [("data_dir", "faces aligned at 3x the model's size (ganfill align --size 192)")],
+        [
+            ("--out", {"required": True, "help": "finisher file to write (.safetensors)"}),
+            ("--exclude-file", {"help": "split file of file stems to leave out (the held-out split)"}),
+            ("--init-from", {"help": "finisher file to continue training"}),
+        ],
+        [FinisherTrainConfig],
+    ),
+}

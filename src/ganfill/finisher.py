@@ -1,0 +1,114 @@
+"""The detail finisher: draws a completed 64-px face at 3x its size with a real face's fine
+detail, for photos whose face is larger than the model's frame.
+
+The search decides the face; the finisher only adds what a 64-px image cannot hold (lids, iris
+rims, lip edges, skin grain). It sees the 64-px completion and, at the output's resolution, the
+photo's own known pixels around the hole (so the fill takes on the photo's sharpness), and its
+output is projected so that every 3x3 block averages to the 64-px pixel it came from: the
+finisher cannot change what the search decided, only how it looks up close.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ganfill.checkpoint import ModelFileError, read_safetensors, write_safetensors
+
+SCALE = 3
+KIND = "finisher"
+PROJECTIONS = 3
+DEFAULT_FINISHER = Path(__file__).resolve().parent / "weights" / "finisher.safetensors"
+
+
+def consistent(high: torch.Tensor, low: torch.Tensor, scale: int = SCALE) -> torch.Tensor:
+    """high [B, C, rS, rS] shifted per scale x scale block so that its block means equal low."""
+    means = F.avg_pool2d(high, scale)
+    return high + F.interpolate(low - means, scale_factor=scale, mode="nearest")
+
+
+class _Block(nn.Module):
+    """conv-ReLU-conv with a skip, the unit of EDSR-style super-resolution trunks."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(width, width, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(width, width, 3, padding=1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class Finisher(nn.Module):
+    """F(low, context, known) -> the face at SCALE x low's size, block means equal to low.
+
+    The trunk runs at the low resolution (the context enters space-to-depth), so it costs about
+    as much as a few 64-px convolutions; the output is a residual on the bilinear upsampling.
+    """
+
+    def __init__(self, width: int = 32, blocks: int = 5, scale: int = SCALE) -> None:
+        super().__init__()
+        self.spec = {"width": width, "blocks": blocks, "scale": scale}
+        self.scale = scale
+        self.head = nn.Conv2d(3 + 4 * scale * scale, width, 3, padding=1)
+        self.trunk = nn.Sequential(*(_Block(width) for _ in range(blocks)))
+        self.tail = nn.Conv2d(width, 3 * scale * scale, 3, padding=1)
+
+    def forward(self, low: torch.Tensor, context: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+        """low [B, 3, S, S] and context [B, 3, rS, rS] in [-1, 1], known [B, 1, rS, rS] (1 = the
+        photo's pixel) -> [B, 3, rS, rS], about [-1, 1], whose r x r block means are low."""
+        r = self.scale
+        seen = torch.cat([context * known, known], 1)
+        x = torch.cat([low, F.pixel_unshuffle(seen, r)], 1)
+        features = self.head(x)
+        residual = F.pixel_shuffle(self.tail(features + self.trunk(features)), r)
+        base = F.interpolate(low, scale_factor=r, mode="bilinear", align_corners=False)
+        out = consistent(base + residual, low, r)
+        for _ in range(PROJECTIONS):  # alternate projections onto [-1, 1] and onto the block means
+            out = consistent(out.clamp(-1, 1), low, r)
+        return out
+
+
+def save_finisher(path: str | Path, finisher: Finisher, info: dict) -> None:
+    """Write a finisher file: weights plus its shape and how it was trained (no pickle)."""
+    write_safetensors(path, finisher.state_dict(), {"kind": KIND, "spec": finisher.spec, "info": info})
+
+
+def load_finisher(path: str | Path = DEFAULT_FINISHER) -> Finisher:
+    """A finisher file in eval mode with gradients off."""
+    tensors, meta = read_safetensors(path)
+    if meta.get("kind") != KIND:
+        raise ModelFileError(f"{path}: not a finisher file (kind {meta.get('kind')!r})")
+    finisher = Finisher(**meta["spec"])
+    try:
+        finisher.load_state_dict({k: v.float() for k, v in tensors.items()})
+    except RuntimeError as exc:
+        raise ModelFileError(f"{path}: finisher weights do not match its spec ({exc})") from None
+    finisher.info = meta.get("info", {})
+    return finisher.eval().requires_grad_(False)
+
+
+def default_finisher(model_size: int) -> Finisher | None:
+    """The bundled finisher for a model of this frame size (it is trained for 64 px), if any."""
+    return load_finisher() if model_size == 64 and DEFAULT_FINISHER.exists() else None
+
+
+def _tensor(images: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div(127.5).sub(1)
+
+
+@torch.no_grad()
+def finish(finisher: Finisher, faces: np.ndarray, context: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """faces uint8 [N, S, S, 3] completed at the model's size; context uint8 [N, rS, rS, 3] and
+    known [N, rS, rS] (1 = the photo's pixel) the photo seen in the same frame at rS -> uint8
+    [N, rS, rS, 3], whose r x r block means are the faces (up to rounding and clipping)."""
+    mask = torch.from_numpy(np.ascontiguousarray(known, dtype=np.float32))[:, None]
+    out = finisher(_tensor(faces), _tensor(context), mask)
+    return out.add(1).mul(127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()

@@ -1,0 +1,166 @@
+"""Training the detail finisher (finisher.py) on aligned faces at its output size.
+
+Each step takes true faces at 3x the model's size, their 3x3 block means as the 64-px
+completion, and a hole of a kind people mask in photos; the finisher redraws the hole from the
+means and the photo around it. Its loss: L1 against the truth, a patch critic's hinge loss on
+the hole (Lim & Ye 2017; spectral norm, Miyato et al. 2018) and the match of the hole's amount
+of fine detail (mean |Laplacian|) to the truth's.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+from tqdm import tqdm
+
+from ganfill import masks as mask_kinds
+from ganfill.config import FinisherTrainConfig
+from ganfill.finisher import Finisher, load_finisher, save_finisher
+
+HOLE_KINDS = ("center", "left", "right", "top", "bottom", "eyes", "mouth", "strokes", "pattern")
+LAPLACIAN = torch.tensor([[0.0, 1, 0], [1, -4, 1], [0, 1, 0]]).view(1, 1, 3, 3)
+
+
+class PatchCritic(nn.Module):
+    """A PatchGAN critic: one logit per 22-px patch of a face at the finisher's size."""
+
+    def __init__(self, width: int = 32) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        channels = 3
+        for out in (width, 2 * width, 4 * width):
+            layers += [spectral_norm(nn.Conv2d(channels, out, 4, 2, 1)), nn.LeakyReLU(0.2, inplace=True)]
+            channels = out
+        self.net = nn.Sequential(*layers, spectral_norm(nn.Conv2d(channels, 1, 3, 1, 1)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)  # [B, 1, H/8, W/8]
+
+
+def hole_masks(n: int, size: int, rng: np.random.Generator) -> torch.Tensor:
+    """n known-masks [n, 1, size, size] of kinds drawn at random from HOLE_KINDS."""
+    kinds, seeds = rng.choice(HOLE_KINDS, n), rng.integers(0, 2**31, n)
+    out = [mask_kinds.make(str(k), 1, size, seed=int(s))[0] for k, s in zip(kinds, seeds, strict=True)]
+    return torch.from_numpy(np.stack(out))[:, None]
+
+
+def _detail(images: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+    """Mean |Laplacian| of each image's grey values inside its hole [B]."""
+    grey = (images * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    edges = F.conv2d(F.pad(grey, (1, 1, 1, 1), mode="reflect"), LAPLACIAN).abs()
+    return (edges * hole).sum((1, 2, 3)) / hole.sum((1, 2, 3)).clamp(min=1)
+
+
+def _losses(finisher, critic, faces: torch.Tensor, known: torch.Tensor, config: FinisherTrainConfig):
+    """The finisher's loss terms on one batch, and the composite the critic judges."""
+    low = F.avg_pool2d(faces, finisher.scale)
+    out = finisher(low, faces, known)
+    hole = 1 - known
+    composite = out * hole + faces * known
+    l1 = ((out - faces).abs() * hole).sum() / (3 * hole.sum()).clamp(min=1)
+    opinion = critic(composite)
+    patches = F.adaptive_max_pool2d(hole, opinion.shape[-2:])  # the patches the hole reaches
+    adv = -(opinion * patches).sum() / patches.sum().clamp(min=1)
+    ratio = torch.log((_detail(out, hole) + 1e-4) / (_detail(faces, hole) + 1e-4))
+    terms = {"l1": l1, "adv": adv, "detail_log_ratio": ratio.pow(2).mean()}
+    total = config.l1_weight * l1 + config.adv_weight * adv + config.detail_weight * terms["detail_log_ratio"]
+    return total, terms, composite.detach(), patches
+
+
+def _critic_step(critic, opt, faces: torch.Tensor, composite: torch.Tensor, patches: torch.Tensor) -> float:
+    """One hinge-loss step of the critic: real faces high, the holes' patches of fills low."""
+    real = F.relu(1 - critic(faces)).mean()
+    fake = (F.relu(1 + critic(composite)) * patches).sum() / patches.sum().clamp(min=1)
+    loss = real + fake
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
+def train_finisher(
+    faces: torch.Tensor,
+    out: str | Path,
+    config: FinisherTrainConfig,
+    *,
+    init_from: str | Path | None = None,
+    progress: bool = True,
+    on_log: Callable[[dict[str, float]], None] | None = None,
+) -> list[dict[str, float]]:
+    """Train a finisher on uint8 faces [N, 3, rS, rS] and write it to out every save_every steps.
+
+    init_from: a finisher file to continue training (its steps and seconds add up). on_log is
+    told each logged entry (every 50 steps).
+    """
+    torch.manual_seed(config.seed)
+    earlier = load_finisher(init_from) if init_from else None
+    finisher = Finisher(config.width, config.blocks)
+    if earlier is not None:
+        finisher.load_state_dict(earlier.state_dict())
+    finisher.train().requires_grad_(True)
+    critic = PatchCritic()
+    opt = torch.optim.Adam(finisher.parameters(), lr=config.lr, betas=(0.5, 0.999))
+    opt_critic = torch.optim.Adam(critic.parameters(), lr=config.lr, betas=(0.5, 0.999))
+    before = earlier.info if earlier is not None else {}
+    rng = np.random.default_rng(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)
+    log: list[dict[str, float]] = []
+    start = time.perf_counter()
+    for step in tqdm(range(config.steps), disable=not progress, unit="step", file=sys.stderr):
+        batch = (
+            faces[torch.randint(len(faces), (config.batch_size,), generator=gen)].float().div(127.5).sub(1)
+        )
+        flip = torch.rand(len(batch), generator=gen) < 0.5
+        batch[flip] = batch[flip].flip(-1)
+        known = hole_masks(len(batch), batch.shape[-1], rng)
+        total, terms, composite, patches = _losses(finisher, critic, batch, known, config)
+        opt.zero_grad(set_to_none=True)
+        total.backward()
+        opt.step()
+        critic_loss = _critic_step(critic, opt_critic, batch, composite, patches)
+        if step % 50 == 0 or step == config.steps - 1:
+            entry = {k: v.item() for k, v in terms.items()}
+            log.append({"step": step, "loss": total.item(), "critic": critic_loss, **entry})
+            log[-1]["seconds"] = time.perf_counter() - start
+            if on_log is not None:
+                on_log(log[-1])
+        if (step + 1) % config.save_every == 0 or step == config.steps - 1:
+            seconds = time.perf_counter() - start
+            info = asdict(config) | {
+                "steps_done": before.get("steps_done", 0) + step + 1,
+                "train_seconds": round(before.get("train_seconds", 0) + seconds, 1),
+                "face_size": int(faces.shape[-1]),
+                "faces": len(faces),
+                "continued_from": None if init_from is None else Path(init_from).name,
+            }
+            save_finisher(out, finisher, info)
+    return log
+
+
+def train_finisher_folder(
+    data_dir: str | Path,
+    out: str | Path,
+    config: FinisherTrainConfig,
+    *,
+    size: int = 192,
+    exclude_file: str | Path | None = None,
+    init_from: str | Path | None = None,
+    progress: bool = True,
+    on_log: Callable[[dict[str, float]], None] | None = None,
+) -> list[dict[str, float]]:
+    """train_finisher on the faces of a folder aligned at `size` (`ganfill align --size 192`),
+    leaving out the stems of exclude_file (the held-out split)."""
+    from ganfill.data import load_folder, read_split
+
+    exclude = read_split(exclude_file) if exclude_file else ()
+    faces = load_folder(data_dir, size, exclude=exclude).images
+    return train_finisher(faces, out, config, init_from=init_from, progress=progress, on_log=on_log)
