@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from ganfill import masks as mask_kinds
 from ganfill.config import FinisherTrainConfig
-from ganfill.finisher import Finisher, load_finisher, save_finisher
+from ganfill.finisher import SCALE, Finisher, load_finisher, save_finisher
 
 HOLE_KINDS = ("center", "left", "right", "top", "bottom", "eyes", "mouth", "strokes", "pattern")
 LAPLACIAN = torch.tensor([[0.0, 1, 0], [1, -4, 1], [0, 1, 0]]).view(1, 1, 3, 3)
@@ -51,6 +51,25 @@ def hole_masks(n: int, size: int, rng: np.random.Generator) -> torch.Tensor:
     kinds, seeds = rng.choice(HOLE_KINDS, n), rng.integers(0, 2**31, n)
     out = [mask_kinds.make(str(k), 1, size, seed=int(s))[0] for k, s in zip(kinds, seeds, strict=True)]
     return torch.from_numpy(np.stack(out))[:, None]
+
+
+def hole_crops(
+    faces: torch.Tensor, known: torch.Tensor, side: int, rng: np.random.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each face and mask cut to side x side around a random pixel of its hole, the corner on
+    the 3-pixel grid (so that the block means stay those of the whole face)."""
+    full = faces.shape[-1]
+    if side >= full:
+        return faces, known
+    faces_out, known_out = [], []
+    for face, mask in zip(faces, known, strict=True):
+        ys, xs = torch.nonzero(mask[0] < 0.5, as_tuple=True)
+        pick = int(rng.integers(len(ys))) if len(ys) else None
+        cy, cx = (int(ys[pick]), int(xs[pick])) if pick is not None else (full // 2, full // 2)
+        top, left = (min(max(0, c - side // 2), full - side) // SCALE * SCALE for c in (cy, cx))
+        faces_out.append(face[:, top : top + side, left : left + side])
+        known_out.append(mask[:, top : top + side, left : left + side])
+    return torch.stack(faces_out), torch.stack(known_out)
 
 
 def _detail(images: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
@@ -122,6 +141,8 @@ def train_finisher(
         flip = torch.rand(len(batch), generator=gen) < 0.5
         batch[flip] = batch[flip].flip(-1)
         known = hole_masks(len(batch), batch.shape[-1], rng)
+        if config.crop:
+            batch, known = hole_crops(batch, known, config.crop, rng)
         total, terms, composite, patches = _losses(finisher, critic, batch, known, config)
         opt.zero_grad(set_to_none=True)
         total.backward()
