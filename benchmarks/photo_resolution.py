@@ -12,6 +12,7 @@ taken at the true face's landmarks), and seconds per photo.
 
     python benchmarks/photo_resolution.py [--limit 64] [--masks eyes,mouth,center]
         [--methods ganfill,telea,ns,patchmatch] [--grid docs/photo_grid.png]
+        [--model FILE] [--finisher FILE|none]
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ganfill import masks
 from ganfill.alignment import unwarp
 from ganfill.baselines import METHODS
 from ganfill.completion import Completer
+from ganfill.config import ModelSource
 from ganfill.data import read_split, stem_of
 from ganfill.images import find_images, grid, open_rgb, save_png, show_holes
 from ganfill.metrics import FaceMetrics, pixel_metrics
@@ -83,9 +85,12 @@ def main() -> None:
     parser.add_argument("--masks", default="eyes,mouth,center")
     parser.add_argument("--methods", default="ganfill,telea,ns,patchmatch")
     parser.add_argument("--grid", type=Path, help="write crops: truth | masked | each method")
+    parser.add_argument("--model", help="model file (default: the bundled one)")
+    parser.add_argument("--finisher", help="finisher file, or none (default: the bundled one)")
     args = parser.parse_args()
     print(describe_machine())
-    completer = Completer.from_pretrained()
+    completer = Completer.load(ModelSource(model=args.model, finisher=args.finisher))
+    print(f"model {args.model or 'bundled'}, finisher {args.finisher or 'bundled'}")
     aligner = completer.aligner()
     found = [(p, aligner.detect(p)) for p in photos(args.data, args.limit)]
     pictures = [(p, faces[0].matrix) for p, faces in found if faces]

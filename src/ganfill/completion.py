@@ -246,11 +246,10 @@ class Completer:
             self._aligner = FaceAligner(self.size)
         return self._aligner
 
-    def _starts(self, y, m, cfg: CompletionConfig, schedule: Schedule, seed, ids, lowres) -> tuple:
+    def _starts(self, y, m, cfg: CompletionConfig, schedule: Schedule, seed, ids, lowres) -> torch.Tensor:
         """[B, K, z_dim] starting codes: U[-1, 1] draws, or the encoder's guess with Gaussian
         draws around it (schedule.spread), or jittered by the uniform draws when restarts were
-        asked for without a spread (the first start is then the guess itself); and the guess
-        [B, z_dim] (None from a random start)."""
+        asked for without a spread (the first start is then the guess itself)."""
         # One generator per image keeps each image's start independent of batching.
         z_dim, k = self.model.config.z_dim, cfg.restarts
         gens = [torch.Generator().manual_seed(hash((seed, i)) & (2**63 - 1)) for i in ids]
@@ -261,25 +260,21 @@ class Completer:
                 "this model has no encoder (train one with ganfill train-encoder); use --init random"
             )
         if cfg.init != "encoder" or lowres:
-            return starts, None
+            return starts
         with torch.no_grad():
             guess = encoder.eval()(y, m).cpu()[:, None]  # [B, 1, z_dim]
         spread = torch.from_numpy(schedule.spread).float()[:, None, None]
         if bool((spread > 0).any()):
             drawn = torch.stack([torch.randn(k, z_dim, generator=gn) for gn in gens])
-            return (guess + spread * drawn).clamp(-1, 1), guess[:, 0]
+            return (guess + spread * drawn).clamp(-1, 1)
         jitter = 0.3 * starts * (torch.arange(k) > 0)[None, :, None] if schedule.jitter else 0.0
-        return (guess + jitter).clamp(-1, 1), guess[:, 0]
+        return (guess + jitter).clamp(-1, 1)
 
     def _batch(self, imgs, mask, cfg, schedule, samples, lowres, seed, ids, offset, on_step) -> Completion:
         y = to_tensor(imgs).to(self.device)  # [B, 3, H, W]
         m = mask[:, None].to(self.device)  # [B, 1, H, W]
         b = len(y)
-        starts, guess = self._starts(y, m, cfg, schedule, seed, ids, lowres)
-        anchor = None
-        if guess is not None and (cfg.anchor > 0 or cfg.guess_below > 0):
-            with torch.no_grad():
-                anchor = self.model.generator(guess.to(self.device))  # the guess's face [B, 3, H, W]
+        starts = self._starts(y, m, cfg, schedule, seed, ids, lowres)
         iters, lr = torch.from_numpy(schedule.iters), torch.from_numpy(schedule.lr)
         frames: list[tuple[int, np.ndarray, np.ndarray]] = []
         factor = cfg.lowres_factor if lowres else None
@@ -298,13 +293,9 @@ class Completer:
             iters=iters,
             lr=lr,
             lowres=lowres,
-            anchor=anchor,
             on_frame=on_frame if cfg.save_every else None,
             on_step=on_step,
         )
-        if anchor is not None and cfg.guess_below > 0:  # the guess's structure, the draws' detail
-            own = gaussian_blur(inv.hats.flatten(0, 1), cfg.guess_below).view_as(inv.hats)
-            inv.hats = inv.hats - own + gaussian_blur(anchor, cfg.guess_below)[:, None]
         s = samples
         alts = blend(
             y.repeat_interleave(s, 0),
@@ -330,18 +321,6 @@ class Completer:
             history=history,
             frames=frames,
         )
-
-
-def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
-    """images [B, C, H, W] blurred by a Gaussian of std sigma pixels (separable, reflected edges)."""
-    radius = max(1, round(3 * sigma))
-    x = torch.arange(-radius, radius + 1, dtype=images.dtype, device=images.device)
-    kernel = torch.exp(-0.5 * (x / sigma) ** 2)
-    kernel = (kernel / kernel.sum()).view(1, 1, 1, -1).repeat(images.shape[1], 1, 1, 1)
-    padded = F.pad(images, (radius, radius, 0, 0), mode="reflect")
-    out = F.conv2d(padded, kernel, groups=images.shape[1])
-    padded = F.pad(out, (0, 0, radius, radius), mode="reflect")
-    return F.conv2d(padded, kernel.transpose(2, 3), groups=images.shape[1])
 
 
 def _concat(parts: list[Completion]) -> Completion:

@@ -298,19 +298,6 @@ class CompletionConfig(_Config):
     for the mean, guesses the average of the faces that fit the context (a blurred face); a draw
     around it is one of them, with a real face's detail. Default 0.8 on holes, 0 on scattered
     pixels and open holes (where it costs identity)."""
-    anchor: float = 0.0
-    """From the encoder's start: weight of the L1 between the hole's coarse content (pooled over
-    anchor_scale pixels) and the guess's. The guess reads who the person is from the context;
-    draws around it add a real face's detail but wander from that reading (the identity cost).
-    The anchor keeps the draws' coarse structure on the guess and leaves them the fine detail."""
-    anchor_scale: int = 4
-    """Side of the blocks whose means the anchor compares."""
-    guess_below: float = 0.0
-    """From the encoder's start: the fill's content coarser than a Gaussian of this sigma (in
-    pixels) is taken from the guess G(E(y)), finer from the search's draw. The guess is the
-    average of the faces that fit the context (closest to the truth, blurred), a draw one of them
-    (sharp, with details of its own): the mix keeps the guess's structure and the draw's detail.
-    0: the draw alone."""
     prune_after: int | None = None
     """With restarts: after this many steps only each image's best start searches on (0: all
     run to the end), so that several starts cost little more than one. Default 10, or 0 when
@@ -332,8 +319,6 @@ class CompletionConfig(_Config):
         _check(self.lowres_factor >= 1, "lowres_factor must be >= 1")
         _check(self.tol >= 0 and self.patience >= 1, "tol must be >= 0 and patience >= 1")
         _check(self.spread is None or self.spread >= 0, f"spread must be >= 0, got {self.spread}")
-        _check(self.anchor >= 0 and self.anchor_scale >= 1, "anchor must be >= 0 and anchor_scale >= 1")
-        _check(self.guess_below >= 0, f"guess_below must be >= 0, got {self.guess_below}")
         _check(0 <= self.dilate <= 512, f"dilate must be in [0, 512] pixels, got {self.dilate}")
         _check(0 <= self.feather <= 512, f"feather must be in [0, 512] pixels, got {self.feather}")
         _check(

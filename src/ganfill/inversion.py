@@ -107,7 +107,7 @@ class _Search:
     """One invert() call's state: targets and weights, the codes, the optimiser, the rows still
     searching (budgets and early stop remove rows) and each image's best-start history."""
 
-    def __init__(self, g, d, images, known, cfg, starts, iters, lr, lowres, anchor=None) -> None:
+    def __init__(self, g, d, images, known, cfg, starts, iters, lr, lowres) -> None:
         if (iters is None and cfg.iters is None) or (lr is None and cfg.lr is None):
             raise ValueError("invert needs a resolved config (concrete iters and lr) or both per image")
         self.g, self.d, self.cfg, self.lowres = g, d, cfg, lowres
@@ -119,11 +119,6 @@ class _Search:
         else:
             mask = known.repeat_interleave(k, 0)
             self.weights = importance_weights(mask, cfg.window) if cfg.weighting == "paper" else mask
-        self.anchor = None
-        if anchor is not None and cfg.anchor > 0 and not lowres:  # the guess's coarse face, in the hole
-            pool = cfg.anchor_scale
-            hole = F.avg_pool2d(1 - known, pool).repeat_interleave(k, 0) * cfg.anchor * pool * pool
-            self.anchor = (F.avg_pool2d(anchor, pool).repeat_interleave(k, 0), hole)
         self.z = starts.flatten(0, 1).to(device).clamp(-1, 1)  # [B*K, z_dim]
         n = b * k
         rates = (torch.full((b,), cfg.lr) if lr is None else lr).float().repeat_interleave(k).to(device)
@@ -140,15 +135,12 @@ class _Search:
         self.history: list[tuple[int, int, float, float, float]] = []
 
     def losses(self, z_rows: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """(G(z) [R, 3, H, W], context [R] (plus the anchor term), lam * prior [R]) of some rows."""
+        """(G(z) [R, 3, H, W], context [R], lam * prior [R]) of some rows."""
         cfg, hat = self.cfg, self.g(z_rows)
         if self.lowres:
             ctx = (F.avg_pool2d(hat, cfg.lowres_factor) - self.y_low[rows]).abs().flatten(1).sum(1)
         else:
             ctx = context_loss(hat, self.y[rows], self.weights[rows])
-        if self.anchor is not None:
-            coarse, weight = self.anchor
-            ctx = ctx + context_loss(F.avg_pool2d(hat, cfg.anchor_scale), coarse[rows], weight[rows])
         if cfg.lam == 0:  # no prior term: D's forward and backward passes are skipped
             return hat, ctx, torch.zeros_like(ctx)
         return hat, ctx, cfg.lam * prior_loss(self.d(hat), saturating=cfg.prior == "saturating")
@@ -227,7 +219,6 @@ def invert(
     iters: torch.Tensor | None = None,
     lr: torch.Tensor | None = None,
     lowres: bool = False,
-    anchor: torch.Tensor | None = None,
     on_frame: FrameHook | None = None,
     on_step: Callable[[int, float], None] | None = None,
 ) -> Inversion:
@@ -237,10 +228,9 @@ def invert(
     independent starting codes of each image (random draws, or an encoder's guess). With lowres,
     the context loss compares images average-pooled by cfg.lowres_factor (known is ignored).
     iters [B] and lr [B] give each image its own step count and size (default: cfg's for all).
-    anchor [B, 3, H, W]: the encoder's guess G(E(y)), which cfg.anchor holds the hole's coarse
-    content near. G and D stay frozen. on_frame(iteration, best hats [B, 3, H, W]) runs every cfg.save_every.
+    G and D stay frozen. on_frame(iteration, best hats [B, 3, H, W]) runs every cfg.save_every.
     """
-    search = _Search(g, d, images, known, cfg, starts, iters, lr, lowres, anchor)
+    search = _Search(g, d, images, known, cfg, starts, iters, lr, lowres)
     with frozen(g, d):
         for it in range(search.steps):
             if not search.step(it, on_step, on_frame):

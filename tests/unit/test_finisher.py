@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from ganfill.checkpoint import ModelFileError
 from ganfill.config import FinisherTrainConfig
 from ganfill.finisher import Finisher, consistent, finish, load_finisher, save_finisher
-from ganfill.finisher_training import train_finisher
+from ganfill.finisher_training import hole_crops, train_finisher
 
 
 def test_consistent_sets_each_block_mean_to_the_low_pixel() -> None:
@@ -71,3 +71,16 @@ def test_a_model_file_is_not_a_finisher(tiny_model_file: Path, tmp_path: Path) -
         load_finisher(tiny_model_file)
     save_finisher(tmp_path / "f.safetensors", Finisher(8, 1), {})
     assert isinstance(load_finisher(tmp_path / "f.safetensors"), Finisher)
+
+
+def test_crops_are_cut_around_the_hole_on_the_block_grid() -> None:
+    faces = torch.arange(2 * 3 * 60 * 60, dtype=torch.float32).view(2, 3, 60, 60)
+    known = torch.ones(2, 1, 60, 60)
+    known[0, :, 50:55, 2:6] = 0  # a hole near a corner
+    known[1, :, 20:40, 20:40] = 0
+    cut, cut_known = hole_crops(faces, known, 24, np.random.default_rng(0))
+    assert cut.shape == (2, 3, 24, 24) and cut_known.shape == (2, 1, 24, 24)
+    assert (cut_known == 0).any(dim=(1, 2, 3)).all()  # every crop holds hole pixels
+    for face, crop in zip(faces, cut, strict=True):
+        top, left = (int(v) for v in torch.nonzero(face[0] == crop[0, 0, 0])[0])
+        assert top % 3 == 0 and left % 3 == 0

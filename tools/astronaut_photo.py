@@ -1,0 +1,50 @@
+"""The issue's test as a picture: scikit-image's astronaut (512x512, a 90-px face) with her eyes
+and mouth boxes completed by `complete --align` defaults, shown at the photo's own resolution.
+
+Per row (eyes, then mouth): the original | masked | the 64-px fill warped up (--finisher none) |
+the default (the finisher's detail); each a crop around the face, enlarged 2x (nearest) so that
+pixels show.
+
+    python tools/astronaut_photo.py --out docs/astronaut_photo.png [--model FILE] [--finisher FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+from PIL import Image
+from skimage import data as samples
+
+from ganfill.completion import Completer
+from ganfill.config import ModelSource
+from ganfill.images import grid, save_png, show_holes
+from ganfill.photos import box_mask
+
+BOXES = {"eyes": (185, 98, 75, 28), "mouth": (195, 130, 50, 25)}  # x, y, w, h (the issue's)
+CROP = np.s_[50:210, 145:305]  # the face
+ZOOM = 2
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="docs/astronaut_photo.png")
+    parser.add_argument("--model", help="model file (default: the bundled one)")
+    parser.add_argument("--finisher", help="finisher file (default: the bundled one)")
+    args = parser.parse_args()
+    photo = Image.fromarray(samples.astronaut())  # a real portrait shipped with scikit-image
+    finished = Completer.load(ModelSource(model=args.model, finisher=args.finisher))
+    plain = Completer.load(ModelSource(model=args.model, finisher="none"))
+    tiles = []
+    for box in BOXES.values():
+        known = box_mask(photo.size, box)
+        original = np.asarray(photo)
+        results = [np.asarray(c.complete_photo(photo, known).image) for c in (plain, finished)]
+        masked = show_holes(original[None], known[None])[0]
+        tiles += [im[CROP].repeat(ZOOM, 0).repeat(ZOOM, 1) for im in (original, masked, *results)]
+    save_png(grid(np.stack(tiles), ncols=4), args.out)
+    print(f"wrote {args.out}: rows eyes, mouth; original | masked | 64-px fill warped up | default")
+
+
+if __name__ == "__main__":
+    main()
