@@ -227,6 +227,10 @@ class FinisherTrainConfig(_Config):
     crop: int = 96
     """Side of the square each face is cut to around its hole (a multiple of 3; 0: the whole
     face). The finisher is convolutional: a crop teaches it the same at a quarter of the cost."""
+    soften: float = 0.0
+    """Blur the block means the finisher is given by a Gaussian of std drawn from [0, soften]
+    (64-px pixels) each step: the search's fills are softer than a real face's means, and the
+    finisher then learns to draw a real face's detail over them as well."""
     l1_weight: float = 1.0
     """Weight of the mean L1 against the true face inside the hole."""
     adv_weight: float = 0.02
@@ -246,6 +250,7 @@ class FinisherTrainConfig(_Config):
         _check(self.lr > 0, f"lr must be > 0, got {self.lr}")
         _check(self.width >= 1 and self.blocks >= 0, "width must be >= 1 and blocks >= 0")
         _check(self.crop >= 0 and self.crop % 3 == 0, f"crop must be a multiple of 3, got {self.crop}")
+        _check(self.soften >= 0, f"soften must be >= 0, got {self.soften}")
         weights = (self.l1_weight, self.adv_weight, self.detail_weight)
         _check(all(w >= 0 for w in weights), "loss weights must be >= 0")
 

@@ -79,9 +79,25 @@ def _detail(images: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
     return (edges * hole).sum((1, 2, 3)) / hole.sum((1, 2, 3)).clamp(min=1)
 
 
-def _losses(finisher, critic, faces: torch.Tensor, known: torch.Tensor, config: FinisherTrainConfig):
+def blurred(images: torch.Tensor, sigma: float) -> torch.Tensor:
+    """images [B, C, H, W] blurred by a Gaussian of std sigma pixels (separable, edges reflected)."""
+    if sigma <= 0:
+        return images
+    radius = max(1, round(3 * sigma))
+    x = torch.arange(-radius, radius + 1, dtype=images.dtype)
+    kernel = torch.exp(-0.5 * (x / sigma) ** 2)
+    row = (kernel / kernel.sum()).view(1, 1, 1, -1).repeat(images.shape[1], 1, 1, 1)
+    out = F.conv2d(F.pad(images, (radius, radius, 0, 0), mode="reflect"), row, groups=images.shape[1])
+    return F.conv2d(
+        F.pad(out, (0, 0, radius, radius), mode="reflect"), row.transpose(2, 3), groups=images.shape[1]
+    )
+
+
+def _losses(
+    finisher, critic, faces: torch.Tensor, known: torch.Tensor, config: FinisherTrainConfig, soft=0.0
+):
     """The finisher's loss terms on one batch, and the composite the critic judges."""
-    low = F.avg_pool2d(faces, finisher.scale)
+    low = blurred(F.avg_pool2d(faces, finisher.scale), soft)
     out = finisher(low, faces, known)
     hole = 1 - known
     composite = out * hole + faces * known
@@ -143,7 +159,8 @@ def train_finisher(
         known = hole_masks(len(batch), batch.shape[-1], rng)
         if config.crop:
             batch, known = hole_crops(batch, known, config.crop, rng)
-        total, terms, composite, patches = _losses(finisher, critic, batch, known, config)
+        soft = float(rng.uniform(0, config.soften))
+        total, terms, composite, patches = _losses(finisher, critic, batch, known, config, soft)
         opt.zero_grad(set_to_none=True)
         total.backward()
         opt.step()

@@ -46,9 +46,11 @@ def entries(out: Path) -> dict[str, dict[str, Any]]:
     """The last line about each input, from the merged manifest and every process's part."""
     found: dict[str, dict[str, Any]] = {}
     for path in [out / MERGED, *sorted(out.glob("manifest.part*.jsonl"))]:
-        if not path.exists():
+        try:
+            text = path.read_text()
+        except FileNotFoundError:  # not written yet, or a part merged away while we looked
             continue
-        for line in path.read_text().splitlines():
+        for line in text.splitlines():
             try:
                 entry = json.loads(line)
             except json.JSONDecodeError:  # the last line of a killed process

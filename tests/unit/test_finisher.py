@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from ganfill.checkpoint import ModelFileError
 from ganfill.config import FinisherTrainConfig
 from ganfill.finisher import Finisher, consistent, finish, load_finisher, save_finisher
-from ganfill.finisher_training import hole_crops, train_finisher
+from ganfill.finisher_training import blurred, hole_crops, train_finisher
 
 
 def test_consistent_sets_each_block_mean_to_the_low_pixel() -> None:
@@ -84,3 +84,13 @@ def test_crops_are_cut_around_the_hole_on_the_block_grid() -> None:
     for face, crop in zip(faces, cut, strict=True):
         top, left = (int(v) for v in torch.nonzero(face[0] == crop[0, 0, 0])[0])
         assert top % 3 == 0 and left % 3 == 0
+
+
+def test_softened_means_keep_their_average_and_lose_detail(tmp_path: Path) -> None:
+    images = _striped_faces(2, 24).float()
+    soft = blurred(images, 1.0)
+    assert torch.allclose(soft.mean((2, 3)), images.mean((2, 3)), atol=0.5)
+    edges = lambda x: (x[..., 1:, :] - x[..., :-1, :]).abs().mean()  # noqa: E731
+    assert edges(soft) < 0.5 * edges(images) and torch.equal(blurred(images, 0.0), images)
+    config = FinisherTrainConfig(steps=2, batch_size=2, width=8, blocks=1, soften=1.0, save_every=2)
+    assert len(train_finisher(_striped_faces(4), tmp_path / "f.safetensors", config, progress=False)) == 2
