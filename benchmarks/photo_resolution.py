@@ -8,7 +8,8 @@ Inside the mask: hole PSNR against the truth, the detail ratio (mean |Laplacian|
 over the truth's, hole eroded 3 px; 1.0 = as sharp as the photo) at full size and with the photo
 downsampled by 2, the SWD (x1e3) of the fills' patches with its real-against-real floor, the
 identity distance (dlib's face embedding of the completed photo against the true photo's, both
-taken at the true face's landmarks), and seconds per photo.
+taken at the true face's landmarks), and seconds per photo. The grid ends with the issue's own
+test: scikit-image's astronaut with her eyes box and her mouth box filled by each method.
 
     python benchmarks/photo_resolution.py [--limit 64] [--masks eyes,mouth,center]
         [--methods ganfill,telea,ns,patchmatch] [--grid docs/photo_grid.png]
@@ -33,10 +34,13 @@ from ganfill.config import ModelSource
 from ganfill.data import read_split, stem_of
 from ganfill.images import find_images, grid, open_rgb, save_png, show_holes
 from ganfill.metrics import FaceMetrics, pixel_metrics
+from ganfill.photos import box_mask
 from ganfill.realism import detail_ratio, swd
 
 HERE = Path(__file__).resolve().parent
 SIDE, ERODE = 320, 3
+ASTRONAUT_BOXES = ((185, 98, 75, 28), (195, 130, 50, 25))  # eyes, mouth (x, y, w, h; the issue's)
+ASTRONAUT_CROP = np.s_[30:230, 125:325]  # 200x200 around her face, the size of the chips' crops
 
 
 def photos(data: Path, limit: int) -> list[np.ndarray]:
@@ -76,6 +80,21 @@ def identity(faces: FaceMetrics, truth: np.ndarray, fill: np.ndarray, shape: obj
 
 def half(images: np.ndarray) -> np.ndarray:
     return np.stack([cv2.resize(im, (SIDE // 2, SIDE // 2), interpolation=cv2.INTER_AREA) for im in images])
+
+
+def astronaut_rows(completer: Completer, methods: list[str]) -> list[np.ndarray]:
+    """The issue's test, last in the grid: scikit-image's astronaut (a 90-px face in a 512x512
+    portrait) with the eyes box and the mouth box filled by each method; crops of her face."""
+    from skimage import data as samples
+
+    photo = samples.astronaut()
+    tiles = []
+    for box in ASTRONAUT_BOXES:
+        known = box_mask((photo.shape[1], photo.shape[0]), box)
+        columns = [photo, show_holes(photo[None], known[None])[0]]
+        columns += [fill(method, completer, photo, known) for method in methods]
+        tiles += [c[ASTRONAUT_CROP] for c in columns]
+    return tiles
 
 
 def main() -> None:
@@ -131,8 +150,10 @@ def main() -> None:
             columns.append(fills[:2])
         shown += [c[i, 60:260, 60:260] for i in range(min(2, len(truths))) for c in columns]  # the chips
     if args.grid:
+        shown += astronaut_rows(completer, args.methods.split(","))
         save_png(grid(np.stack(shown), ncols=2 + len(args.methods.split(","))), args.grid)
-        print(f"wrote {args.grid}: per row truth | masked | {' | '.join(args.methods.split(','))}")
+        print(f"wrote {args.grid}: per row truth | masked | {' | '.join(args.methods.split(','))}", end="")
+        print("; the last two rows: the astronaut's eyes and mouth")
 
 
 if __name__ == "__main__":
