@@ -33,6 +33,8 @@ SUPPORTED_MODES = ("RGB", "RGBA", "L")
 GREY_SPREAD = 6
 """Most a pixel's channels differ (JPEG's colour noise) in a photo taken for black-and-white."""
 
+INTERPOLATION = "cubic"
+"""How a completed face is resampled into the photo (linear loses about an eighth of its fine detail)."""
 FINISH_ABOVE = 1.25
 """Photo pixels per model pixel above which a face is drawn by the finisher (else warped up)."""
 
@@ -108,7 +110,7 @@ def complete_photo(
     for k in range(done.shape[1]):
         out = crop
         for m, (_, faces), region in zip(matrices, drawn, regions, strict=True):
-            back = unwarp(faces[k], m, hole_crop.shape).astype(np.float64)
+            back = unwarp(faces[k], m, hole_crop.shape, interpolation=INTERPOLATION).astype(np.float64)
             out = _blend_region(out, back, ~region, _coarseness(m))
         if grey:  # a black-and-white photo stored as RGB gets a black-and-white fill
             out = np.repeat(out @ np.array([0.299, 0.587, 0.114])[:, None], 3, axis=-1)
