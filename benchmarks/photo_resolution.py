@@ -8,11 +8,13 @@ Inside the mask: hole PSNR against the truth, the detail ratio (mean |Laplacian|
 over the truth's, hole eroded 3 px; 1.0 = as sharp as the photo) at full size and with the photo
 downsampled by 2, the SWD (x1e3) of the fills' patches with its real-against-real floor, the
 identity distance (dlib's face embedding of the completed photo against the true photo's, both
-taken at the true face's landmarks), and seconds per photo. The grid ends with the issue's own
-test: scikit-image's astronaut with her eyes box and her mouth box filled by each method.
+taken at the true face's landmarks), and seconds per photo. Method "oracle" is ganfill's photo
+pipeline with the true face as the 64-px fill: what the warps, the finisher and the blend keep.
+The grid ends with the issue's own test: scikit-image's astronaut with her eyes box and her
+mouth box filled by each method.
 
     python benchmarks/photo_resolution.py [--limit 64] [--masks eyes,mouth,center]
-        [--methods ganfill,telea,ns,patchmatch] [--grid docs/photo_grid.png]
+        [--methods ganfill,telea,ns,patchmatch,oracle] [--grid docs/photo_grid.png]
         [--model FILE] [--finisher FILE|none]
 """
 
@@ -34,7 +36,7 @@ from ganfill.config import ModelSource
 from ganfill.data import read_split, stem_of
 from ganfill.images import find_images, grid, open_rgb, save_png, show_holes
 from ganfill.metrics import FaceMetrics, pixel_metrics
-from ganfill.photos import box_mask
+from ganfill.photos import box_mask, complete_photo
 from ganfill.realism import detail_ratio, swd
 
 HERE = Path(__file__).resolve().parent
@@ -69,6 +71,12 @@ def fill(method: str, completer: Completer, photo: np.ndarray, known: np.ndarray
 
     if method == "ganfill":
         return np.asarray(completer.complete_photo(Image.fromarray(photo), known).image)
+    if method == "oracle":  # the true face as the 64-px fill: what the photo pipeline itself keeps
+        truth = lambda faces, _: faces[:, None]  # noqa: E731 (the aligned faces hold the truth)
+        done = complete_photo(
+            Image.fromarray(photo), known, completer.aligner(), truth, finisher=completer.finisher
+        )
+        return np.asarray(done.image)
     return METHODS[method](photo, known, 8)
 
 
