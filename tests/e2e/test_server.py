@@ -182,7 +182,8 @@ def test_progress_counts_to_the_masks_own_schedule(tiny_model_file: Path) -> Non
         with client.stream("GET", job["events_url"]) as events:
             states = [json.loads(line[5:]) for line in events.iter_lines() if line.startswith("data:")]
     assert states[-1]["status"] == "done" and states[-1]["iterations"] == 10
-    assert {s["iterations"] for s in states if s["status"] == "running" and s["iteration"]} == {10}
+    # The stream sends the latest state when it looks, so a fast job may show no running state.
+    assert {s["iterations"] for s in states if s["status"] == "running" and s["iteration"]} <= {10}
 
 
 def test_bombs_and_masks_that_fill_everything_are_client_errors(client: TestClient) -> None:
