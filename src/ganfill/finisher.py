@@ -76,9 +76,11 @@ class Finisher(nn.Module):
         return out
 
 
-def save_finisher(path: str | Path, finisher: Finisher, info: dict) -> None:
-    """Write a finisher file: weights plus its shape and how it was trained (no pickle)."""
-    write_safetensors(path, finisher.state_dict(), {"kind": KIND, "spec": finisher.spec, "info": info})
+def save_finisher(path: str | Path, finisher: Finisher, info: dict, *, half: bool = False) -> None:
+    """Write a finisher file: weights (float16 with half: the bundled file) plus its shape and
+    how it was trained (no pickle)."""
+    tensors = {k: v.half() if half else v for k, v in finisher.state_dict().items()}
+    write_safetensors(path, tensors, {"kind": KIND, "spec": finisher.spec, "info": info})
 
 
 def load_finisher(path: str | Path = DEFAULT_FINISHER) -> Finisher:

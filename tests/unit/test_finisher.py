@@ -69,8 +69,11 @@ def test_training_learns_the_detail_and_the_file_round_trips(tmp_path: Path) -> 
 def test_a_model_file_is_not_a_finisher(tiny_model_file: Path, tmp_path: Path) -> None:
     with pytest.raises(ModelFileError, match="not a finisher file"):
         load_finisher(tiny_model_file)
-    save_finisher(tmp_path / "f.safetensors", Finisher(8, 1), {})
-    assert isinstance(load_finisher(tmp_path / "f.safetensors"), Finisher)
+    fresh = Finisher(8, 1)
+    save_finisher(tmp_path / "f.safetensors", fresh, {}, half=True)
+    loaded = load_finisher(tmp_path / "f.safetensors")
+    weight = loaded.head.weight
+    assert weight.dtype == torch.float32 and torch.allclose(weight, fresh.head.weight, atol=1e-3)
 
 
 def test_crops_are_cut_around_the_hole_on_the_block_grid() -> None:
