@@ -93,10 +93,22 @@ def blurred(images: torch.Tensor, sigma: float) -> torch.Tensor:
     )
 
 
+def _batch(
+    faces: torch.Tensor, config: FinisherTrainConfig, rng: np.random.Generator, gen: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A step's faces in [-1, 1] (flipped at random) and their known-masks, cut around the holes."""
+    batch = faces[torch.randint(len(faces), (config.batch_size,), generator=gen)].float().div(127.5).sub(1)
+    flip = torch.rand(len(batch), generator=gen) < 0.5
+    batch[flip] = batch[flip].flip(-1)
+    known = hole_masks(len(batch), batch.shape[-1], rng)
+    return hole_crops(batch, known, config.crop, rng) if config.crop else (batch, known)
+
+
 def _losses(
-    finisher, critic, faces: torch.Tensor, known: torch.Tensor, config: FinisherTrainConfig, soft=0.0
+    finisher, critic, faces: torch.Tensor, known: torch.Tensor, config: FinisherTrainConfig, soft: float
 ):
-    """The finisher's loss terms on one batch, and the composite the critic judges."""
+    """The finisher's loss terms on one batch (given block means blurred by `soft` model
+    pixels), and the composite the critic judges."""
     low = blurred(F.avg_pool2d(faces, finisher.scale), soft)
     out = finisher(low, faces, known)
     hole = 1 - known
@@ -133,8 +145,9 @@ def train_finisher(
 ) -> list[dict[str, float]]:
     """Train a finisher on uint8 faces [N, 3, rS, rS] and write it to out every save_every steps.
 
-    init_from: a finisher file to continue training (its steps and seconds add up). on_log is
-    told each logged entry (every 50 steps).
+    init_from: a finisher file to continue training (its steps and seconds add up; the critic,
+    which the file does not keep, starts afresh). on_log is told each logged entry (every 50
+    steps).
     """
     torch.manual_seed(config.seed)
     earlier = load_finisher(init_from) if init_from else None
@@ -151,14 +164,7 @@ def train_finisher(
     log: list[dict[str, float]] = []
     start = time.perf_counter()
     for step in tqdm(range(config.steps), disable=not progress, unit="step", file=sys.stderr):
-        batch = (
-            faces[torch.randint(len(faces), (config.batch_size,), generator=gen)].float().div(127.5).sub(1)
-        )
-        flip = torch.rand(len(batch), generator=gen) < 0.5
-        batch[flip] = batch[flip].flip(-1)
-        known = hole_masks(len(batch), batch.shape[-1], rng)
-        if config.crop:
-            batch, known = hole_crops(batch, known, config.crop, rng)
+        batch, known = _batch(faces, config, rng, gen)
         soft = float(rng.uniform(0, config.soften))
         total, terms, composite, patches = _losses(finisher, critic, batch, known, config, soft)
         opt.zero_grad(set_to_none=True)
