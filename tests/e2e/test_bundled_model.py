@@ -11,6 +11,8 @@ from ganfill.cli import main
 from ganfill.completion import DEFAULT_WEIGHTS, Completer
 from ganfill.data import load_folder
 
+PHOTOS = Path(__file__).resolve().parents[2] / "examples" / "photos"
+
 
 def hole_error(out: np.ndarray, faces: np.ndarray, known: np.ndarray) -> float:
     """Mean absolute error (0..255) over the missing pixels."""
@@ -35,3 +37,25 @@ def test_complete_without_model_uses_the_bundled_one(faces_dir: Path, tmp_path: 
     args = ["complete", str(faces_dir), "--out", str(tmp_path), "--mask", "left", "--no-progress"]
     assert main(args) == 0
     assert all((tmp_path / f.name).exists() for f in faces_dir.glob("*.png"))
+
+
+def test_the_bundled_finisher_draws_a_chips_detail_and_keeps_its_means() -> None:
+    from PIL import Image
+
+    from ganfill.alignment import FaceAligner
+    from ganfill.finisher import DEFAULT_FINISHER, finish
+    from ganfill.realism import detail_ratio
+
+    completer = Completer.from_pretrained()
+    assert completer.finisher is not None and DEFAULT_FINISHER.stat().st_size < 2 * 2**20
+    photo = np.asarray(Image.open(PHOTOS / "utk_100_1_0_20170112215032192.jpg").convert("RGB"))
+    aligner = FaceAligner(192)
+    truth = aligner.warp(photo, aligner.detect(photo)[0])  # a held-out face at the finisher's size
+    low = truth.reshape(64, 3, 64, 3, 3).mean((1, 3)).round().astype(np.uint8)  # its 3x3 means
+    known = masks.make("center", 1, 192)
+    out = finish(completer.finisher, low[None], truth[None], known)[0]
+    means = out.reshape(64, 3, 64, 3, 3).mean((1, 3))
+    assert np.abs(means - low).mean() < 0.5  # what the search decided stays
+    smooth = np.asarray(Image.fromarray(low).resize((192, 192), Image.Resampling.BILINEAR))
+    assert detail_ratio(smooth, truth, known[0]) < 0.65  # upsampled means are soft...
+    assert 0.8 < detail_ratio(out, truth, known[0]) < 1.25  # ...the finisher draws detail
