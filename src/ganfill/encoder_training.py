@@ -28,14 +28,6 @@ from ganfill.models import Encoder, init_weights, sample_z
 TRAIN_MASKS = ("center", "random", "left", "right", "top", "bottom", "grid", "pattern", "strokes")
 
 
-def random_masks(n: int, size: int, rng: np.random.Generator) -> torch.Tensor:
-    """n known-masks [n, 1, S, S], each of a kind drawn at random (every kind the CLI offers)."""
-    kinds = rng.choice(TRAIN_MASKS, n)
-    seeds = rng.integers(0, 2**31, n)
-    out = [mask_kinds.make(str(k), 1, size, seed=int(s))[0] for k, s in zip(kinds, seeds, strict=True)]
-    return torch.from_numpy(np.stack(out))[:, None]
-
-
 def _starting_encoder(model: Model, config: EncoderTrainConfig, start: Encoder | None) -> Encoder:
     """A fresh encoder for the model (seeded), or a copy of `start` to continue from."""
     torch.manual_seed(config.seed)
@@ -93,7 +85,7 @@ def train_encoder(
             z = sample_z(n_fake, z_dim, generator=gen)
             with torch.no_grad():
                 fake = g(z)  # [n_fake, 3, S, S]
-            known = random_masks(config.batch_size, size, rng)
+            known = torch.from_numpy(mask_kinds.mixed(TRAIN_MASKS, config.batch_size, size, rng))[:, None]
             z_hat = enc(fake, known[:n_fake])
             loss_z = F.mse_loss(z_hat, z)
             rebuilt = g(z_hat)

@@ -57,6 +57,8 @@ class Finisher(nn.Module):
         super().__init__()
         self.spec = {"width": width, "blocks": blocks, "scale": scale}
         self.scale = scale
+        self.info: dict = {}
+        """How the loaded file says it was trained (empty for a fresh network)."""
         self.head = nn.Conv2d(3 + 4 * scale * scale, width, 3, padding=1)
         self.trunk = nn.Sequential(*(_Block(width) for _ in range(blocks)))
         self.tail = nn.Conv2d(width, 3 * scale * scale, 3, padding=1)

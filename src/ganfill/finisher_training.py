@@ -25,9 +25,11 @@ from tqdm import tqdm
 from ganfill import masks as mask_kinds
 from ganfill.config import FinisherTrainConfig
 from ganfill.finisher import SCALE, Finisher, load_finisher, save_finisher
+from ganfill.realism import GREY, LAPLACIAN
 
 HOLE_KINDS = ("center", "left", "right", "top", "bottom", "eyes", "mouth", "strokes", "pattern")
-LAPLACIAN = torch.tensor([[0.0, 1, 0], [1, -4, 1], [0, 1, 0]]).view(1, 1, 3, 3)
+LAPLACIAN_KERNEL = torch.from_numpy(LAPLACIAN).float().view(1, 1, 3, 3)
+GREY_WEIGHTS = torch.from_numpy(GREY).float().view(1, 3, 1, 1)
 
 
 class PatchCritic(nn.Module):
@@ -44,13 +46,6 @@ class PatchCritic(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)  # [B, 1, H/8, W/8]
-
-
-def hole_masks(n: int, size: int, rng: np.random.Generator) -> torch.Tensor:
-    """n known-masks [n, 1, size, size] of kinds drawn at random from HOLE_KINDS."""
-    kinds, seeds = rng.choice(HOLE_KINDS, n), rng.integers(0, 2**31, n)
-    out = [mask_kinds.make(str(k), 1, size, seed=int(s))[0] for k, s in zip(kinds, seeds, strict=True)]
-    return torch.from_numpy(np.stack(out))[:, None]
 
 
 def hole_crops(
@@ -73,9 +68,10 @@ def hole_crops(
 
 
 def _detail(images: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
-    """Mean |Laplacian| of each image's grey values inside its hole [B]."""
-    grey = (images * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
-    edges = F.conv2d(F.pad(grey, (1, 1, 1, 1), mode="reflect"), LAPLACIAN).abs()
+    """Mean |Laplacian| of each image's grey values inside its hole [B] (realism.detail, in torch
+    so that it has a gradient)."""
+    grey = (images * GREY_WEIGHTS).sum(1, keepdim=True)
+    edges = F.conv2d(F.pad(grey, (1, 1, 1, 1), mode="reflect"), LAPLACIAN_KERNEL).abs()
     return (edges * hole).sum((1, 2, 3)) / hole.sum((1, 2, 3)).clamp(min=1)
 
 
@@ -100,7 +96,7 @@ def _batch(
     batch = faces[torch.randint(len(faces), (config.batch_size,), generator=gen)].float().div(127.5).sub(1)
     flip = torch.rand(len(batch), generator=gen) < 0.5
     batch[flip] = batch[flip].flip(-1)
-    known = hole_masks(len(batch), batch.shape[-1], rng)
+    known = torch.from_numpy(mask_kinds.mixed(HOLE_KINDS, len(batch), batch.shape[-1], rng))[:, None]
     return hole_crops(batch, known, config.crop, rng) if config.crop else (batch, known)
 
 

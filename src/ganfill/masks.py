@@ -6,7 +6,7 @@ does not depend on batch size or on the other images of a run.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -126,6 +126,12 @@ def make(kind: str, n: int, size: int, *, seed: int = 0, start: int = 0, **param
         return np.stack([fn(np.random.default_rng([seed, start + i]), size, **params) for i in range(n)])
     except (TypeError, KeyError) as exc:
         raise MaskError(f"mask {kind!r}: bad parameter ({exc})") from None
+
+
+def mixed(kinds: Sequence[str], n: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """n known-masks [n, size, size], each of a kind and with a seed drawn from rng (training)."""
+    chosen, seeds = rng.choice(kinds, n), rng.integers(0, 2**31, n)
+    return np.stack([make(str(k), 1, size, seed=int(s))[0] for k, s in zip(chosen, seeds, strict=True)])
 
 
 def missing_fraction(known: np.ndarray) -> float:
