@@ -224,9 +224,13 @@ class FinisherTrainConfig(_Config):
     """Channels of the finisher's trunk."""
     blocks: int = 5
     """Residual blocks of the trunk."""
+    keep: int = 1
+    """The finisher holds the completion's means over keep x keep model pixels: 1 every 64-px
+    pixel, 2 the 32-px content (it may then also sharpen the 64-px detail the search drew soft)."""
     crop: int = 96
-    """Side of the square each face is cut to around its hole (a multiple of 3; 0: the whole
-    face). The finisher is convolutional: a crop teaches it the same at a quarter of the cost."""
+    """Side of the square each face is cut to around its hole (a multiple of 3 keep; 0: the
+    whole face). The finisher is convolutional: a crop teaches it the same at a quarter of the
+    cost."""
     soften: float = 0.0
     """Blur the block means the finisher is given by a Gaussian of std drawn from [0, soften]
     (64-px pixels) each step: the search's fills are softer than a real face's means, and the
@@ -249,7 +253,9 @@ class FinisherTrainConfig(_Config):
         _check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
         _check(self.lr > 0, f"lr must be > 0, got {self.lr}")
         _check(self.width >= 1 and self.blocks >= 0, "width must be >= 1 and blocks >= 0")
-        _check(self.crop >= 0 and self.crop % 3 == 0, f"crop must be a multiple of 3, got {self.crop}")
+        _check(self.keep in (1, 2, 4), f"keep must be 1, 2 or 4, got {self.keep}")
+        grid = 3 * self.keep
+        _check(self.crop >= 0 and self.crop % grid == 0, f"crop must be a multiple of {grid}: {self.crop}")
         _check(self.soften >= 0, f"soften must be >= 0, got {self.soften}")
         weights = (self.l1_weight, self.adv_weight, self.detail_weight)
         _check(all(w >= 0 for w in weights), "loss weights must be >= 0")

@@ -4,8 +4,11 @@ detail, for photos whose face is larger than the model's frame.
 The search decides the face; the finisher only adds what a 64-px image cannot hold (lids, iris
 rims, lip edges, skin grain). It sees the 64-px completion and, at the output's resolution, the
 photo's own known pixels around the hole (so the fill takes on the photo's sharpness), and its
-output is projected so that every 3x3 block averages to the 64-px pixel it came from: the
-finisher cannot change what the search decided, only how it looks up close.
+output is projected so that every block of keep x keep model pixels (3keep x 3keep of its own)
+averages to the completion's mean there: the finisher cannot change what the search decided at
+that scale, only how it looks up close. keep=1 holds every 64-px pixel; keep=2 holds the 32-px
+content and lets the finisher also sharpen the finest 64-px detail, which the search draws softer
+than a real face has it.
 """
 
 from __future__ import annotations
@@ -47,16 +50,16 @@ class _Block(nn.Module):
 
 
 class Finisher(nn.Module):
-    """F(low, context, known) -> the face at SCALE x low's size, block means equal to low.
+    """F(low, context, known) -> the face at SCALE x low's size, keep-block means equal to low's.
 
     The trunk runs at the low resolution (the context enters space-to-depth), so it costs about
     as much as a few 64-px convolutions; the output is a residual on the bilinear upsampling.
     """
 
-    def __init__(self, width: int = 32, blocks: int = 5, scale: int = SCALE) -> None:
+    def __init__(self, width: int = 32, blocks: int = 5, scale: int = SCALE, keep: int = 1) -> None:
         super().__init__()
-        self.spec = {"width": width, "blocks": blocks, "scale": scale}
-        self.scale = scale
+        self.spec = {"width": width, "blocks": blocks, "scale": scale, "keep": keep}
+        self.scale, self.keep = scale, keep
         self.info: dict = {}
         """How the loaded file says it was trained (empty for a fresh network)."""
         self.head = nn.Conv2d(3 + 4 * scale * scale, width, 3, padding=1)
@@ -65,16 +68,18 @@ class Finisher(nn.Module):
 
     def forward(self, low: torch.Tensor, context: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
         """low [B, 3, S, S] and context [B, 3, rS, rS] in [-1, 1], known [B, 1, rS, rS] (1 = the
-        photo's pixel) -> [B, 3, rS, rS], about [-1, 1], whose r x r block means are low."""
-        r = self.scale
+        photo's pixel) -> [B, 3, rS, rS], about [-1, 1], whose (r keep)^2 block means are low's
+        keep x keep block means."""
+        r, block = self.scale, self.scale * self.keep
+        kept = F.avg_pool2d(low, self.keep)
         seen = torch.cat([context * known, known], 1)
         x = torch.cat([low, F.pixel_unshuffle(seen, r)], 1)
         features = self.head(x)
         residual = F.pixel_shuffle(self.tail(features + self.trunk(features)), r)
         base = F.interpolate(low, scale_factor=r, mode="bilinear", align_corners=False)
-        out = consistent(base + residual, low, r)
+        out = consistent(base + residual, kept, block)
         for _ in range(PROJECTIONS):  # alternate projections onto [-1, 1] and onto the block means
-            out = consistent(out.clamp(-1, 1), low, r)
+            out = consistent(out.clamp(-1, 1), kept, block)
         return out
 
 
@@ -112,7 +117,7 @@ def _tensor(images: np.ndarray) -> torch.Tensor:
 def finish(finisher: Finisher, faces: np.ndarray, context: np.ndarray, known: np.ndarray) -> np.ndarray:
     """faces uint8 [N, S, S, 3] completed at the model's size; context uint8 [N, rS, rS, 3] and
     known [N, rS, rS] (1 = the photo's pixel) the photo seen in the same frame at rS -> uint8
-    [N, rS, rS, 3], whose r x r block means are the faces (up to rounding and clipping)."""
+    [N, rS, rS, 3], whose block means are the faces' (up to rounding and clipping)."""
     mask = torch.from_numpy(np.ascontiguousarray(known, dtype=np.float32))[:, None]
     out = finisher(_tensor(faces), _tensor(context), mask)
     return out.add(1).mul(127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()

@@ -49,10 +49,10 @@ class PatchCritic(nn.Module):
 
 
 def hole_crops(
-    faces: torch.Tensor, known: torch.Tensor, side: int, rng: np.random.Generator
+    faces: torch.Tensor, known: torch.Tensor, side: int, rng: np.random.Generator, grid: int = SCALE
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Each face and mask cut to side x side around a random pixel of its hole, the corner on
-    the 3-pixel grid (so that the block means stay those of the whole face)."""
+    the grid of the finisher's kept blocks (so that their means stay those of the whole face)."""
     full = faces.shape[-1]
     if side >= full:
         return faces, known
@@ -61,7 +61,7 @@ def hole_crops(
         ys, xs = torch.nonzero(mask[0] < 0.5, as_tuple=True)
         pick = int(rng.integers(len(ys))) if len(ys) else None
         cy, cx = (int(ys[pick]), int(xs[pick])) if pick is not None else (full // 2, full // 2)
-        top, left = (min(max(0, c - side // 2), full - side) // SCALE * SCALE for c in (cy, cx))
+        top, left = (min(max(0, c - side // 2), full - side) // grid * grid for c in (cy, cx))
         faces_out.append(face[:, top : top + side, left : left + side])
         known_out.append(mask[:, top : top + side, left : left + side])
     return torch.stack(faces_out), torch.stack(known_out)
@@ -97,7 +97,9 @@ def _batch(
     flip = torch.rand(len(batch), generator=gen) < 0.5
     batch[flip] = batch[flip].flip(-1)
     known = torch.from_numpy(mask_kinds.mixed(HOLE_KINDS, len(batch), batch.shape[-1], rng))[:, None]
-    return hole_crops(batch, known, config.crop, rng) if config.crop else (batch, known)
+    if not config.crop:
+        return batch, known
+    return hole_crops(batch, known, config.crop, rng, SCALE * config.keep)
 
 
 def _losses(
@@ -147,7 +149,7 @@ def train_finisher(
     """
     torch.manual_seed(config.seed)
     earlier = load_finisher(init_from) if init_from else None
-    finisher = Finisher(config.width, config.blocks)
+    finisher = Finisher(config.width, config.blocks, keep=config.keep)
     if earlier is not None:
         finisher.load_state_dict(earlier.state_dict())
     finisher.train().requires_grad_(True)

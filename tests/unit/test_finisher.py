@@ -28,6 +28,17 @@ def test_the_finisher_cannot_change_what_the_search_decided() -> None:
     assert torch.allclose(F.avg_pool2d(out, 3), low, atol=1e-5)
 
 
+def test_keep_2_holds_the_completions_2x2_means_and_frees_its_pixels() -> None:
+    torch.manual_seed(0)
+    finisher = Finisher(width=8, blocks=1, keep=2).eval()
+    low = torch.rand(2, 3, 8, 8) - 0.5
+    context, known = torch.rand(2, 3, 24, 24) * 2 - 1, torch.zeros(2, 1, 24, 24)
+    with torch.no_grad():
+        out = finisher(low, context, known)
+    assert torch.allclose(F.avg_pool2d(out, 6), F.avg_pool2d(low, 2), atol=1e-5)
+    assert not torch.allclose(F.avg_pool2d(out, 3), low, atol=1e-3)  # the 64-px pixels may move
+
+
 def _striped_faces(n: int, side: int = 48) -> torch.Tensor:
     """Images whose detail lives below the 3x3 block scale: fine stripes of random phase."""
     rng = np.random.default_rng(0)
@@ -46,7 +57,8 @@ def test_training_learns_the_detail_and_the_file_round_trips(tmp_path: Path) -> 
     log = train_finisher(faces, path, config, progress=False)
     assert log[-1]["l1"] < 0.8 * log[0]["l1"]
     finisher = load_finisher(path)
-    assert finisher.info["steps_done"] == 60 and finisher.spec == {"width": 16, "blocks": 1, "scale": 3}
+    assert finisher.info["steps_done"] == 60
+    assert finisher.spec == {"width": 16, "blocks": 1, "scale": 3, "keep": 1}
     images = faces[:4].permute(0, 2, 3, 1).numpy()
     low = F.avg_pool2d(faces[:4].float(), 3).round().byte().permute(0, 2, 3, 1).numpy()
     known = np.ones((4, 48, 48), np.float32)
