@@ -21,7 +21,7 @@ from ganfill.config import CompletionConfig, ConfigError, ModelSource
 from ganfill.devices import pick_device
 from ganfill.finisher import Finisher, default_finisher, load_finisher
 from ganfill.images import ImageError, open_image, to_tensor, to_uint8
-from ganfill.inversion import invert, screened
+from ganfill.inversion import invert
 from ganfill.photos import PhotoCompletion, box_mask, complete_photo
 from ganfill.schedule import Schedule, plan
 
@@ -248,8 +248,7 @@ class Completer:
 
     def _starts(self, y, m, cfg: CompletionConfig, schedule: Schedule, seed, ids, lowres) -> torch.Tensor:
         """[B, K, z_dim] starting codes: U[-1, 1] draws, or the encoder's guess with Gaussian
-        draws around it (schedule.spread; the K of schedule.screen draws that fit the context
-        best), or jittered by the uniform draws when restarts were
+        draws around it (schedule.spread), or jittered by the uniform draws when restarts were
         asked for without a spread (the first start is then the guess itself)."""
         # One generator per image keeps each image's start independent of batching.
         z_dim, k = self.model.config.z_dim, cfg.restarts
@@ -266,9 +265,8 @@ class Completer:
             guess = encoder.eval()(y, m).cpu()[:, None]  # [B, 1, z_dim]
         spread = torch.from_numpy(schedule.spread).float()[:, None, None]
         if bool((spread > 0).any()):
-            noise = torch.stack([torch.randn(schedule.screen or k, z_dim, generator=gn) for gn in gens])
-            drawn = (guess + spread * noise).clamp(-1, 1)
-            return screened(self.model.generator, y, m, cfg, drawn, k) if schedule.screen else drawn
+            drawn = torch.stack([torch.randn(k, z_dim, generator=gn) for gn in gens])
+            return (guess + spread * drawn).clamp(-1, 1)
         jitter = 0.3 * starts * (torch.arange(k) > 0)[None, :, None] if schedule.jitter else 0.0
         return (guess + jitter).clamp(-1, 1)
 

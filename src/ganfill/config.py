@@ -309,10 +309,6 @@ class CompletionConfig(_Config):
     for the mean, guesses the average of the faces that fit the context (a blurred face); a draw
     around it is one of them, with a real face's detail. Default 0.8 on holes, 0 on scattered
     pixels and open holes (where it costs identity)."""
-    screen: int | None = None
-    """Draws around the encoder's guess ranked by their context loss before any step (one
-    generator pass each); the best `restarts` of them start the search, so that the draws begin
-    from faces that already agree with the photo. Default 32 on holes, 0 (none) elsewhere."""
     prune_after: int | None = None
     """With restarts: after this many steps only each image's best start searches on (0: all
     run to the end), so that several starts cost little more than one. Default 10, or 0 when
@@ -334,7 +330,6 @@ class CompletionConfig(_Config):
         _check(self.lowres_factor >= 1, "lowres_factor must be >= 1")
         _check(self.tol >= 0 and self.patience >= 1, "tol must be >= 0 and patience >= 1")
         _check(self.spread is None or self.spread >= 0, f"spread must be >= 0, got {self.spread}")
-        _check(self.screen is None or self.screen >= 0, f"screen must be >= 0, got {self.screen}")
         _check(0 <= self.dilate <= 512, f"dilate must be in [0, 512] pixels, got {self.dilate}")
         _check(0 <= self.feather <= 512, f"feather must be in [0, 512] pixels, got {self.feather}")
         _check(
@@ -447,8 +442,6 @@ class ServeConfig(_Config):
     """Most search steps a request may ask for."""
     max_restarts: int = 16
     """Most starts per face a request may ask for."""
-    max_screen: int = 256
-    """Most draws per face a request may ask to be ranked (one generator pass each)."""
     max_samples: int = 8
     """Most alternatives a request may ask for."""
 
@@ -456,8 +449,7 @@ class ServeConfig(_Config):
         _check(0 <= self.port < 65536, f"port must be in [0, 65535], got {self.port}")
         _check(self.max_concurrent >= 1 and self.max_queue >= 0, "max_concurrent >= 1 and max_queue >= 0")
         _check(self.max_upload_mb > 0 and self.max_pixels > 0, "upload limits must be > 0")
-        limits = (self.max_iters, self.max_restarts, self.max_screen, self.max_samples)
-        _check(min(limits) >= 1, "request limits must be >= 1")
+        _check(min(self.max_iters, self.max_restarts, self.max_samples) >= 1, "request limits must be >= 1")
 
 
 @dataclass(frozen=True)

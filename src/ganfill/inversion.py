@@ -15,7 +15,6 @@ from ganfill.losses import context_loss, prior_loss
 from ganfill.models import Discriminator, Generator
 
 LOG_EVERY = 10
-SCREEN_CHUNK = 256
 FrameHook = Callable[[int, torch.Tensor], None]
 
 
@@ -28,32 +27,6 @@ def importance_weights(known: torch.Tensor, window: int = 7) -> torch.Tensor:
     missing = 1 - known
     share = F.avg_pool2d(missing, window, stride=1, padding=window // 2, count_include_pad=False)
     return share * known  # [B, 1, H, W]
-
-
-@torch.no_grad()
-def screened(
-    g: Generator,
-    images: torch.Tensor,
-    known: torch.Tensor,
-    cfg: CompletionConfig,
-    codes: torch.Tensor,
-    keep: int,
-) -> torch.Tensor:
-    """The keep codes of each image's candidates codes [B, N, z_dim] whose G(z) fits the known
-    pixels best (the search's context loss), best first: [B, keep, z_dim]. One generator pass
-    per candidate, in chunks of SCREEN_CHUNK."""
-    b, n = codes.shape[:2]
-    weights = importance_weights(known, cfg.window) if cfg.weighting == "paper" else known
-    flat, rows = codes.flatten(0, 1), torch.arange(b).repeat_interleave(n)
-    losses = torch.cat(
-        [
-            context_loss(g(flat[lo : lo + SCREEN_CHUNK].to(images.device)), images[part], weights[part]).cpu()
-            for lo in range(0, b * n, SCREEN_CHUNK)
-            for part in [rows[lo : lo + SCREEN_CHUNK].to(images.device)]
-        ]
-    )
-    best = losses.view(b, n).argsort(1)[:, :keep]
-    return torch.gather(codes, 1, best[..., None].expand(-1, -1, codes.shape[-1]))
 
 
 @contextlib.contextmanager

@@ -3,11 +3,10 @@ encoder's guess, how many steps and what step size, how many starts and when to 
 
 Measured defaults (BENCHMARKS.md, MODEL_CARD.md). From a random start: the paper's 1500 steps
 at 0.01. From the encoder's start, by the kind of mask:
-- a hole (centre, eyes, mouth, a stroke): 32 draws around the guess (spread 0.8) ranked by their
-  context loss, the best 4 searched, pruned to the best after 10 steps, 50 steps at 0.04. The
-  guess alone is the mean of the faces that fit, an average face; a draw around it brings a
-  real face's detail, and the starts and steps fit the context again (fills as detailed as real
-  faces, SWD a third of the guess's);
+- a hole (centre, eyes, mouth, a stroke): 4 starts drawn around the guess (spread 0.8), pruned
+  to the best after 10 steps, 50 steps at 0.04. The guess alone is the mean of the faces that
+  fit, an average face; a draw around it brings a real face's detail, and the starts and steps
+  fit the context again (fills as detailed as real faces, SWD a third of the guess's);
 - a hole in several parts (random blobs): the same with 30 steps, because with context all
   round, longer searches fit it by smoothing the fill again;
 - scattered pixels (random, grid): the guess, 100 steps at 0.04: the context pins the face down;
@@ -28,7 +27,7 @@ from ganfill.config import CompletionConfig
 
 RANDOM_STEPS, STEP_SIZE = 1500, 0.01
 HOLE_STEPS, PARTS_STEPS, SCATTERED_STEPS, OPEN_HOLE_STEPS = 50, 30, 100, 10
-ENCODER_STEP_SIZE, SPREAD, STARTS, PRUNE_AFTER, SCREEN = 0.04, 0.8, 4, 10, 32
+ENCODER_STEP_SIZE, SPREAD, STARTS, PRUNE_AFTER = 0.04, 0.8, 4, 10
 
 
 @dataclass(frozen=True)
@@ -44,9 +43,6 @@ class Schedule:
     """[B] float, std of the draws around the encoder's guess (0: the guess itself)."""
     restarts: int
     """Starts per image (the same for the batch)."""
-    screen: int
-    """Draws around the guess ranked by context loss, of which the best `restarts` start (0: the
-    starts are drawn directly)."""
     prune_after: int
     """Steps after which only each image's best start goes on (0: never)."""
     jitter: bool
@@ -103,7 +99,4 @@ def plan(
     restarts = config.restarts if config.restarts is not None else STARTS if drawn else 1
     restarts = max(restarts, samples)
     prune = config.prune_after if config.prune_after is not None else PRUNE_AFTER if samples == 1 else 0
-    screen = config.screen if config.screen is not None else SCREEN if drawn else 0
-    screen = screen if drawn and screen > restarts else 0
-    jitter = config.restarts is not None
-    return Schedule(init, iters, lr.astype(np.float64), spread, restarts, screen, prune, jitter)  # type: ignore[arg-type]
+    return Schedule(init, iters, lr.astype(np.float64), spread, restarts, prune, config.restarts is not None)  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from ganfill.checkpoint import Model
 from ganfill.completion import Completer
 from ganfill.config import CompletionConfig
 from ganfill.images import to_uint8
-from ganfill.inversion import importance_weights, invert, screened
+from ganfill.inversion import importance_weights, invert
 
 
 def test_importance_weights_hand_computed() -> None:
@@ -42,19 +42,6 @@ def test_search_recovers_a_planted_code(planted: Model) -> None:
     first = {i: t for i, it, c, p, t in out.history if it == 0}
     last = {i: t for i, it, c, p, t in out.history if it == 300}
     assert all(last[i] < 0.5 * first[i] for i in range(4))
-
-
-def test_screening_keeps_the_draws_that_fit_the_context_best(planted: Model) -> None:
-    torch.manual_seed(1)
-    codes = torch.rand(3, 20, 8) * 2 - 1
-    truth = torch.tensor([5, 0, 19])  # each image is G of one of its candidates
-    with torch.no_grad():
-        images = planted.generator(codes[torch.arange(3), truth])
-    known = torch.from_numpy(masks.make("center", 3, 16))[:, None]
-    kept = screened(planted.generator, images, known, CompletionConfig(), codes, keep=4)
-    assert kept.shape == (3, 4, 8)
-    assert torch.equal(kept[:, 0], codes[torch.arange(3), truth])  # the exact fit ranks first
-    assert all(any(torch.equal(k, c) for c in codes[i]) for i in range(3) for k in kept[i])
 
 
 def test_batch_equals_one_by_one(planted: Model) -> None:

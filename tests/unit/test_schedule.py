@@ -16,50 +16,37 @@ BY_KIND = [HOLE, SCATTERED, OPEN, PARTS, SCATTERED, OPEN]  # KINDS' order, from 
 
 
 @pytest.mark.parametrize(
-    "config, has_encoder, lowres, init, expected, restarts, prune, screen",
+    "config, has_encoder, lowres, init, expected, restarts, prune",
     [
-        # the default from the encoder: by each mask's kind; the best 4 of 32 draws, pruned
-        # to one after 10 steps
-        ({}, True, False, "encoder", BY_KIND, 4, 10, 32),
+        # the default from the encoder: by each mask's kind; 4 starts pruned after 10 steps
+        ({}, True, False, "encoder", BY_KIND, 4, 10),
         # no encoder, or lowres: the paper's random start, 1500 steps at 0.01 everywhere
-        ({}, False, False, "random", [(1500, 0.01, 0.0)] * 6, 1, 10, 0),
-        ({}, True, True, "random", [(1500, 0.01, 0.0)] * 6, 1, 10, 0),
-        ({"init": "random", "restarts": 2}, True, False, "random", [(1500, 0.01, 0.0)] * 6, 2, 10, 0),
+        ({}, False, False, "random", [(1500, 0.01, 0.0)] * 6, 1, 10),
+        ({}, True, True, "random", [(1500, 0.01, 0.0)] * 6, 1, 10),
+        ({"init": "random", "restarts": 2}, True, False, "random", [(1500, 0.01, 0.0)] * 6, 2, 10),
         # explicit values win for every image
-        ({"iters": 7}, True, False, "encoder", [(7, lr, s) for _, lr, s in BY_KIND], 4, 10, 32),
+        ({"iters": 7}, True, False, "encoder", [(7, lr, s) for _, lr, s in BY_KIND], 4, 10),
+        ({"lr": 0.02, "prune_after": 0}, True, False, "encoder", [(i, 0.02, s) for i, _, s in BY_KIND], 4, 0),
+        ({"spread": 0.0}, True, False, "encoder", [(i, lr, 0.0) for i, lr, _ in BY_KIND], 1, 10),
         (
-            {"lr": 0.02, "prune_after": 0},
-            True,
-            False,
-            "encoder",
-            [(i, 0.02, s) for i, _, s in BY_KIND],
-            4,
-            0,
-            32,
-        ),
-        ({"spread": 0.0}, True, False, "encoder", [(i, lr, 0.0) for i, lr, _ in BY_KIND], 1, 10, 0),
-        ({"screen": 0}, True, False, "encoder", BY_KIND, 4, 10, 0),
-        ({"screen": 4}, True, False, "encoder", BY_KIND, 4, 10, 0),  # no more draws than starts
-        (
-            {"spread": 0.5, "restarts": 2, "screen": 8},
+            {"spread": 0.5, "restarts": 2},
             True,
             False,
             "encoder",
             [(i, lr, 0.5) for i, lr, _ in BY_KIND],
             2,
             10,
-            8,
         ),
     ],
 )
-def test_schedule_table(config, has_encoder, lowres, init, expected, restarts, prune, screen) -> None:
+def test_schedule_table(config, has_encoder, lowres, init, expected, restarts, prune) -> None:
     known = np.concatenate([masks.make(k, 1, 64) for k in KINDS])
     schedule = plan(CompletionConfig(**config), known, has_encoder=has_encoder, lowres=lowres)
     assert schedule.init == init
     assert schedule.iters.tolist() == [e[0] for e in expected]
     assert np.allclose(schedule.lr, [e[1] for e in expected])
     assert np.allclose(schedule.spread, [e[2] for e in expected])
-    assert (schedule.restarts, schedule.prune_after, schedule.screen) == (restarts, prune, screen)
+    assert (schedule.restarts, schedule.prune_after) == (restarts, prune)
     assert schedule.steps == max(e[0] for e in expected)
 
 

@@ -108,8 +108,6 @@ def _check_limits(config: CompletionConfig, run: RunConfig, limits: ServeConfig)
         raise error(422, f"iters: at most {limits.max_iters}")
     if (config.restarts or 1) > limits.max_restarts:
         raise error(422, f"restarts: at most {limits.max_restarts}")
-    if (config.screen or 0) > limits.max_screen:
-        raise error(422, f"screen: at most {limits.max_screen}")
     if run.samples > limits.max_samples:
         raise error(422, f"samples: at most {limits.max_samples}")
 
