@@ -13,7 +13,7 @@ pipeline with the true face as the 64-px fill: what the warps, the finisher and 
 The grid ends with the issue's own test: scikit-image's astronaut with her eyes box and her
 mouth box filled by each method.
 
-    python benchmarks/photo_resolution.py [--limit 64] [--masks eyes,mouth,center]
+    python benchmarks/photo_resolution.py [--limit 64] [--skip 0] [--masks eyes,mouth,center]
         [--methods ganfill,telea,ns,patchmatch,oracle] [--grid docs/photo_grid.png]
         [--model FILE] [--finisher FILE|none]
 """
@@ -45,10 +45,11 @@ ASTRONAUT_BOXES = ((185, 98, 75, 28), (195, 130, 50, 25))  # eyes, mouth (x, y, 
 ASTRONAUT_CROP = np.s_[30:230, 125:325]  # 200x200 around her face, the size of the chips' crops
 
 
-def photos(data: Path, limit: int) -> list[np.ndarray]:
-    """The first held-out UTKFace chips of heldout_256.txt, each pasted into a SIDE x SIDE photo."""
+def photos(data: Path, limit: int, skip: int = 0) -> list[np.ndarray]:
+    """The held-out UTKFace chips of heldout_256.txt after the first `skip`, each pasted into a
+    SIDE x SIDE photo."""
     stems = set(read_split(HERE / "heldout_256.txt"))
-    chips = [f for f in find_images([data]) if stem_of(f) in stems][:limit]
+    chips = [f for f in find_images([data]) if stem_of(f) in stems][skip : skip + limit]
     out = []
     for chip in chips:
         rgb = np.asarray(open_rgb(chip))
@@ -109,6 +110,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=HERE.parents[1] / "shared" / "data" / "utkface")
     parser.add_argument("--limit", type=int, default=64)
+    parser.add_argument(
+        "--skip", type=int, default=0, help="leave out the first N chips (a disjoint set confirms a choice)"
+    )
     parser.add_argument("--masks", default="eyes,mouth,center")
     parser.add_argument("--methods", default="ganfill,telea,ns,patchmatch")
     parser.add_argument("--grid", type=Path, help="write crops: truth | masked | each method")
@@ -119,7 +123,7 @@ def main() -> None:
     completer = Completer.load(ModelSource(model=args.model, finisher=args.finisher))
     print(f"model {args.model or 'bundled'}, finisher {args.finisher or 'bundled'}")
     aligner = completer.aligner()
-    found = [(p, aligner.detect(p)) for p in photos(args.data, args.limit)]
+    found = [(p, aligner.detect(p)) for p in photos(args.data, args.limit, args.skip)]
     pictures = [(p, faces[0].matrix) for p, faces in found if faces]
     boxes = [faces[0].box for _, faces in found if faces]
     faces = FaceMetrics()
