@@ -226,7 +226,8 @@ class FinisherTrainConfig(_Config):
     """Residual blocks of the trunk."""
     keep: int = 1
     """The finisher holds the completion's means over keep x keep model pixels: 1 every 64-px
-    pixel, 2 the 32-px content (it may then also sharpen the 64-px detail the search drew soft)."""
+    pixel, 2 the 32-px content (it may then also sharpen the 64-px detail the search drew soft;
+    the bundled finisher's). A run continued with --init-from takes this value, not its start's."""
     crop: int = 96
     """Side of the square each face is cut to around its hole (a multiple of 3 keep; 0: the
     whole face). The finisher is convolutional: a crop teaches it the same at a quarter of the
