@@ -62,9 +62,9 @@ def photos(data: Path, limit: int, skip: int = 0) -> list[np.ndarray]:
 def photo_mask(kind: str, matrix: np.ndarray, size: int) -> np.ndarray:
     """The model's `kind` mask, drawn in the face's aligned frame, as a known-mask of the photo."""
     frame = masks.make(kind, 1, size)[0]
-    return (unwarp((frame * 255).astype(np.uint8), matrix, (SIDE, SIDE), nearest=True) > 127).astype(
-        np.float32
-    )
+    return (
+        unwarp((frame * 255).astype(np.uint8), matrix, (SIDE, SIDE), interpolation="nearest") > 127
+    ).astype(np.float32)
 
 
 def fill(method: str, completer: Completer, photo: np.ndarray, known: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -139,13 +140,17 @@ class FaceAligner:
         return warp(rgb, face.matrix, self.size)
 
 
-def warp(image: np.ndarray, matrix: np.ndarray, size: int, *, nearest: bool = False) -> np.ndarray:
+_CV2_FLAGS = {"nearest": cv2.INTER_NEAREST, "linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC}
+Interpolation = Literal["nearest", "linear", "cubic"]
+"""nearest for masks; cubic keeps more of a detailed face's fine detail than linear."""
+
+
+def warp(
+    image: np.ndarray, matrix: np.ndarray, size: int, *, interpolation: Interpolation = "linear"
+) -> np.ndarray:
     """image warped by a 2x3 affine matrix into a size x size frame (reflecting at borders)."""
-    flags = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
+    flags = _CV2_FLAGS[interpolation]
     return cv2.warpAffine(image, matrix, (size, size), flags=flags, borderMode=cv2.BORDER_REFLECT)
-
-
-INTERPOLATION = {"nearest": cv2.INTER_NEAREST, "linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC}
 
 
 def unwarp(
@@ -153,12 +158,10 @@ def unwarp(
     matrix: np.ndarray,
     shape: tuple[int, int],
     *,
-    nearest: bool = False,
-    interpolation: str = "linear",
+    interpolation: Interpolation = "linear",
 ) -> np.ndarray:
-    """An aligned frame mapped back into photo coordinates (height, width) by the inverse map
-    (nearest: masks; cubic: keeps more of a detailed face's fine detail than linear)."""
-    flags = INTERPOLATION["nearest" if nearest else interpolation] | cv2.WARP_INVERSE_MAP
+    """An aligned frame mapped back into photo coordinates (height, width) by the inverse map."""
+    flags = _CV2_FLAGS[interpolation] | cv2.WARP_INVERSE_MAP
     return cv2.warpAffine(aligned, matrix, (shape[1], shape[0]), flags=flags, borderMode=cv2.BORDER_REPLICATE)
 
 

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from ganfill.alignment import AlignmentError, Face, FaceAligner, unwarp, warp
+from ganfill.alignment import AlignmentError, Face, FaceAligner, Interpolation, unwarp, warp
 from ganfill.blending import poisson_blend_coarse
 from ganfill.finisher import Finisher, finish
 from ganfill.images import ImageError, upright
@@ -33,7 +33,7 @@ SUPPORTED_MODES = ("RGB", "RGBA", "L")
 GREY_SPREAD = 6
 """Most a pixel's channels differ (JPEG's colour noise) in a photo taken for black-and-white."""
 
-INTERPOLATION = "cubic"
+INTERPOLATION: Interpolation = "cubic"
 """How a completed face is resampled into the photo (linear loses about an eighth of its fine detail)."""
 FINISH_ABOVE = 1.25
 """Photo pixels per model pixel above which a face is drawn by the finisher (else warped up)."""
@@ -135,7 +135,9 @@ def _drawn(
         return matrix, faces
     big, side = matrix * finisher.scale, faces.shape[1] * finisher.scale
     context = np.repeat(warp(rgb, big, side)[None], len(faces), 0)
-    seen = np.repeat((warp(known.astype(np.float32), big, side, nearest=True) > 0.5)[None], len(faces), 0)
+    seen = np.repeat(
+        (warp(known.astype(np.float32), big, side, interpolation="nearest") > 0.5)[None], len(faces), 0
+    )
     return big, finish(finisher, faces, context, seen)
 
 
@@ -145,7 +147,7 @@ def _faces_in_hole(rgb: np.ndarray, known: np.ndarray, aligner: FaceAligner) -> 
     faces = aligner.detect(rgb)
     if not faces:
         raise AlignmentError("no face found in the photo")
-    framed = [(f, warp(known, f.matrix, aligner.size, nearest=True) > 0.5) for f in faces]
+    framed = [(f, warp(known, f.matrix, aligner.size, interpolation="nearest") > 0.5) for f in faces]
     chosen = [(f, k) for f, k in framed if not k.all()]
     if not chosen:
         raise AlignmentError("the mask touches none of the faces found in the photo")
@@ -177,7 +179,7 @@ def _shifted(matrix: np.ndarray, area: tuple[slice, slice]) -> np.ndarray:
 
 def _landing(hole: np.ndarray, matrix: np.ndarray, side: int) -> np.ndarray:
     """The hole's pixels that a side x side frame, placed by its photo -> frame map, covers."""
-    return hole & (unwarp(np.ones((side, side), np.uint8), matrix, hole.shape, nearest=True) > 0)
+    return hole & (unwarp(np.ones((side, side), np.uint8), matrix, hole.shape, interpolation="nearest") > 0)
 
 
 def _photo_px_per_model_px(matrix: np.ndarray) -> float:

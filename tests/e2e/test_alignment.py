@@ -40,7 +40,7 @@ def test_warp_round_trip_is_close_to_identity_inside_the_face() -> None:
     # crops the forehead), away from the frame's edge.
     frame = np.zeros((64, 64), np.uint8)
     frame[3:-3, 3:-3] = 1
-    covered = unwarp(frame, face.matrix, smooth.shape[:2], nearest=True).astype(bool)
+    covered = unwarp(frame, face.matrix, smooth.shape[:2], interpolation="nearest").astype(bool)
     left, top, right, bottom = face.box
     in_box = np.zeros_like(covered)
     in_box[top:bottom, left:right] = True
