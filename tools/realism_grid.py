@@ -1,4 +1,4 @@
-"""A grid for the eye: per face, truth | masked | the guess-only search | the default, per mask.
+"""A grid for the eye: per face, truth | masked | the search alone | the default (+ detail pass), per mask.
 
     python tools/realism_grid.py --data data/aligned --split benchmarks/heldout_256.txt \
         --out docs/realism_grid.png
@@ -16,7 +16,7 @@ from ganfill.config import CompletionConfig
 from ganfill.data import load_folder, read_split
 from ganfill.images import grid, save_png, show_holes
 
-GUESS_ONLY = CompletionConfig(spread=0.0, restarts=1, lr=0.01, iters=100)  # the search before spread
+SEARCH_ALONE = CompletionConfig(detail=False)  # the encoder's guess and its search, as before the detail pass
 
 
 def main() -> None:
@@ -46,11 +46,11 @@ def main() -> None:
     for kind in args.masks.split(","):
         known = masks.make(kind, len(faces), 64)
         columns.append(show_holes(faces, known))
-        columns.append(completer.complete(faces, known, GUESS_ONLY).images)
+        columns.append(completer.complete(faces, known, SEARCH_ALONE).images)
         columns.append(completer.complete(faces, known).images)
     tiles = np.stack([col[i] for i in range(len(faces)) for col in columns])
     save_png(grid(tiles, ncols=len(columns)), args.out)
-    print(f"wrote {args.out}: rows = faces; truth, then per mask: masked | guess-only search | default")
+    print(f"wrote {args.out}: rows = faces; truth, then per mask: masked | search alone | default")
 
 
 if __name__ == "__main__":

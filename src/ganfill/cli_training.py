@@ -61,7 +61,7 @@ def cmd_train_encoder(args: argparse.Namespace) -> int:
 
 
 def cmd_train_finisher(args: argparse.Namespace) -> int:
-    """Train the detail finisher that draws completed faces at 3x the model's size."""
+    """Train a detail network: the finisher that draws completed faces at 3x, or the detail pass at 1x."""
     from ganfill.finisher_training import train_finisher_folder
 
     config = build(FinisherTrainConfig, args)
@@ -71,6 +71,7 @@ def cmd_train_finisher(args: argparse.Namespace) -> int:
         config,
         exclude_file=args.exclude_file,
         init_from=args.init_from,
+        guesses=args.guesses,
         progress=not args.no_progress,
         on_log=lambda entry: print(" ".join(f"{k} {v:.4g}" for k, v in entry.items()), file=sys.stderr),
     )
@@ -120,12 +121,16 @@ TRAINING_VERBS: dict[str, Verb] = {
     ),
     "train-finisher": (
         cmd_train_finisher,
-        "train the finisher that adds a real face's detail where a photo's face is larger than 64 px",
-        [("data_dir", "faces aligned at 3x the model's size (ganfill align --size 192)")],
+        "train a detail network: the photo finisher (--scale 3) or the detail pass (--scale 1)",
+        [("data_dir", "faces aligned at the output's size (ganfill align --size 192 for --scale 3)")],
         [
             ("--out", {"required": True, "help": "finisher file to write (.safetensors)"}),
             ("--exclude-file", {"help": "split file of file stems to leave out (the held-out split)"}),
             ("--init-from", {"help": "finisher file to continue training"}),
+            (
+                "--guesses",
+                {"help": "model file whose encoder's guesses a detail pass (--scale 1) learns over"},
+            ),
         ],
         [FinisherTrainConfig],
     ),

@@ -19,7 +19,7 @@ from ganfill.blending import paste, poisson_blend
 from ganfill.checkpoint import Model, ModelFileError, load_model
 from ganfill.config import CompletionConfig, ConfigError, ModelSource
 from ganfill.devices import pick_device
-from ganfill.finisher import Finisher, default_finisher, load_finisher
+from ganfill.finisher import Finisher, add_detail, default_detail, default_finisher, load_finisher
 from ganfill.images import ImageError, open_image, to_tensor, to_uint8
 from ganfill.inversion import invert
 from ganfill.photos import PhotoCompletion, box_mask, complete_photo
@@ -92,9 +92,11 @@ class Completer:
         device: str | torch.device = "cpu",
         aligner: FaceAligner | None = None,
         finisher: Finisher | str | Path | None = None,
+        detail: Finisher | str | Path | None = None,
     ):
         self.model = load_model(model, device=device) if isinstance(model, str | Path) else model.to(device)
         self.finisher = load_finisher(finisher) if isinstance(finisher, str | Path) else finisher
+        self.detail = load_finisher(detail) if isinstance(detail, str | Path) else detail
         # Frozen once, here: searches that share the model (the server's concurrent requests)
         # then never toggle its train/grad flags, so none can race another.
         for net in (self.model.generator, self.model.discriminator, self.model.encoder):
@@ -109,7 +111,7 @@ class Completer:
         """The bundled default face model (64x64 aligned faces)."""
         if not DEFAULT_WEIGHTS.exists():
             raise ModelFileError(f"{DEFAULT_WEIGHTS}: the bundled model is missing from this install")
-        return cls(DEFAULT_WEIGHTS, device=device, finisher=default_finisher(64))
+        return cls(DEFAULT_WEIGHTS, device=device, finisher=default_finisher(64), detail=default_detail(64))
 
     @classmethod
     def load(cls, source: ModelSource | None = None) -> Completer:
@@ -121,8 +123,11 @@ class Completer:
         else:
             completer = cls(source.model, device=device)
             completer.finisher = default_finisher(completer.size)
+            completer.detail = default_detail(completer.size)
         if source.finisher is not None:
             completer.finisher = None if source.finisher == "none" else load_finisher(source.finisher)
+        if source.detail_pass is not None:
+            completer.detail = None if source.detail_pass == "none" else load_finisher(source.detail_pass)
         return completer
 
     def plan(
@@ -134,9 +139,8 @@ class Completer:
         samples: int = 1,
     ) -> Schedule:
         """Each image's search (start, draws, steps, step size) for this model (known [B, H, W])."""
-        has_encoder = self.model.encoder is not None
-        config = config or CompletionConfig()
-        return plan(config, known, has_encoder=has_encoder, lowres=lowres, samples=samples)
+        has = {"has_encoder": self.model.encoder is not None, "has_detail": self.detail is not None}
+        return plan(config or CompletionConfig(), known, lowres=lowres, samples=samples, **has)
 
     def complete(
         self,
@@ -223,12 +227,14 @@ class Completer:
             known = box_mask(ImageOps.exif_transpose(photo).size, box)
         cfg = dataclasses.replace(config or CompletionConfig(), **options)
         edges = {"dilate": cfg.dilate, "feather": cfg.feather}  # in the photo's pixels, not the frame's
+        # With a finisher, the photo's detail is drawn at its own scale from the search's fill.
+        frame = dataclasses.replace(cfg, dilate=0, feather=0, detail=False if self.finisher else cfg.detail)
 
         def fill(faces: np.ndarray, face_known: np.ndarray) -> np.ndarray:
             done = self.complete(
                 faces,
                 face_known,
-                dataclasses.replace(cfg, dilate=0, feather=0),
+                frame,
                 seed=seed,
                 samples=samples,
                 on_step=on_step,
@@ -297,12 +303,11 @@ class Completer:
             on_step=on_step,
         )
         s = samples
+        hats = inv.hats[:, :s].flatten(0, 1)
+        if schedule.detail and self.detail is not None:
+            hats = add_detail(self.detail, hats)
         alts = blend(
-            y.repeat_interleave(s, 0),
-            inv.hats[:, :s].flatten(0, 1),
-            m.repeat_interleave(s, 0),
-            cfg.blend,
-            lowres_factor=factor,
+            y.repeat_interleave(s, 0), hats, m.repeat_interleave(s, 0), cfg.blend, lowres_factor=factor
         )
         alts_u8 = to_uint8(alts).reshape(b, s, *alts.shape[2:], 3)
         history = [(i + offset, it, c, p, t) for (i, it, c, p, t) in inv.history]

@@ -119,6 +119,9 @@ class TrainConfig(_Config):
     """Random horizontal flips of the training faces."""
     seed: int = 0
     """Seed of the initialisation, the data order and every step's randomness."""
+    detail_pass: str | None = None
+    """Detail-pass file that redraws every default fill's finest detail at the model's size
+    (default: the bundled one for 64-px models); none: the search's fill as it is."""
     device: Device = "auto"
     """auto prefers CUDA, then MPS, then the CPU."""
     workers: int = 2
@@ -224,6 +227,9 @@ class FinisherTrainConfig(_Config):
     """Channels of the finisher's trunk."""
     blocks: int = 5
     """Residual blocks of the trunk."""
+    scale: int = 3
+    """Output side over the completion's: 3 draws 64-px completions at 192 px for photos; 1 is the
+    detail pass at the model's own size (trained on faces aligned at 64 px)."""
     keep: int = 1
     """The finisher holds the completion's means over keep x keep model pixels: 1 every 64-px
     pixel, 2 the 32-px content (it may then also sharpen the 64-px detail the search drew soft;
@@ -255,7 +261,9 @@ class FinisherTrainConfig(_Config):
         _check(self.lr > 0, f"lr must be > 0, got {self.lr}")
         _check(self.width >= 1 and self.blocks >= 0, "width must be >= 1 and blocks >= 0")
         _check(self.keep in (1, 2, 4), f"keep must be 1, 2 or 4, got {self.keep}")
-        grid = 3 * self.keep
+        _check(self.scale in (1, 3), f"scale must be 1 or 3, got {self.scale}")
+        _check(self.scale * self.keep > 1, "scale 1 needs keep 2 or 4 (keep 1 would hold every pixel)")
+        grid = self.scale * self.keep
         _check(self.crop >= 0 and self.crop % grid == 0, f"crop must be a multiple of {grid}: {self.crop}")
         _check(self.soften >= 0, f"soften must be >= 0, got {self.soften}")
         weights = (self.l1_weight, self.adv_weight, self.detail_weight)
@@ -268,14 +276,13 @@ class CompletionConfig(_Config):
 
     iters: int | None = None
     """Search steps on z; default (schedule.plan): 1500 from a random start (the paper); from the
-    encoder's start 50 on a hole, 30 on a hole in several parts, 100 on scattered pixels, 10 on
-    an open hole such as a half face."""
+    encoder's start 100, or 10 on an open hole such as a half face."""
     lam: float = 0.0
     """Weight of the prior (GAN) loss; the paper uses 0.003, the reference code 0.1. Default 0:
     on held-out faces it changed no metric measurably, and D's passes cost 40% of every step."""
     lr: float | None = None
-    """Step size; default 0.01, or 0.04 from the encoder's start on holes and scattered masks
-    (not on an open hole, whose 10 steps keep the encoder's guess)."""
+    """Step size; default 0.01, or 0.04 from the encoder's start on scattered masks (random
+    pixels, a grid), whose known pixels pin the whole face down."""
     optimizer: Literal["adam", "momentum"] = "adam"
     """adam, or the blog's Nesterov momentum."""
     beta1: float = 0.9
@@ -290,7 +297,7 @@ class CompletionConfig(_Config):
     """Side of the importance weights' window (odd)."""
     restarts: int | None = None
     """Starts per image searched together; the lowest final loss wins. Default: 4 from the
-    encoder's start when some image draws around the guess (spread), else 1."""
+    encoder's start when the search draws around the guess (spread), else 1."""
     blend: Literal["poisson", "none"] = "poisson"
     """poisson, or none: M*y + (1-M)*G(z) pasted."""
     dilate: int = 0
@@ -307,13 +314,18 @@ class CompletionConfig(_Config):
     """Where the search starts: the model's encoder's guess, or U[-1, 1]; auto = encoder if any."""
     spread: float | None = None
     """From the encoder's start: std of Gaussian noise added to its guess. The encoder, trained
-    for the mean, guesses the average of the faces that fit the context (a blurred face); a draw
-    around it is one of them, with a real face's detail. Default 0.8 on holes, 0 on scattered
-    pixels and open holes (where it costs identity)."""
+    for the mean, guesses the average of the faces that fit the context; a draw around it is one
+    of them, with its own detail, but further from the person (identity). Default 0: the guess,
+    whose detail the detail pass draws."""
     prune_after: int | None = None
     """With restarts: after this many steps only each image's best start searches on (0: all
     run to the end), so that several starts cost little more than one. Default 10, or 0 when
     several samples are asked for."""
+    detail: bool | None = None
+    """Redraw the fill's finest detail with the model's detail pass (a real face's lids, lip
+    edges and skin over the search's soft fill, keeping its 2x2 means, so neither the face nor
+    its fit changes). Default: on from the encoder's start when the model has a detail pass; the
+    paper's search from a random start stays as it was."""
     tol: float = 0.0
     """Early stop per image when the loss improves by less than this (relative) over `patience`."""
     patience: int = 50
@@ -462,6 +474,9 @@ class ModelSource(_Config):
     finisher: str | None = None
     """Finisher file that draws faces larger than the model's frame in photos at 3x, with a real
     face's detail (default: the bundled one for 64-px models); none: warp the fill up instead."""
+    detail_pass: str | None = None
+    """Detail-pass file that redraws every default fill's finest detail at the model's size
+    (default: the bundled one for 64-px models); none: the search's fill as it is."""
     device: Device = "auto"
     """auto prefers CUDA, then MPS, then the CPU."""
 

@@ -1,5 +1,7 @@
-"""The detail finisher: draws a completed 64-px face at 3x its size with a real face's fine
-detail, for photos whose face is larger than the model's frame.
+"""The detail networks: a finisher draws a completed 64-px face at 3x its size with a real
+face's fine detail, for photos whose face is larger than the model's frame; the detail pass is
+the same network at the model's own size (scale 1), over the generator's face of every
+default completion.
 
 The search decides the face; the finisher only adds what a 64-px image cannot hold (lids, iris
 rims, lip edges, skin grain). It sees the 64-px completion and, at the output's resolution, the
@@ -26,6 +28,7 @@ SCALE = 3
 KIND = "finisher"
 PROJECTIONS = 3
 DEFAULT_FINISHER = Path(__file__).resolve().parent / "weights" / "finisher.safetensors"
+DEFAULT_DETAIL = Path(__file__).resolve().parent / "weights" / "detail.safetensors"
 
 
 def consistent(high: torch.Tensor, low: torch.Tensor, scale: int = SCALE) -> torch.Tensor:
@@ -109,6 +112,11 @@ def default_finisher(model_size: int) -> Finisher | None:
     return load_finisher() if model_size == 64 and DEFAULT_FINISHER.exists() else None
 
 
+def default_detail(model_size: int) -> Finisher | None:
+    """The bundled detail pass for a model of this frame size (it is trained for 64 px), if any."""
+    return load_finisher(DEFAULT_DETAIL) if model_size == 64 and DEFAULT_DETAIL.exists() else None
+
+
 def _tensor(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div(127.5).sub(1)
 
@@ -121,3 +129,17 @@ def finish(finisher: Finisher, faces: np.ndarray, context: np.ndarray, known: np
     mask = torch.from_numpy(np.ascontiguousarray(known, dtype=np.float32))[:, None]
     out = finisher(_tensor(faces), _tensor(context), mask)
     return out.add(1).mul(127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
+
+
+def add_detail(net: Finisher, faces: torch.Tensor) -> torch.Tensor:
+    """The detail pass (a scale-1 finisher) over generated faces [B, 3, S, S] in [-1, 1], on
+    their device: a real face's fine detail drawn into every pixel, every keep x keep block's
+    mean kept. It runs on G(z*) before blending (given the hole's edge, it drew a line along
+    it) and adds brightness only (the same change to each channel: a grey face stays grey, the
+    colours stay the search's)."""
+    if net.scale != 1:
+        raise ModelFileError(f"a detail pass draws at the model's own size (scale 1), not at {net.scale}x")
+    x = faces.detach().float().cpu()
+    with torch.no_grad():
+        drawn = net(x, x, torch.zeros_like(x[:, :1]))
+    return (x + (drawn - x).mean(1, keepdim=True)).clamp(-1, 1).to(faces.device)

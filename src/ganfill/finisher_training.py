@@ -23,7 +23,8 @@ from torch.nn.utils.parametrizations import spectral_norm
 from tqdm import tqdm
 
 from ganfill import masks as mask_kinds
-from ganfill.config import FinisherTrainConfig
+from ganfill.checkpoint import Model, load_model
+from ganfill.config import ConfigError, FinisherTrainConfig
 from ganfill.finisher import SCALE, Finisher, load_finisher, save_finisher
 from ganfill.realism import GREY, LAPLACIAN
 
@@ -90,24 +91,42 @@ def blurred(images: torch.Tensor, sigma: float) -> torch.Tensor:
 
 
 def _batch(
-    faces: torch.Tensor, config: FinisherTrainConfig, rng: np.random.Generator, gen: torch.Generator
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """A step's faces in [-1, 1] (flipped at random) and their known-masks, cut around the holes."""
+    faces: torch.Tensor,
+    config: FinisherTrainConfig,
+    rng: np.random.Generator,
+    gen: torch.Generator,
+    guesses: Model | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """A step's faces in [-1, 1] (flipped at random), their known-masks and, with a model, its
+    guesses pasted into the holes (scale 1), all cut around the holes."""
     batch = faces[torch.randint(len(faces), (config.batch_size,), generator=gen)].float().div(127.5).sub(1)
     flip = torch.rand(len(batch), generator=gen) < 0.5
     batch[flip] = batch[flip].flip(-1)
     known = torch.from_numpy(mask_kinds.mixed(HOLE_KINDS, len(batch), batch.shape[-1], rng))[:, None]
-    if not config.crop:
-        return batch, known
-    return hole_crops(batch, known, config.crop, rng, SCALE * config.keep)
+    fills = None
+    if guesses is not None:
+        with torch.no_grad():
+            drawn = guesses.generator(guesses.encoder(batch, known))
+        fills = torch.where(known > 0.5, batch, drawn)
+    if config.crop:
+        both = batch if fills is None else torch.cat([batch, fills], 1)
+        both, known = hole_crops(both, known, config.crop, rng, config.scale * config.keep)
+        batch, fills = both[:, :3], None if fills is None else both[:, 3:]
+    return batch, known, fills
 
 
 def _losses(
-    finisher, critic, faces: torch.Tensor, known: torch.Tensor, config: FinisherTrainConfig, soft: float
+    finisher,
+    critic,
+    faces: torch.Tensor,
+    known: torch.Tensor,
+    config: FinisherTrainConfig,
+    soft: float,
+    fills: torch.Tensor | None = None,
 ):
-    """The finisher's loss terms on one batch (given block means blurred by `soft` model
-    pixels), and the composite the critic judges."""
-    low = blurred(F.avg_pool2d(faces, finisher.scale), soft)
+    """The finisher's loss terms on one batch (given the faces' block means, or fills, blurred
+    by `soft` model pixels), and the composite the critic judges."""
+    low = blurred(F.avg_pool2d(faces, finisher.scale) if fills is None else fills, soft)
     out = finisher(low, faces, known)
     hole = 1 - known
     composite = out * hole + faces * known
@@ -138,18 +157,23 @@ def train_finisher(
     config: FinisherTrainConfig,
     *,
     init_from: str | Path | None = None,
+    guesses: Model | None = None,
     progress: bool = True,
     on_log: Callable[[dict[str, float]], None] | None = None,
 ) -> list[dict[str, float]]:
     """Train a finisher on uint8 faces [N, 3, rS, rS] and write it to out every save_every steps.
 
     init_from: a finisher file to continue training (its steps and seconds add up; the critic,
-    which the file does not keep, starts afresh). on_log is told each logged entry (every 50
-    steps).
+    which the file does not keep, starts afresh). guesses: a model with an encoder whose
+    guesses, pasted into the holes, are what a detail pass (scale 1) learns to draw over, as it
+    will at completion time, instead of the true faces blurred. on_log is told each logged entry
+    (every 50 steps).
     """
+    if guesses is not None and (config.scale != 1 or guesses.encoder is None):
+        raise ConfigError("guesses train a detail pass (scale 1) and need a model with an encoder")
     torch.manual_seed(config.seed)
     earlier = load_finisher(init_from) if init_from else None
-    finisher = Finisher(config.width, config.blocks, keep=config.keep)
+    finisher = Finisher(config.width, config.blocks, config.scale, config.keep)
     if earlier is not None:
         finisher.load_state_dict(earlier.state_dict())
     finisher.train().requires_grad_(True)
@@ -162,9 +186,9 @@ def train_finisher(
     log: list[dict[str, float]] = []
     start = time.perf_counter()
     for step in tqdm(range(config.steps), disable=not progress, unit="step", file=sys.stderr):
-        batch, known = _batch(faces, config, rng, gen)
+        batch, known, fills = _batch(faces, config, rng, gen, guesses)
         soft = float(rng.uniform(0, config.soften))
-        total, terms, composite, patches = _losses(finisher, critic, batch, known, config, soft)
+        total, terms, composite, patches = _losses(finisher, critic, batch, known, config, soft, fills)
         opt.zero_grad(set_to_none=True)
         total.backward()
         opt.step()
@@ -183,6 +207,7 @@ def train_finisher(
                 "face_size": int(faces.shape[-1]),
                 "faces": len(faces),
                 "continued_from": None if init_from is None else Path(init_from).name,
+                "guesses": guesses is not None,
             }
             save_finisher(out, finisher, info)
     return log
@@ -193,16 +218,26 @@ def train_finisher_folder(
     out: str | Path,
     config: FinisherTrainConfig,
     *,
-    size: int = 192,
+    model_size: int = 64,
     exclude_file: str | Path | None = None,
     init_from: str | Path | None = None,
+    guesses: str | Path | None = None,
     progress: bool = True,
     on_log: Callable[[dict[str, float]], None] | None = None,
 ) -> list[dict[str, float]]:
-    """train_finisher on the faces of a folder aligned at `size` (`ganfill align --size 192`),
-    leaving out the stems of exclude_file (the held-out split)."""
+    """train_finisher on the faces of a folder aligned at the finisher's output size (model_size
+    x config.scale: `ganfill align --size 192` for scale 3), leaving out the stems of
+    exclude_file (the held-out split)."""
     from ganfill.data import load_folder, read_split
 
     exclude = read_split(exclude_file) if exclude_file else ()
-    faces = load_folder(data_dir, size, exclude=exclude).images
-    return train_finisher(faces, out, config, init_from=init_from, progress=progress, on_log=on_log)
+    faces = load_folder(data_dir, model_size * config.scale, exclude=exclude).images
+    model = None
+    if guesses is not None:
+        model = load_model(guesses)
+        for net in (model.generator, model.encoder):
+            if net is not None:
+                net.eval().requires_grad_(False)
+    return train_finisher(
+        faces, out, config, init_from=init_from, guesses=model, progress=progress, on_log=on_log
+    )

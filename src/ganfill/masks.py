@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw
-from scipy.ndimage import label, maximum_filter, zoom
+from scipy.ndimage import maximum_filter, zoom
 
 from ganfill.errors import UserError
 
@@ -156,11 +156,6 @@ def scattered(known: np.ndarray, *, reach: int = 2, share: float = 0.9) -> np.nd
     missing = known == 0
     counts = missing.sum((1, 2))
     return (near & missing).sum((1, 2)) >= share * np.maximum(counts, 1)
-
-
-def fragmented(known: np.ndarray, *, parts: int = 3) -> np.ndarray:
-    """[B] bool: masks whose hole falls into at least `parts` separate pieces (blobs, strokes)."""
-    return np.array([label(k == 0)[1] >= parts for k in as_batch(known)], bool)
 
 
 def open_holes(known: np.ndarray, *, share: float = 0.5) -> np.ndarray:

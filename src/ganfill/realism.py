@@ -95,13 +95,15 @@ def _equal(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> tuple[np.n
     return a[rng.choice(len(a), n, replace=False)], b[rng.choice(len(b), n, replace=False)]
 
 
-def swd(fills: np.ndarray, truths: np.ndarray, known: np.ndarray, *, seed: int = 0) -> tuple[float, float]:
-    """(SWD of the fills' hole patches against the truth's, its real-against-real floor), each
-    the mean over pyramid levels (three at 64 px, fewer for small images), x1000 as Karras et al.
-    report it; fills, truths uint8 [N, H, W, 3]."""
+def swd_levels(
+    fills: np.ndarray, truths: np.ndarray, known: np.ndarray, *, seed: int = 0
+) -> list[tuple[float, float]]:
+    """Per pyramid level, finest first (three at 64 px, fewer for small images): (SWD of the
+    fills' hole patches against the truth's, its real-against-real floor), x1000 as Karras et
+    al. report it; fills, truths uint8 [N, H, W, 3]. Empty when a level has too few patches."""
     half = len(fills) // 2
     a, b = slice(0, 2 * half, 2), slice(1, 2 * half, 2)  # interleaved: sets sorted by source mix evenly
-    scores, floors = [], []
+    out = []
     levels = max(1, min(LEVELS, int(np.log2(fills.shape[1] / PATCH))))  # levels with room for patches
     for level in range(levels):
         patches = {}
@@ -109,7 +111,7 @@ def swd(fills: np.ndarray, truths: np.ndarray, known: np.ndarray, *, seed: int =
             rng = np.random.default_rng([seed, level, "ab".index(name[1])])  # same places in fill and truth
             patches[name] = hole_patches(images[part], known[part], level, rng)
         if min(len(p) for p in patches.values()) < 2:
-            return float("nan"), float("nan")
+            return []
         real = np.concatenate([patches["ta"], patches["tb"]])
         mean, std = real.mean(0), real.std(0) + 1e-8
         norm = {k: (v - mean) / std for k, v in patches.items()}
@@ -118,6 +120,16 @@ def swd(fills: np.ndarray, truths: np.ndarray, known: np.ndarray, *, seed: int =
             sliced_wasserstein(*_equal(norm["fa"], norm["tb"], rng), rng),
             sliced_wasserstein(*_equal(norm["fb"], norm["ta"], rng), rng),
         ]
-        scores.append(np.mean(cross))
-        floors.append(sliced_wasserstein(*_equal(norm["ta"], norm["tb"], rng), rng))
-    return 1e3 * float(np.mean(scores)), 1e3 * float(np.mean(floors))
+        floor = sliced_wasserstein(*_equal(norm["ta"], norm["tb"], rng), rng)
+        out.append((1e3 * float(np.mean(cross)), 1e3 * floor))
+    return out
+
+
+def swd(fills: np.ndarray, truths: np.ndarray, known: np.ndarray, *, seed: int = 0) -> tuple[float, float]:
+    """(SWD of the fills' hole patches against the truth's, its real-against-real floor), each
+    the mean over pyramid levels (swd_levels); nan when the holes hold too few patches."""
+    levels = swd_levels(fills, truths, known, seed=seed)
+    if not levels:
+        return float("nan"), float("nan")
+    scores, floors = zip(*levels, strict=True)
+    return float(np.mean(scores)), float(np.mean(floors))

@@ -1,3 +1,4 @@
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -7,7 +8,7 @@ import torch.nn.functional as F
 
 from ganfill.checkpoint import ModelFileError
 from ganfill.config import FinisherTrainConfig
-from ganfill.finisher import Finisher, consistent, finish, load_finisher, save_finisher
+from ganfill.finisher import Finisher, add_detail, consistent, finish, load_finisher, save_finisher
 from ganfill.finisher_training import blurred, hole_crops, train_finisher
 
 
@@ -39,14 +40,14 @@ def test_keep_2_holds_the_completions_2x2_means_and_frees_its_pixels() -> None:
     assert not torch.allclose(F.avg_pool2d(out, 3), low, atol=1e-3)  # the 64-px pixels may move
 
 
-def _striped_faces(n: int, side: int = 48) -> torch.Tensor:
+def _striped_faces(n: int, side: int = 48, period: int = 4) -> torch.Tensor:
     """Images whose detail lives below the 3x3 block scale: fine stripes of random phase."""
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[0:side, 0:side]
     out = []
     for _ in range(n):
         colour = rng.uniform(60, 190, 3)
-        stripes = 50 * np.sin(2 * np.pi * (xx + yy) / 4 + rng.uniform(0, 6))
+        stripes = 50 * np.sin(2 * np.pi * (xx + yy) / period + rng.uniform(0, 6))
         out.append(np.clip(colour[:, None, None] + stripes[None], 0, 255))
     return torch.from_numpy(np.stack(out)).round().byte()
 
@@ -109,3 +110,64 @@ def test_softened_means_keep_their_average_and_lose_detail(tmp_path: Path) -> No
     assert edges(soft) < 0.5 * edges(images) and torch.equal(blurred(images, 0.0), images)
     config = FinisherTrainConfig(steps=2, batch_size=2, width=8, blocks=1, soften=1.0, save_every=2)
     assert len(train_finisher(_striped_faces(4), tmp_path / "f.safetensors", config, progress=False)) == 2
+
+
+def test_the_detail_pass_redraws_a_faces_brightness_and_keeps_its_block_means() -> None:
+    torch.manual_seed(0)
+    net = Finisher(width=8, blocks=1, scale=1, keep=4).eval()
+    faces = torch.rand(2, 3, 16, 16) - 0.5
+    out = add_detail(net, faces)
+    assert out.shape == faces.shape and not torch.allclose(out, faces, atol=1e-3)  # its pixels redrawn
+    assert torch.allclose(F.avg_pool2d(out, 4), F.avg_pool2d(faces, 4), atol=1e-5)  # the 4x4 means kept
+    change = out - faces
+    assert torch.allclose(change, change[:, :1].expand_as(change), atol=1e-6)  # brightness only
+    grey = faces[:, :1].expand(-1, 3, -1, -1)
+    drawn = add_detail(net, grey)
+    assert torch.equal(drawn[:, 0], drawn[:, 1]) and torch.equal(drawn[:, 1], drawn[:, 2])  # grey stays grey
+    with pytest.raises(ModelFileError, match="model's own size"):
+        add_detail(Finisher(8, 1), faces)
+
+
+def _fine_rows(n: int, side: int = 32) -> torch.Tensor:
+    """Images whose detail lives inside 2x2 blocks: rows alternating +-40 over a random colour."""
+    rng = np.random.default_rng(0)
+    lines = 40 * (-1.0) ** np.arange(side)[:, None] * np.ones((side, side))
+    colours = rng.uniform(60, 190, (n, 3))[:, :, None, None]
+    return torch.from_numpy(colours + lines[None, None]).round().byte()
+
+
+def test_a_detail_pass_trains_at_the_models_size(tmp_path: Path) -> None:
+    faces, path = _fine_rows(32), tmp_path / "detail.safetensors"
+    small = {"steps": 80, "batch_size": 8, "lr": 2e-3, "width": 16, "blocks": 1, "save_every": 80}
+    config = FinisherTrainConfig(**small, scale=1, keep=2, crop=16, soften=1.0)
+    log = train_finisher(faces, path, config, progress=False)
+    assert log[-1]["l1"] < 0.8 * log[0]["l1"]
+    net = load_finisher(path)
+    assert net.spec == {"width": 16, "blocks": 1, "scale": 1, "keep": 2}
+    images = faces[:4].permute(0, 2, 3, 1).numpy()
+    known = np.ones((4, 32, 32), np.float32)
+    known[:, 14:18, 8:24] = 0
+    soft = blurred(faces[:4].float(), 1.0).round().byte().permute(0, 2, 3, 1).numpy()  # the rows gone
+    fill = np.where(known[..., None] > 0.5, images, soft)  # a soft fill in a sharp image
+    hole = known == 0
+    error = lambda x: np.abs(x.astype(float) - images)[hole].mean()  # noqa: E731
+    assert error(finish(net, fill, fill, known)) < 0.6 * error(fill)  # the rows drawn again
+
+
+def test_a_detail_pass_learns_over_a_models_own_guesses(tiny_model, tmp_path: Path) -> None:
+    from ganfill.config import ConfigError
+    from ganfill.models import Encoder
+
+    model = dataclasses.replace(tiny_model, encoder=Encoder(16, tiny_model.config.z_dim).eval())
+    faces, path = _fine_rows(8, 16), tmp_path / "detail.safetensors"
+    config = FinisherTrainConfig(
+        steps=2, batch_size=4, width=8, blocks=1, scale=1, keep=2, crop=0, save_every=2
+    )
+    log = train_finisher(faces, path, config, guesses=model, progress=False)
+    blurred_start = train_finisher(faces, tmp_path / "b.safetensors", config, progress=False)
+    assert load_finisher(path).info["guesses"] is True
+    assert log[0]["l1"] != blurred_start[0]["l1"]  # it was given the model's fills, not the truth blurred
+    with pytest.raises(ConfigError, match="scale 1"):
+        train_finisher(
+            faces, path, dataclasses.replace(config, scale=3, crop=0), guesses=model, progress=False
+        )

@@ -10,24 +10,24 @@ from ganfill.schedule import plan
 KINDS = ("center", "random", "left", "pattern", "grid", "top")
 
 
-HOLE, SCATTERED, OPEN = (50, 0.04, 0.8), (100, 0.04, 0.0), (10, 0.01, 0.0)
-PARTS = (30, 0.04, 0.8)
-BY_KIND = [HOLE, SCATTERED, OPEN, PARTS, SCATTERED, OPEN]  # KINDS' order, from the encoder
+HOLE, SCATTERED, OPEN = (100, 0.01, 0.0), (100, 0.04, 0.0), (10, 0.01, 0.0)
+BY_KIND = [HOLE, SCATTERED, OPEN, HOLE, SCATTERED, OPEN]  # KINDS' order, from the encoder
 
 
 @pytest.mark.parametrize(
     "config, has_encoder, lowres, init, expected, restarts, prune",
     [
-        # the default from the encoder: by each mask's kind; 4 starts pruned after 10 steps
-        ({}, True, False, "encoder", BY_KIND, 4, 10),
+        # the default from the encoder: the guess, steps and step size by each mask's kind
+        ({}, True, False, "encoder", BY_KIND, 1, 10),
         # no encoder, or lowres: the paper's random start, 1500 steps at 0.01 everywhere
         ({}, False, False, "random", [(1500, 0.01, 0.0)] * 6, 1, 10),
         ({}, True, True, "random", [(1500, 0.01, 0.0)] * 6, 1, 10),
         ({"init": "random", "restarts": 2}, True, False, "random", [(1500, 0.01, 0.0)] * 6, 2, 10),
         # explicit values win for every image
-        ({"iters": 7}, True, False, "encoder", [(7, lr, s) for _, lr, s in BY_KIND], 4, 10),
-        ({"lr": 0.02, "prune_after": 0}, True, False, "encoder", [(i, 0.02, s) for i, _, s in BY_KIND], 4, 0),
-        ({"spread": 0.0}, True, False, "encoder", [(i, lr, 0.0) for i, lr, _ in BY_KIND], 1, 10),
+        ({"iters": 7}, True, False, "encoder", [(7, lr, s) for _, lr, s in BY_KIND], 1, 10),
+        ({"lr": 0.02, "prune_after": 0}, True, False, "encoder", [(i, 0.02, s) for i, _, s in BY_KIND], 1, 0),
+        # draws around the guess, when asked for: 4 starts pruned after 10 steps
+        ({"spread": 0.8}, True, False, "encoder", [(i, lr, 0.8) for i, lr, _ in BY_KIND], 4, 10),
         (
             {"spread": 0.5, "restarts": 2},
             True,
@@ -54,3 +54,20 @@ def test_samples_raise_the_starts_and_keep_them_all_searching() -> None:
     known = masks.make("center", 2, 64)
     schedule = plan(CompletionConfig(), known, has_encoder=True, samples=6)
     assert (schedule.restarts, schedule.prune_after) == (6, 0)
+
+
+@pytest.mark.parametrize(
+    "config, has_detail, lowres, expected",
+    [
+        ({}, True, False, True),  # the default from the encoder's guess
+        ({}, False, False, False),  # a model without a detail pass
+        ({"init": "random"}, True, False, False),  # the paper's search stays as it was
+        ({"init": "random", "detail": True}, True, False, True),
+        ({"detail": False}, True, False, False),
+        ({}, True, True, False),  # lowres: the downsampled view is the known information
+    ],
+)
+def test_the_detail_pass_follows_the_encoders_start(config, has_detail, lowres, expected) -> None:
+    known = masks.make("center", 1, 64)
+    schedule = plan(CompletionConfig(**config), known, has_encoder=True, has_detail=has_detail, lowres=lowres)
+    assert schedule.detail is expected
