@@ -322,10 +322,10 @@ class CompletionConfig(_Config):
     run to the end), so that several starts cost little more than one. Default 10, or 0 when
     several samples are asked for."""
     detail: bool | None = None
-    """Redraw the fill's finest detail with the model's detail pass (a real face's lids, lip
-    edges and skin over the search's soft fill, keeping its 2x2 means, so neither the face nor
-    its fit changes). Default: on from the encoder's start when the model has a detail pass; the
-    paper's search from a random start stays as it was."""
+    """Redraw the generator's face with the model's detail pass before blending (brightness
+    detail over the search's soft face, every 4x4 block's mean kept, so the face it decided
+    stays). Default: on from the encoder's start when the model has a detail pass; the paper's
+    search from a random start stays as it was."""
     tol: float = 0.0
     """Early stop per image when the loss improves by less than this (relative) over `patience`."""
     patience: int = 50

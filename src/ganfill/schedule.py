@@ -4,9 +4,9 @@ whether the detail pass redraws the fill's finest detail.
 
 Measured defaults (BENCHMARKS.md, MODEL_CARD.md). From a random start: the paper's 1500 steps
 at 0.01, nothing after. From the encoder's start, the guess (the mean of the faces that fit the
-context: the closest to the person, but soft), then the detail pass, which draws a real face's
-fine detail over it and keeps its 2x2 means (detail as a real face's, identity kept; draws
-around the guess brought detail too, but each cost identity), by the kind of mask:
+context: the closest to the person, but soft), then the detail pass, which draws fine detail
+over G(z*) and keeps its 4x4 means (more detail, identity about kept; draws around the guess
+brought detail too, but cost identity), by the kind of mask:
 - a hole (centre, eyes, mouth, strokes, blobs): 100 steps at 0.01;
 - scattered pixels (random, grid): 100 steps at 0.04: the context pins the face down;
 - an open hole (a half face): 10 steps at 0.01: a longer search loses what the encoder read
