@@ -37,6 +37,8 @@ def main() -> None:
     faces = data.images.permute(0, 2, 3, 1).numpy()
     scorer = _Scorer(faces, data.names, True)
     completer = Completer.from_pretrained()
+    nets = {name: load_finisher(name) for name in args.files}  # each file read once
+    images = to_tensor(faces)
     rows: list[dict] = []
     for kind in args.masks.split(","):
         known = masks.make(kind, len(faces), 64, seed=0)  # ganfill eval's masks (its seed 0)
@@ -45,13 +47,13 @@ def main() -> None:
             cached.parent.mkdir(parents=True, exist_ok=True)
             done = completer.complete(faces, known, detail=False)
             np.savez_compressed(cached, fills=done.images, hats=done.hats)
-        fills, hats = np.load(cached)["fills"], to_tensor(np.load(cached)["hats"])
-        images, holes = to_tensor(faces), torch.from_numpy(known)[:, None]
+        stored = np.load(cached)
+        fills, hats, holes = stored["fills"], to_tensor(stored["hats"]), torch.from_numpy(known)[:, None]
         for name in ["search alone", *args.files]:
             if name == "search alone":
                 done = fills
             else:
-                done = to_uint8(blend(images, add_detail(load_finisher(name), hats), holes, "poisson"))
+                done = to_uint8(blend(images, add_detail(nets[name], hats), holes, "poisson"))
             new, fd = scorer.score(done, known, name, kind, 0.0)
             rows += new
             s = _summarise(name, kind, rows, fd)
