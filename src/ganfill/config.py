@@ -238,6 +238,10 @@ class FinisherTrainConfig(_Config):
     """Side of the square each face is cut to around its hole (a multiple of 3 keep; 0: the
     whole face). The finisher is convolutional: a crop teaches it the same at a quarter of the
     cost."""
+    context: bool = True
+    """Give the finisher the true face around a hole of a kind people mask. Off (--no-context), a
+    detail pass learns as it is used: the whole crop is redrawn from its blurred copy with no
+    photo around it, and only its brightness changes (finisher.add_detail)."""
     soften: float = 0.0
     """Blur the block means the finisher is given by a Gaussian of std drawn from [0, soften]
     (64-px pixels) each step: the search's fills are softer than a real face's means, and the
@@ -266,6 +270,7 @@ class FinisherTrainConfig(_Config):
         grid = self.scale * self.keep
         _check(self.crop >= 0 and self.crop % grid == 0, f"crop must be a multiple of {grid}: {self.crop}")
         _check(self.soften >= 0, f"soften must be >= 0, got {self.soften}")
+        _check(self.context or self.scale == 1, "only a detail pass (scale 1) trains without context")
         weights = (self.l1_weight, self.adv_weight, self.detail_weight)
         _check(all(w >= 0 for w in weights), "loss weights must be >= 0")
 

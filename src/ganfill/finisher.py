@@ -131,6 +131,12 @@ def finish(finisher: Finisher, faces: np.ndarray, context: np.ndarray, known: np
     return out.add(1).mul(127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
 
 
+def brightness(drawn: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
+    """drawn's change to faces [B, 3, S, S] as the same change to every channel: the detail pass
+    adds light and shade, the colours stay the search's (a grey face stays grey)."""
+    return faces + (drawn - faces).mean(1, keepdim=True)
+
+
 def add_detail(net: Finisher, faces: torch.Tensor) -> torch.Tensor:
     """The detail pass (a scale-1 finisher) over generated faces [B, 3, S, S] in [-1, 1], on
     their device: a real face's fine detail drawn into every pixel, every keep x keep block's
@@ -142,4 +148,4 @@ def add_detail(net: Finisher, faces: torch.Tensor) -> torch.Tensor:
     x = faces.detach().float().cpu()
     with torch.no_grad():
         drawn = net(x, x, torch.zeros_like(x[:, :1]))
-    return (x + (drawn - x).mean(1, keepdim=True)).clamp(-1, 1).to(faces.device)
+    return brightness(drawn, x).clamp(-1, 1).to(faces.device)

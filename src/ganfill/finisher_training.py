@@ -25,7 +25,7 @@ from tqdm import tqdm
 from ganfill import masks as mask_kinds
 from ganfill.checkpoint import Model, load_model
 from ganfill.config import ConfigError, FinisherTrainConfig
-from ganfill.finisher import SCALE, Finisher, load_finisher, save_finisher
+from ganfill.finisher import SCALE, Finisher, brightness, load_finisher, save_finisher
 from ganfill.realism import GREY, LAPLACIAN
 
 HOLE_KINDS = ("center", "left", "right", "top", "bottom", "eyes", "mouth", "strokes", "pattern")
@@ -97,8 +97,9 @@ def _batch(
     gen: torch.Generator,
     guesses: Model | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """A step's faces in [-1, 1] (flipped at random), their known-masks and, with a model, its
-    guesses pasted into the holes (scale 1), all cut around the holes."""
+    """A step's faces in [-1, 1] (flipped at random), their known-masks (none known without
+    context) and, with a model, its guesses pasted into the holes (without context: its whole
+    faces), all cut around the holes."""
     batch = faces[torch.randint(len(faces), (config.batch_size,), generator=gen)].float().div(127.5).sub(1)
     flip = torch.rand(len(batch), generator=gen) < 0.5
     batch[flip] = batch[flip].flip(-1)
@@ -107,7 +108,9 @@ def _batch(
     if guesses is not None:
         with torch.no_grad():
             drawn = guesses.generator(guesses.encoder(batch, known))
-        fills = torch.where(known > 0.5, batch, drawn)
+        fills = torch.where(known > 0.5, batch, drawn) if config.context else drawn
+    if not config.context:
+        known = torch.zeros_like(known)
     if config.crop:
         both = batch if fills is None else torch.cat([batch, fills], 1)
         both, known = hole_crops(both, known, config.crop, rng, config.scale * config.keep)
@@ -128,6 +131,8 @@ def _losses(
     by `soft` model pixels), and the composite the critic judges."""
     low = blurred(F.avg_pool2d(faces, finisher.scale) if fills is None else fills, soft)
     out = finisher(low, faces, known)
+    if not config.context:
+        out = brightness(out, low)
     hole = 1 - known
     composite = out * hole + faces * known
     l1 = ((out - faces).abs() * hole).sum() / (3 * hole.sum()).clamp(min=1)

@@ -171,3 +171,20 @@ def test_a_detail_pass_learns_over_a_models_own_guesses(tiny_model, tmp_path: Pa
         train_finisher(
             faces, path, dataclasses.replace(config, scale=3, crop=0), guesses=model, progress=False
         )
+
+
+def test_without_context_a_detail_pass_learns_to_redraw_whole_faces(tmp_path: Path) -> None:
+    from ganfill.config import ConfigError
+
+    faces, path = _fine_rows(32), tmp_path / "detail.safetensors"
+    small = {"steps": 80, "batch_size": 8, "lr": 2e-3, "width": 16, "blocks": 1, "save_every": 80}
+    config = FinisherTrainConfig(
+        **(small | {"steps": 100}), scale=1, keep=2, crop=16, soften=0.6, context=False
+    )
+    train_finisher(faces, path, config, progress=False)
+    truth = faces[:4].float().div(127.5).sub(1)
+    soft = blurred(truth, 0.5)  # the rows faint over the whole face, no photo around it
+    error = lambda x: (x - truth).abs().mean()  # noqa: E731
+    assert error(add_detail(load_finisher(path), soft)) < 0.6 * error(soft)
+    with pytest.raises(ConfigError, match="without context"):
+        FinisherTrainConfig(context=False)
