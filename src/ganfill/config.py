@@ -234,6 +234,10 @@ class FinisherTrainConfig(_Config):
     """The finisher holds the completion's means over keep x keep model pixels: 1 every 64-px
     pixel, 2 the 32-px content (it may then also sharpen the 64-px detail the search drew soft;
     the bundled finisher's). A run continued with --init-from takes this value, not its start's."""
+    highpass: float = 0.0
+    """Instead of holding keep-block means, take off the Gaussian blur (this std, in model
+    pixels) of the network's change: the coarse content is held smoothly, with no block edges
+    (keep must then be 1). Only for a detail pass (scale 1)."""
     crop: int = 96
     """Side of the square each face is cut to around its hole (a multiple of 3 keep; 0: the
     whole face). The finisher is convolutional: a crop teaches it the same at a quarter of the
@@ -266,7 +270,12 @@ class FinisherTrainConfig(_Config):
         _check(self.width >= 1 and self.blocks >= 0, "width must be >= 1 and blocks >= 0")
         _check(self.keep in (1, 2, 4), f"keep must be 1, 2 or 4, got {self.keep}")
         _check(self.scale in (1, 3), f"scale must be 1 or 3, got {self.scale}")
-        _check(self.scale * self.keep > 1, "scale 1 needs keep 2 or 4 (keep 1 would hold every pixel)")
+        _check(self.highpass >= 0, f"highpass must be >= 0, got {self.highpass}")
+        _check(not self.highpass or (self.scale, self.keep) == (1, 1), "highpass needs scale 1 and keep 1")
+        _check(
+            self.scale * self.keep > 1 or self.highpass,
+            "scale 1 needs keep 2 or 4 or a highpass (keep 1 alone would hold every pixel)",
+        )
         grid = self.scale * self.keep
         _check(self.crop >= 0 and self.crop % grid == 0, f"crop must be a multiple of {grid}: {self.crop}")
         _check(self.soften >= 0, f"soften must be >= 0, got {self.soften}")

@@ -10,7 +10,9 @@ output is projected so that every block of keep x keep model pixels (3keep x 3ke
 averages to the completion's mean there: the finisher cannot change what the search decided at
 that scale, only how it looks up close. keep=1 holds every 64-px pixel; keep=2 holds the 32-px
 content and lets the finisher also sharpen the finest 64-px detail, which the search draws softer
-than a real face has it.
+than a real face has it. A detail pass may instead hold the coarse content smoothly (highpass:
+the Gaussian blur of its change is taken off), since held block means show as a faint grid of
+block edges on smooth skin.
 """
 
 from __future__ import annotations
@@ -37,6 +39,20 @@ def consistent(high: torch.Tensor, low: torch.Tensor, scale: int = SCALE) -> tor
     return high + F.interpolate(low - means, scale_factor=scale, mode="nearest")
 
 
+def blurred(images: torch.Tensor, sigma: float) -> torch.Tensor:
+    """images [B, C, H, W] blurred by a Gaussian of std sigma pixels (separable, edges reflected)."""
+    if sigma <= 0:
+        return images
+    radius = max(1, round(3 * sigma))
+    x = torch.arange(-radius, radius + 1, dtype=images.dtype)
+    kernel = torch.exp(-0.5 * (x / sigma) ** 2)
+    row = (kernel / kernel.sum()).view(1, 1, 1, -1).repeat(images.shape[1], 1, 1, 1)
+    out = F.conv2d(F.pad(images, (radius, radius, 0, 0), mode="reflect"), row, groups=images.shape[1])
+    return F.conv2d(
+        F.pad(out, (0, 0, radius, radius), mode="reflect"), row.transpose(2, 3), groups=images.shape[1]
+    )
+
+
 class _Block(nn.Module):
     """conv-ReLU-conv with a skip, the unit of EDSR-style super-resolution trunks."""
 
@@ -59,10 +75,14 @@ class Finisher(nn.Module):
     as much as a few 64-px convolutions; the output is a residual on the bilinear upsampling.
     """
 
-    def __init__(self, width: int = 32, blocks: int = 5, scale: int = SCALE, keep: int = 1) -> None:
+    def __init__(
+        self, width: int = 32, blocks: int = 5, scale: int = SCALE, keep: int = 1, highpass: float = 0.0
+    ) -> None:
         super().__init__()
         self.spec = {"width": width, "blocks": blocks, "scale": scale, "keep": keep}
-        self.scale, self.keep = scale, keep
+        if highpass:
+            self.spec["highpass"] = highpass
+        self.scale, self.keep, self.highpass = scale, keep, highpass
         self.info: dict = {}
         """How the loaded file says it was trained (empty for a fresh network)."""
         self.head = nn.Conv2d(3 + 4 * scale * scale, width, 3, padding=1)
@@ -72,7 +92,7 @@ class Finisher(nn.Module):
     def forward(self, low: torch.Tensor, context: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
         """low [B, 3, S, S] and context [B, 3, rS, rS] in [-1, 1], known [B, 1, rS, rS] (1 = the
         photo's pixel) -> [B, 3, rS, rS], about [-1, 1], whose (r keep)^2 block means are low's
-        keep x keep block means."""
+        keep x keep block means (with highpass: whose change has no coarse content)."""
         r, block = self.scale, self.scale * self.keep
         kept = F.avg_pool2d(low, self.keep)
         seen = torch.cat([context * known, known], 1)
@@ -80,6 +100,8 @@ class Finisher(nn.Module):
         features = self.head(x)
         residual = F.pixel_shuffle(self.tail(features + self.trunk(features)), r)
         base = F.interpolate(low, scale_factor=r, mode="bilinear", align_corners=False)
+        if self.highpass:  # a smooth hold on the coarse content: no block edges to see
+            return (base + residual - blurred(residual, self.highpass)).clamp(-1, 1)
         out = consistent(base + residual, kept, block)
         for _ in range(PROJECTIONS):  # alternate projections onto [-1, 1] and onto the block means
             out = consistent(out.clamp(-1, 1), kept, block)
@@ -139,10 +161,10 @@ def brightness(drawn: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
 
 def add_detail(net: Finisher, faces: torch.Tensor) -> torch.Tensor:
     """The detail pass (a scale-1 finisher) over generated faces [B, 3, S, S] in [-1, 1], on
-    their device: a real face's fine detail drawn into every pixel, every keep x keep block's
-    mean kept. It runs on G(z*) before blending (given the hole's edge, it drew a line along
-    it) and adds brightness only (the same change to each channel: a grey face stays grey, the
-    colours stay the search's)."""
+    their device: a real face's fine detail drawn into every pixel, the coarse content kept. It
+    runs on G(z*) before blending (given the hole's edge, it drew a line along it) and adds
+    brightness only (the same change to each channel: a grey face stays grey, the colours stay
+    the search's)."""
     if net.scale != 1:
         raise ModelFileError(f"a detail pass draws at the model's own size (scale 1), not at {net.scale}x")
     x = faces.detach().float().cpu()

@@ -25,7 +25,7 @@ from tqdm import tqdm
 from ganfill import masks as mask_kinds
 from ganfill.checkpoint import Model, load_model
 from ganfill.config import ConfigError, FinisherTrainConfig
-from ganfill.finisher import SCALE, Finisher, brightness, load_finisher, save_finisher
+from ganfill.finisher import SCALE, Finisher, blurred, brightness, load_finisher, save_finisher
 from ganfill.realism import GREY, LAPLACIAN
 
 HOLE_KINDS = ("center", "left", "right", "top", "bottom", "eyes", "mouth", "strokes", "pattern")
@@ -74,20 +74,6 @@ def _detail(images: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
     grey = (images * GREY_WEIGHTS).sum(1, keepdim=True)
     edges = F.conv2d(F.pad(grey, (1, 1, 1, 1), mode="reflect"), LAPLACIAN_KERNEL).abs()
     return (edges * hole).sum((1, 2, 3)) / hole.sum((1, 2, 3)).clamp(min=1)
-
-
-def blurred(images: torch.Tensor, sigma: float) -> torch.Tensor:
-    """images [B, C, H, W] blurred by a Gaussian of std sigma pixels (separable, edges reflected)."""
-    if sigma <= 0:
-        return images
-    radius = max(1, round(3 * sigma))
-    x = torch.arange(-radius, radius + 1, dtype=images.dtype)
-    kernel = torch.exp(-0.5 * (x / sigma) ** 2)
-    row = (kernel / kernel.sum()).view(1, 1, 1, -1).repeat(images.shape[1], 1, 1, 1)
-    out = F.conv2d(F.pad(images, (radius, radius, 0, 0), mode="reflect"), row, groups=images.shape[1])
-    return F.conv2d(
-        F.pad(out, (0, 0, radius, radius), mode="reflect"), row.transpose(2, 3), groups=images.shape[1]
-    )
 
 
 def _batch(
@@ -178,7 +164,7 @@ def train_finisher(
         raise ConfigError("guesses train a detail pass (scale 1) and need a model with an encoder")
     torch.manual_seed(config.seed)
     earlier = load_finisher(init_from) if init_from else None
-    finisher = Finisher(config.width, config.blocks, config.scale, config.keep)
+    finisher = Finisher(config.width, config.blocks, config.scale, config.keep, config.highpass)
     if earlier is not None:
         finisher.load_state_dict(earlier.state_dict())
     finisher.train().requires_grad_(True)

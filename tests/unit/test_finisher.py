@@ -8,8 +8,8 @@ import torch.nn.functional as F
 
 from ganfill.checkpoint import ModelFileError
 from ganfill.config import FinisherTrainConfig
-from ganfill.finisher import Finisher, add_detail, consistent, finish, load_finisher, save_finisher
-from ganfill.finisher_training import blurred, hole_crops, train_finisher
+from ganfill.finisher import Finisher, add_detail, blurred, consistent, finish, load_finisher, save_finisher
+from ganfill.finisher_training import hole_crops, train_finisher
 
 
 def test_consistent_sets_each_block_mean_to_the_low_pixel() -> None:
@@ -188,3 +188,24 @@ def test_without_context_a_detail_pass_learns_to_redraw_whole_faces(tmp_path: Pa
     assert error(add_detail(load_finisher(path), soft)) < 0.6 * error(soft)
     with pytest.raises(ConfigError, match="without context"):
         FinisherTrainConfig(context=False)
+
+
+def test_a_highpass_detail_pass_holds_the_coarse_content_without_block_edges(tmp_path: Path) -> None:
+    yy, xx = torch.meshgrid(torch.linspace(-0.8, 0.8, 32), torch.linspace(-0.8, 0.8, 32), indexing="ij")
+    faces = (0.5 * xx + 0.3 * yy + 0.2 * torch.sin(3 * xx)).expand(2, 3, 32, 32)  # smooth shading
+
+    def change(**spec) -> torch.Tensor:
+        torch.manual_seed(0)
+        return add_detail(Finisher(width=8, blocks=1, scale=1, **spec).eval(), faces) - faces
+
+    def edges(x: torch.Tensor) -> float:  # steps across 4-px block edges over steps inside blocks
+        return (
+            (x[..., 4:-4:4] - x[..., 3:-5:4]).abs().mean() / (x[..., 5:-4:4] - x[..., 4:-4:4]).abs().mean()
+        ).item()
+
+    smooth, blocky = change(keep=1, highpass=2.0), change(keep=4)
+    assert smooth.abs().mean() > 0.005 and blurred(smooth, 4.0).abs().mean() < 0.2 * smooth.abs().mean()
+    assert edges(smooth) < 2.5 < edges(blocky)  # block means held show their blocks
+    net = Finisher(width=8, blocks=1, scale=1, keep=1, highpass=2.0)
+    save_finisher(tmp_path / "hp.safetensors", net, {})
+    assert load_finisher(tmp_path / "hp.safetensors").spec["highpass"] == 2.0
