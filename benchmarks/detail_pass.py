@@ -6,6 +6,9 @@ once per mask and are cached, so comparing training snapshots costs only the sco
 
     python benchmarks/detail_pass.py --masks center,eyes,mouth,pattern,left \
         runs/detail64k4/snap_2000.safetensors runs/detail64g/snap_2750.safetensors
+
+--border 0 uses each pass without the mirrored frame (as the first bundled pass was used), and
+--strength scales each pass's change (schedule.py uses 0.6 on narrow holes).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganfill import masks
+from ganfill import finisher, masks
 from ganfill.completion import Completer, blend
 from ganfill.data import load_folder, read_split
 from ganfill.evaluation import _Scorer, _summarise
@@ -32,7 +35,12 @@ def main() -> None:
     parser.add_argument("--split", default="benchmarks/heldout_256.txt")
     parser.add_argument("--masks", default="center,eyes,mouth,pattern,left")
     parser.add_argument("--cache", default="runs/detail_pass_fills", help="folder of the searched fills")
+    parser.add_argument(
+        "--border", type=int, default=finisher.BORDER, help="pixels mirrored beyond the frame (0: none)"
+    )
+    parser.add_argument("--strength", type=float, default=1.0, help="of each pass (schedule.py's)")
     args = parser.parse_args()
+    finisher.BORDER = args.border
     data = load_folder(args.data, 64, only=read_split(args.split))
     faces = data.images.permute(0, 2, 3, 1).numpy()
     scorer = _Scorer(faces, data.names, True)
@@ -45,7 +53,7 @@ def main() -> None:
         cached = Path(args.cache) / f"{kind}.npz"
         if not cached.exists():
             cached.parent.mkdir(parents=True, exist_ok=True)
-            done = completer.complete(faces, known, detail=False)
+            done = completer.complete(faces, known, detail=0.0)
             np.savez_compressed(cached, fills=done.images, hats=done.hats)
         stored = np.load(cached)
         fills, hats, holes = stored["fills"], to_tensor(stored["hats"]), torch.from_numpy(known)[:, None]
@@ -53,7 +61,8 @@ def main() -> None:
             if name == "search alone":
                 done = fills
             else:
-                done = to_uint8(blend(images, add_detail(nets[name], hats), holes, "poisson"))
+                drawn = hats + args.strength * (add_detail(nets[name], hats) - hats)
+                done = to_uint8(blend(images, drawn, holes, "poisson"))
             new, fd = scorer.score(done, known, name, kind, 0.0)
             rows += new
             s = _summarise(name, kind, rows, fd)

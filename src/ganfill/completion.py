@@ -228,7 +228,7 @@ class Completer:
         cfg = dataclasses.replace(config or CompletionConfig(), **options)
         edges = {"dilate": cfg.dilate, "feather": cfg.feather}  # in the photo's pixels, not the frame's
         # With a finisher, the photo's detail is drawn at its own scale from the search's fill.
-        frame = dataclasses.replace(cfg, dilate=0, feather=0, detail=False if self.finisher else cfg.detail)
+        frame = dataclasses.replace(cfg, dilate=0, feather=0, detail=0.0 if self.finisher else cfg.detail)
 
         def fill(faces: np.ndarray, face_known: np.ndarray) -> np.ndarray:
             done = self.complete(
@@ -304,8 +304,9 @@ class Completer:
         )
         s = samples
         hats = inv.hats[:, :s].flatten(0, 1)
-        if schedule.detail and self.detail is not None:
-            hats = add_detail(self.detail, hats)
+        if self.detail is not None and schedule.detail.any():
+            strength = torch.from_numpy(schedule.detail).float().repeat_interleave(s)[:, None, None, None]
+            hats = hats + strength.to(hats.device) * (add_detail(self.detail, hats) - hats)
         alts = blend(
             y.repeat_interleave(s, 0), hats, m.repeat_interleave(s, 0), cfg.blend, lowres_factor=factor
         )

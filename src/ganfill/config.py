@@ -335,11 +335,13 @@ class CompletionConfig(_Config):
     """With restarts: after this many steps only each image's best start searches on (0: all
     run to the end), so that several starts cost little more than one. Default 10, or 0 when
     several samples are asked for."""
-    detail: bool | None = None
-    """Redraw the generator's face with the model's detail pass before blending (brightness
-    detail over the search's soft face, every 4x4 block's mean kept, so the face it decided
-    stays). Default: on from the encoder's start when the model has a detail pass; the paper's
-    search from a random start stays as it was."""
+    detail: float | None = None
+    """Strength of the model's detail pass, which redraws the generator's face before blending
+    (brightness detail over the search's soft face, its coarse content kept, so the face it
+    decided stays): 0 off, 1 as trained. Default, when the model has one: from the encoder's
+    start 1 on holes and 0.6 on narrow ones (blobs, strokes, scattered pixels: most missing
+    pixels within 3 px of a known one, whose detail the blend carries in); 0 for the paper's
+    search from a random start."""
     tol: float = 0.0
     """Early stop per image when the loss improves by less than this (relative) over `patience`."""
     patience: int = 50
@@ -357,6 +359,7 @@ class CompletionConfig(_Config):
         _check(self.lowres_factor >= 1, "lowres_factor must be >= 1")
         _check(self.tol >= 0 and self.patience >= 1, "tol must be >= 0 and patience >= 1")
         _check(self.spread is None or self.spread >= 0, f"spread must be >= 0, got {self.spread}")
+        _check(self.detail is None or 0 <= self.detail <= 2, f"detail must be in [0, 2], got {self.detail}")
         _check(0 <= self.dilate <= 512, f"dilate must be in [0, 512] pixels, got {self.dilate}")
         _check(0 <= self.feather <= 512, f"feather must be in [0, 512] pixels, got {self.feather}")
         _check(

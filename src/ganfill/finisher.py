@@ -29,6 +29,7 @@ from ganfill.checkpoint import ModelFileError, read_safetensors, write_safetenso
 SCALE = 3
 KIND = "finisher"
 PROJECTIONS = 3
+BORDER = 12  # pixels the detail pass sees mirrored beyond the frame: its 5 blocks reach 12 px
 DEFAULT_FINISHER = Path(__file__).resolve().parent / "weights" / "finisher.safetensors"
 DEFAULT_DETAIL = Path(__file__).resolve().parent / "weights" / "detail.safetensors"
 
@@ -168,6 +169,10 @@ def add_detail(net: Finisher, faces: torch.Tensor) -> torch.Tensor:
     if net.scale != 1:
         raise ModelFileError(f"a detail pass draws at the model's own size (scale 1), not at {net.scale}x")
     x = faces.detach().float().cpu()
+    pad = min(BORDER, x.shape[-1] - 1)  # mirrored past the frame: no lines drawn along its edges
+    wide = F.pad(x, (pad, pad, pad, pad), mode="reflect")
     with torch.no_grad():
-        drawn = net(x, x, torch.zeros_like(x[:, :1]))
+        drawn = net(wide, wide, torch.zeros_like(wide[:, :1]))[
+            ..., pad : pad + x.shape[-2], pad : pad + x.shape[-1]
+        ]
     return brightness(drawn, x).clamp(-1, 1).to(faces.device)

@@ -1,16 +1,19 @@
 """The one rule that decides each image's search: where it starts, how far it draws around the
 encoder's guess, how many steps and what step size, how many starts and when to prune them, and
-whether the detail pass redraws the fill's finest detail.
+how strongly the detail pass redraws the fill's finest detail.
 
 Measured defaults (BENCHMARKS.md, MODEL_CARD.md). From a random start: the paper's 1500 steps
 at 0.01, nothing after. From the encoder's start, the guess (the mean of the faces that fit the
 context: the closest to the person, but soft), then the detail pass, which draws fine detail
-over G(z*) and keeps its 4x4 means (more detail, identity about kept; draws around the guess
-brought detail too, but cost identity), by the kind of mask:
+over G(z*) and keeps its coarse content (detail near a real face's, identity about kept; draws
+around the guess brought detail too, but cost identity), by the kind of mask:
 - a hole (centre, eyes, mouth, strokes, blobs): 100 steps at 0.01;
 - scattered pixels (random, grid): 100 steps at 0.04: the context pins the face down;
 - an open hole (a half face): 10 steps at 0.01: a longer search loses what the encoder read
-  from the whole kept half (identity).
+  from the whole kept half (identity);
+- the detail pass at full strength, but at 0.6 on narrow holes (blobs, strokes, scattered
+  pixels), where the blend carries the context's own detail in and the full pass overshoots a
+  real face's detail and costs hole PSNR.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from ganfill.config import CompletionConfig
 
 RANDOM_STEPS, STEP_SIZE = 1500, 0.01
 GUESS_STEPS, OPEN_HOLE_STEPS, SCATTERED_STEP_SIZE = 100, 10, 0.04
+DETAIL, NARROW_DETAIL = 1.0, 0.6  # the detail pass's strength
+NARROW = {"reach": 3, "share": 0.55}  # most missing pixels within 3 px of a known one
 STARTS, PRUNE_AFTER = 4, 10  # when draws around the guess are asked for (spread > 0)
 
 
@@ -46,12 +51,13 @@ class Schedule:
     """Steps after which only each image's best start goes on (0: never)."""
     jitter: bool
     """Starts after the first, where spread is 0, are the guess jittered (restarts were asked for)."""
-    detail: bool = False
-    """The detail pass redraws the fills' finest detail (when the model has one)."""
+    detail: np.ndarray
+    """[B] float, strength of the detail pass over each fill (0: none, or the model has none)."""
 
     def part(self, rows: slice) -> Schedule:
         """The schedule of some images of the batch."""
-        return dataclasses.replace(self, iters=self.iters[rows], lr=self.lr[rows], spread=self.spread[rows])
+        per_image = ("iters", "lr", "spread", "detail")
+        return dataclasses.replace(self, **{name: getattr(self, name)[rows] for name in per_image})
 
     @property
     def steps(self) -> int:
@@ -101,6 +107,12 @@ def plan(
     restarts = config.restarts if config.restarts is not None else STARTS if drawn else 1
     restarts = max(restarts, samples)
     prune = config.prune_after if config.prune_after is not None else PRUNE_AFTER if samples == 1 else 0
-    detail = has_detail and not lowres and (config.detail if config.detail is not None else init == "encoder")
+    if not has_detail or lowres:
+        detail = np.zeros(n)
+    elif config.detail is not None:
+        detail = np.full(n, config.detail)
+    else:
+        on = init == "encoder"
+        detail = np.where(masks.scattered(known, **NARROW), NARROW_DETAIL, DETAIL) * on
     jitter = config.restarts is not None
     return Schedule(init, iters, lr.astype(np.float64), spread, restarts, prune, jitter, detail)  # type: ignore[arg-type]

@@ -69,15 +69,16 @@ def test_the_bundled_detail_pass_sharpens_the_default_fill_without_a_seam(faces_
 
     completer = Completer.from_pretrained()
     net = completer.detail
-    assert net is not None and (net.scale, net.keep) == (1, 4) and DEFAULT_DETAIL.stat().st_size < 2**20
+    assert net is not None and (net.scale, net.highpass) == (1, 2.5) and DEFAULT_DETAIL.stat().st_size < 2**20
     faces = load_folder(faces_dir, 64).images.permute(0, 2, 3, 1).numpy()
     known = masks.make("center", len(faces), 64)  # rows and columns 16..47 missing
-    plain = completer.complete(faces, known, iters=20, detail=False)
+    plain = completer.complete(faces, known, iters=20, detail=0.0)
     done = completer.complete(faces, known, iters=20)
     assert np.array_equal(done.hats, plain.hats)  # the search is the same; the pass draws over G(z*)
     assert np.array_equal(done.images[known > 0.5], faces[known > 0.5])
     ratio = lambda x: np.mean([detail_ratio(x[i], faces[i], known[i]) for i in range(len(faces))])  # noqa: E731
-    assert ratio(done.images) > ratio(plain.images) + 0.015  # the pass draws detail over the soft search
+    assert ratio(done.images) > ratio(plain.images) + 0.1  # the pass draws detail over the soft search
+    assert 0.8 < ratio(done.images) < 1.15  # about a real face's (0.93 when pinned), not noise
     band = np.zeros((64, 64), bool)
     band[16:19, 16:48] = True  # the hole's first three rows, along its top edge
     seam = lambda x: np.mean([detail(x[i], band) for i in range(len(faces))])  # noqa: E731

@@ -7,7 +7,8 @@ pixels rather than a digest: CPUs of the same family sum floats in different ord
 code gave other bits on another 2-core EPYC), so the check allows float noise, a fraction of a
 grey level on average, and nothing a change of behaviour makes. The reference must never change
 (stored when the old digest still held it bit for bit); the default changes only deliberately
-(draws around the guess, then the guess with the detail pass), by running this file:
+(draws around the guess, then the guess with the detail pass, then its high-pass version and
+strength by hole width), by running this file:
 
     python tests/e2e/test_pinned_outputs.py   # rewrites tests/e2e/pinned_outputs.npz
 """

@@ -28,7 +28,7 @@ def test_each_flag_sets_its_field() -> None:
     flags += ["--momentum", "0.5", "--weighting", "none", "--prior", "saturating", "--window", "5"]
     flags += ["--restarts", "3", "--blend", "none", "--dilate", "2", "--feather", "1"]
     flags += ["--lowres-factor", "4", "--save-every", "2"]
-    flags += ["--init", "random", "--spread", "0.5", "--prune-after", "5", "--no-detail"]
+    flags += ["--init", "random", "--spread", "0.5", "--prune-after", "5", "--detail", "0.5"]
     flags += ["--tol", "0.01", "--patience", "9"]
     config = build(CompletionConfig, build_parser().parse_args(["complete", "x", "--out", "y", *flags]))
     defaults = CompletionConfig()

@@ -57,17 +57,22 @@ def test_samples_raise_the_starts_and_keep_them_all_searching() -> None:
 
 
 @pytest.mark.parametrize(
-    "config, has_detail, lowres, expected",
+    "kind, config, has_detail, lowres, expected",
     [
-        ({}, True, False, True),  # the default from the encoder's guess
-        ({}, False, False, False),  # a model without a detail pass
-        ({"init": "random"}, True, False, False),  # the paper's search stays as it was
-        ({"init": "random", "detail": True}, True, False, True),
-        ({"detail": False}, True, False, False),
-        ({}, True, True, False),  # lowres: the downsampled view is the known information
+        ("center", {}, True, False, 1.0),  # the default from the encoder's guess
+        ("pattern", {}, True, False, 0.6),  # narrow holes: the blend carries the context's detail in
+        ("random", {}, True, False, 0.6),
+        ("center", {}, False, False, 0.0),  # a model without a detail pass
+        ("center", {"init": "random"}, True, False, 0.0),  # the paper's search stays as it was
+        ("center", {"init": "random", "detail": 0.8}, True, False, 0.8),
+        ("pattern", {"detail": 0.0}, True, False, 0.0),
+        ("center", {}, True, True, 0.0),  # lowres: the downsampled view is the known information
     ],
 )
-def test_the_detail_pass_follows_the_encoders_start(config, has_detail, lowres, expected) -> None:
-    known = masks.make("center", 1, 64)
+def test_the_detail_pass_follows_the_encoders_start_and_the_holes_width(
+    kind, config, has_detail, lowres, expected
+) -> None:
+    known = masks.make(kind, 3, 64, seed=1)
     schedule = plan(CompletionConfig(**config), known, has_encoder=True, has_detail=has_detail, lowres=lowres)
-    assert schedule.detail is expected
+    assert schedule.detail.tolist() == [expected] * 3
+    assert schedule.part(slice(1, 2)).detail.tolist() == [expected]
