@@ -40,7 +40,6 @@ def main() -> None:
     )
     parser.add_argument("--strength", type=float, default=1.0, help="of each pass (schedule.py's)")
     args = parser.parse_args()
-    finisher.BORDER = args.border
     data = load_folder(args.data, 64, only=read_split(args.split))
     faces = data.images.permute(0, 2, 3, 1).numpy()
     scorer = _Scorer(faces, data.names, True)
@@ -61,7 +60,7 @@ def main() -> None:
             if name == "search alone":
                 done = fills
             else:
-                drawn = hats + args.strength * (add_detail(nets[name], hats) - hats)
+                drawn = hats + args.strength * (add_detail(nets[name], hats, border=args.border) - hats)
                 done = to_uint8(blend(images, drawn, holes, "poisson"))
             new, fd = scorer.score(done, known, name, kind, 0.0)
             rows += new

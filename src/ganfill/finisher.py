@@ -160,16 +160,17 @@ def brightness(drawn: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
     return faces + (drawn - faces).mean(1, keepdim=True)
 
 
-def add_detail(net: Finisher, faces: torch.Tensor) -> torch.Tensor:
+def add_detail(net: Finisher, faces: torch.Tensor, *, border: int = BORDER) -> torch.Tensor:
     """The detail pass (a scale-1 finisher) over generated faces [B, 3, S, S] in [-1, 1], on
     their device: a real face's fine detail drawn into every pixel, the coarse content kept. It
     runs on G(z*) before blending (given the hole's edge, it drew a line along it) and adds
     brightness only (the same change to each channel: a grey face stays grey, the colours stay
-    the search's)."""
+    the search's). The face is mirrored `border` px beyond its frame first, or the network
+    sharpens its zero padding into lines along the edges."""
     if net.scale != 1:
         raise ModelFileError(f"a detail pass draws at the model's own size (scale 1), not at {net.scale}x")
     x = faces.detach().float().cpu()
-    pad = min(BORDER, x.shape[-1] - 1)  # mirrored past the frame: no lines drawn along its edges
+    pad = min(border, x.shape[-1] - 1, x.shape[-2] - 1)
     wide = F.pad(x, (pad, pad, pad, pad), mode="reflect")
     with torch.no_grad():
         drawn = net(wide, wide, torch.zeros_like(wide[:, :1]))[

@@ -219,5 +219,5 @@ def test_the_detail_pass_draws_no_line_along_the_frame() -> None:
     net = Finisher(width=8, blocks=2, scale=1, keep=1, highpass=2.0).eval()
     torch.nn.init.normal_(net.head.bias, std=1.0)  # a network that reacts to its zero padding
     faces = torch.zeros(1, 3, 32, 32)  # flat grey: nothing to sharpen anywhere
-    change = (add_detail(net, faces) - faces).abs()
-    assert change.max() < 1e-4  # the frame is mirrored, not a black border to sharpen
+    assert (add_detail(net, faces) - faces).abs().max() < 1e-4  # the frame is mirrored...
+    assert (add_detail(net, faces, border=0) - faces).abs().max() > 0.05  # ...not a black border to sharpen
