@@ -246,6 +246,9 @@ class FinisherTrainConfig(_Config):
     """Give the finisher the true face around a hole of a kind people mask. Off (--no-context), a
     detail pass learns as it is used: the whole crop is redrawn from its blurred copy with no
     photo around it, and only its brightness changes (finisher.add_detail)."""
+    border: int = 0
+    """Without context: pixels each crop is mirrored beyond its edges before the network sees
+    it, as the detail pass is at use (finisher.BORDER); 0, as the bundled pass was trained."""
     soften: float = 0.0
     """Blur the block means the finisher is given by a Gaussian of std drawn from [0, soften]
     (64-px pixels) each step: the search's fills are softer than a real face's means, and the
@@ -280,6 +283,7 @@ class FinisherTrainConfig(_Config):
         _check(self.crop >= 0 and self.crop % grid == 0, f"crop must be a multiple of {grid}: {self.crop}")
         _check(self.soften >= 0, f"soften must be >= 0, got {self.soften}")
         _check(self.context or self.scale == 1, "only a detail pass (scale 1) trains without context")
+        _check(self.border >= 0 and (self.border == 0 or not self.context), "border needs --no-context")
         weights = (self.l1_weight, self.adv_weight, self.detail_weight)
         _check(all(w >= 0 for w in weights), "loss weights must be >= 0")
 

@@ -160,20 +160,23 @@ def brightness(drawn: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
     return faces + (drawn - faces).mean(1, keepdim=True)
 
 
+def redraw(net: Finisher, faces: torch.Tensor, border: int = BORDER) -> torch.Tensor:
+    """The detail pass's face (with gradients, unclipped): faces [B, 3, S, S] mirrored `border`
+    px beyond their frame (or the network sharpens its zero padding into lines along the edges),
+    redrawn with no context, its change as brightness."""
+    pad = min(border, faces.shape[-1] - 1, faces.shape[-2] - 1)
+    wide = F.pad(faces, (pad, pad, pad, pad), mode="reflect") if pad else faces
+    drawn = net(wide, wide, torch.zeros_like(wide[:, :1]))
+    return brightness(drawn[..., pad : pad + faces.shape[-2], pad : pad + faces.shape[-1]], faces)
+
+
 def add_detail(net: Finisher, faces: torch.Tensor, *, border: int = BORDER) -> torch.Tensor:
     """The detail pass (a scale-1 finisher) over generated faces [B, 3, S, S] in [-1, 1], on
     their device: a real face's fine detail drawn into every pixel, the coarse content kept. It
     runs on G(z*) before blending (given the hole's edge, it drew a line along it) and adds
     brightness only (the same change to each channel: a grey face stays grey, the colours stay
-    the search's). The face is mirrored `border` px beyond its frame first, or the network
-    sharpens its zero padding into lines along the edges."""
+    the search's; `redraw`)."""
     if net.scale != 1:
         raise ModelFileError(f"a detail pass draws at the model's own size (scale 1), not at {net.scale}x")
-    x = faces.detach().float().cpu()
-    pad = min(border, x.shape[-1] - 1, x.shape[-2] - 1)
-    wide = F.pad(x, (pad, pad, pad, pad), mode="reflect")
     with torch.no_grad():
-        drawn = net(wide, wide, torch.zeros_like(wide[:, :1]))[
-            ..., pad : pad + x.shape[-2], pad : pad + x.shape[-1]
-        ]
-    return brightness(drawn, x).clamp(-1, 1).to(faces.device)
+        return redraw(net, faces.detach().float().cpu(), border).clamp(-1, 1).to(faces.device)

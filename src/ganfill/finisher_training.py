@@ -25,7 +25,7 @@ from tqdm import tqdm
 from ganfill import masks as mask_kinds
 from ganfill.checkpoint import Model, load_model
 from ganfill.config import ConfigError, FinisherTrainConfig
-from ganfill.finisher import SCALE, Finisher, blurred, brightness, load_finisher, save_finisher
+from ganfill.finisher import SCALE, Finisher, blurred, load_finisher, redraw, save_finisher
 from ganfill.realism import GREY, LAPLACIAN
 
 HOLE_KINDS = ("center", "left", "right", "top", "bottom", "eyes", "mouth", "strokes", "pattern")
@@ -116,9 +116,7 @@ def _losses(
     """The finisher's loss terms on one batch (given the faces' block means, or fills, blurred
     by `soft` model pixels), and the composite the critic judges."""
     low = blurred(F.avg_pool2d(faces, finisher.scale) if fills is None else fills, soft)
-    out = finisher(low, faces, known)
-    if not config.context:
-        out = brightness(out, low)
+    out = finisher(low, faces, known) if config.context else redraw(finisher, low, config.border)
     hole = 1 - known
     composite = out * hole + faces * known
     l1 = ((out - faces).abs() * hole).sum() / (3 * hole.sum()).clamp(min=1)

@@ -188,6 +188,15 @@ def test_without_context_a_detail_pass_learns_to_redraw_whole_faces(tmp_path: Pa
     assert error(add_detail(load_finisher(path), soft)) < 0.6 * error(soft)
     with pytest.raises(ConfigError, match="without context"):
         FinisherTrainConfig(context=False)
+    with pytest.raises(ConfigError, match="border needs"):
+        FinisherTrainConfig(border=4)
+    mirrored = dataclasses.replace(config, steps=2, save_every=2, border=4)
+    log = train_finisher(faces, tmp_path / "m.safetensors", mirrored, progress=False)
+    unmirrored = train_finisher(
+        faces, tmp_path / "u.safetensors", dataclasses.replace(mirrored, border=0), progress=False
+    )
+    assert load_finisher(tmp_path / "m.safetensors").info["border"] == 4
+    assert log[0]["l1"] != unmirrored[0]["l1"]  # the crops' edges were mirrored, as at use
 
 
 def test_a_highpass_detail_pass_holds_the_coarse_content_without_block_edges(tmp_path: Path) -> None:
