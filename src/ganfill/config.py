@@ -247,8 +247,9 @@ class FinisherTrainConfig(_Config):
     detail pass learns as it is used: the whole crop is redrawn from its blurred copy with no
     photo around it, and only its brightness changes (finisher.add_detail)."""
     border: int = 0
-    """Without context: pixels each crop is mirrored beyond its edges before the network sees
-    it, as the detail pass is at use (finisher.BORDER); 0, as the bundled pass was trained."""
+    """Without context: pixels each face is mirrored beyond its frame, as the detail pass sees
+    it at use (finisher.BORDER); crops are cut that much wider and scored on the face's own
+    pixels. 0, as the bundled pass was trained."""
     soften: float = 0.0
     """Blur the block means the finisher is given by a Gaussian of std drawn from [0, soften]
     (64-px pixels) each step: the search's fills are softer than a real face's means, and the

@@ -85,7 +85,7 @@ def _batch(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """A step's faces in [-1, 1] (flipped at random), their known-masks (none known without
     context) and, with a model, its guesses pasted into the holes (without context: its whole
-    faces), all cut around the holes."""
+    faces), all mirrored `border` px beyond the frame and cut around the holes."""
     batch = faces[torch.randint(len(faces), (config.batch_size,), generator=gen)].float().div(127.5).sub(1)
     flip = torch.rand(len(batch), generator=gen) < 0.5
     batch[flip] = batch[flip].flip(-1)
@@ -97,11 +97,13 @@ def _batch(
         fills = torch.where(known > 0.5, batch, drawn) if config.context else drawn
     if not config.context:
         known = torch.zeros_like(known)
+    both = batch if fills is None else torch.cat([batch, fills], 1)
+    if config.border:  # mirrored beyond the frame as at use; crops wider by the border each side
+        both, known = (F.pad(t, (config.border,) * 4, mode="reflect") for t in (both, known))
     if config.crop:
-        both = batch if fills is None else torch.cat([batch, fills], 1)
-        both, known = hole_crops(both, known, config.crop, rng, config.scale * config.keep)
-        batch, fills = both[:, :3], None if fills is None else both[:, 3:]
-    return batch, known, fills
+        side = config.crop + 2 * config.border
+        both, known = hole_crops(both, known, side, rng, config.scale * config.keep)
+    return both[:, :3], known, None if fills is None else both[:, 3:]
 
 
 def _losses(
@@ -116,7 +118,16 @@ def _losses(
     """The finisher's loss terms on one batch (given the faces' block means, or fills, blurred
     by `soft` model pixels), and the composite the critic judges."""
     low = blurred(F.avg_pool2d(faces, finisher.scale) if fills is None else fills, soft)
-    out = finisher(low, faces, known) if config.context else redraw(finisher, low, config.border)
+    if config.context:
+        out = finisher(low, faces, known)
+    else:  # a border: the network sees the mirrored frame, the loss only the face's own pixels
+        out = redraw(finisher, low, 0)
+        inner = (
+            ...,
+            slice(config.border, out.shape[-2] - config.border),
+            slice(config.border, out.shape[-1] - config.border),
+        )
+        out, faces, known = out[inner], faces[inner], known[inner]
     hole = 1 - known
     composite = out * hole + faces * known
     l1 = ((out - faces).abs() * hole).sum() / (3 * hole.sum()).clamp(min=1)
