@@ -60,7 +60,7 @@ def main() -> None:
             if name == "search alone":
                 done = fills
             else:
-                drawn = hats + args.strength * (add_detail(nets[name], hats, border=args.border) - hats)
+                drawn = add_detail(nets[name], hats, args.strength, border=args.border)
                 done = to_uint8(blend(images, drawn, holes, "poisson"))
             new, fd = scorer.score(done, known, name, kind, 0.0)
             rows += new

@@ -305,8 +305,8 @@ class Completer:
         s = samples
         hats = inv.hats[:, :s].flatten(0, 1)
         if self.detail is not None and schedule.detail.any():
-            strength = torch.from_numpy(schedule.detail).float().repeat_interleave(s)[:, None, None, None]
-            hats = hats + strength.to(hats.device) * (add_detail(self.detail, hats) - hats)
+            strength = torch.from_numpy(schedule.detail).float().repeat_interleave(s)
+            hats = add_detail(self.detail, hats, strength)
         alts = blend(
             y.repeat_interleave(s, 0), hats, m.repeat_interleave(s, 0), cfg.blend, lowres_factor=factor
         )

@@ -170,13 +170,18 @@ def redraw(net: Finisher, faces: torch.Tensor, border: int = BORDER) -> torch.Te
     return brightness(drawn[..., pad : pad + faces.shape[-2], pad : pad + faces.shape[-1]], faces)
 
 
-def add_detail(net: Finisher, faces: torch.Tensor, *, border: int = BORDER) -> torch.Tensor:
+def add_detail(
+    net: Finisher, faces: torch.Tensor, strength: float | torch.Tensor = 1.0, *, border: int = BORDER
+) -> torch.Tensor:
     """The detail pass (a scale-1 finisher) over generated faces [B, 3, S, S] in [-1, 1], on
     their device: a real face's fine detail drawn into every pixel, the coarse content kept. It
     runs on G(z*) before blending (given the hole's edge, it drew a line along it) and adds
     brightness only (the same change to each channel: a grey face stays grey, the colours stay
-    the search's; `redraw`)."""
+    the search's; `redraw`). strength scales its change, one value or one per face [B]."""
     if net.scale != 1:
         raise ModelFileError(f"a detail pass draws at the model's own size (scale 1), not at {net.scale}x")
+    x = faces.detach().float().cpu()
     with torch.no_grad():
-        return redraw(net, faces.detach().float().cpu(), border).clamp(-1, 1).to(faces.device)
+        drawn = redraw(net, x, border).clamp(-1, 1)
+    weight = torch.as_tensor(strength, dtype=x.dtype).reshape(-1, 1, 1, 1)
+    return (x + weight * (drawn - x)).to(faces.device)

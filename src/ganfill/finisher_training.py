@@ -120,7 +120,7 @@ def _losses(
     low = blurred(F.avg_pool2d(faces, finisher.scale) if fills is None else fills, soft)
     if config.context:
         out = finisher(low, faces, known)
-    else:  # a border: the network sees the mirrored frame, the loss only the face's own pixels
+    else:  # with a border the network sees the mirrored frame, the loss only the face's own pixels
         out = redraw(finisher, low, 0)
         inner = (
             ...,

@@ -124,6 +124,8 @@ def test_the_detail_pass_redraws_a_faces_brightness_and_keeps_its_block_means() 
     grey = faces[:, :1].expand(-1, 3, -1, -1)
     drawn = add_detail(net, grey)
     assert torch.equal(drawn[:, 0], drawn[:, 1]) and torch.equal(drawn[:, 1], drawn[:, 2])  # grey stays grey
+    half = add_detail(net, faces, torch.tensor([0.0, 0.5]))  # a strength per face
+    assert torch.equal(half[0], faces[0]) and torch.allclose(half[1], faces[1] + 0.5 * change[1], atol=1e-6)
     with pytest.raises(ModelFileError, match="model's own size"):
         add_detail(Finisher(8, 1), faces)
 
