@@ -119,9 +119,6 @@ class TrainConfig(_Config):
     """Random horizontal flips of the training faces."""
     seed: int = 0
     """Seed of the initialisation, the data order and every step's randomness."""
-    detail_pass: str | None = None
-    """Detail-pass file that redraws every default fill's finest detail at the model's size
-    (default: the bundled one for 64-px models); none: the search's fill as it is."""
     device: Device = "auto"
     """auto prefers CUDA, then MPS, then the CPU."""
     workers: int = 2
