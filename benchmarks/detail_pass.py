@@ -1,8 +1,9 @@
 """Detail-pass files side by side on the same searches: the bundled model's search alone (no
-detail pass) on the held-out faces, then each file's detail pass over its G(z*) (stored 8-bit),
-blended as the default blends, scored as `ganfill eval` scores them (hole PSNR, detail, SWD with
-its floor and its excess per pyramid band, 64 / 32 / 16 px, identity, FD-face). The searches run
-once per mask and are cached, so comparing training snapshots costs only the scoring.
+detail pass) on the held-out faces (or --model's, with its own --cache), then each file's detail
+pass over its G(z*) (stored 8-bit), blended as the default blends, scored as `ganfill eval`
+scores them (hole PSNR, detail, SWD with its floor and its excess per pyramid band, 64 / 32 /
+16 px, identity, FD-face). The searches run once per mask and are cached, so comparing training
+snapshots costs only the scoring.
 
     python benchmarks/detail_pass.py --masks center,eyes,mouth,pattern,left \
         runs/detail64k4/snap_2000.safetensors runs/detail64g/snap_2750.safetensors
@@ -21,6 +22,7 @@ import torch
 
 from ganfill import finisher, masks
 from ganfill.completion import Completer, blend
+from ganfill.config import ModelSource
 from ganfill.data import load_folder, read_split
 from ganfill.evaluation import _Scorer, _summarise
 from ganfill.finisher import add_detail, load_finisher
@@ -34,6 +36,7 @@ def main() -> None:
     parser.add_argument("--data", default="data/aligned")
     parser.add_argument("--split", default="benchmarks/heldout_256.txt")
     parser.add_argument("--masks", default="center,eyes,mouth,pattern,left")
+    parser.add_argument("--model", help="model file whose search fills the holes (default: the bundled one)")
     parser.add_argument("--cache", default="runs/detail_pass_fills", help="folder of the searched fills")
     parser.add_argument(
         "--border", type=int, default=finisher.BORDER, help="pixels mirrored beyond the frame (0: none)"
@@ -43,7 +46,7 @@ def main() -> None:
     data = load_folder(args.data, 64, only=read_split(args.split))
     faces = data.images.permute(0, 2, 3, 1).numpy()
     scorer = _Scorer(faces, data.names, True)
-    completer = Completer.from_pretrained()
+    completer = Completer.load(ModelSource(model=args.model))
     nets = {name: load_finisher(name) for name in args.files}  # each file read once
     images = to_tensor(faces)
     rows: list[dict] = []

@@ -12,7 +12,7 @@ import numpy as np
 
 from ganfill import masks
 from ganfill.completion import Completer
-from ganfill.config import CompletionConfig
+from ganfill.config import CompletionConfig, ModelSource
 from ganfill.data import load_folder, read_split
 from ganfill.images import grid, save_png, show_holes
 
@@ -31,8 +31,10 @@ def main() -> None:
         action="store_true",
         help="the face of scikit-image's astronaut photo, aligned, instead",
     )
+    parser.add_argument("--model", help="model file (default: the bundled one)")
+    parser.add_argument("--detail-pass", help="detail-pass file (default: the bundled one)")
     args = parser.parse_args()
-    completer = Completer.from_pretrained()
+    completer = Completer.load(ModelSource(model=args.model, detail_pass=args.detail_pass))
     if args.astronaut:
         from skimage import data as samples
 
