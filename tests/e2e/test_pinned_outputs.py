@@ -5,10 +5,11 @@ schedule, detail pass) on centre, left-half and random masks, and the paper's re
 (random start, lam 0.003, two starts; 40 of its 1500 steps, to keep the test short). Stored as
 pixels rather than a digest: CPUs of the same family sum floats in different orders (the same
 code gave other bits on another 2-core EPYC), so the check allows float noise, a fraction of a
-grey level on average, and nothing a change of behaviour makes. The reference must never change
-(stored when the old digest still held it bit for bit); the default changes only deliberately
-(draws around the guess, then the guess with the detail pass, then its high-pass version and
-strength by hole width), by running this file:
+grey level on average, and nothing a change of behaviour makes. The reference search's code
+must never change (stored when the old digest still held it bit for bit; its pixels changed once
+since, with the bundled weights, session 12); the default changes only deliberately (draws
+around the guess, then the guess with the detail pass, then its high-pass version and strength
+by hole width, then new weights), by running this file:
 
     python tests/e2e/test_pinned_outputs.py   # rewrites tests/e2e/pinned_outputs.npz
 """
