@@ -227,8 +227,8 @@ class Completer:
             known = box_mask(ImageOps.exif_transpose(photo).size, box)
         cfg = dataclasses.replace(config or CompletionConfig(), **options)
         edges = {"dilate": cfg.dilate, "feather": cfg.feather}  # in the photo's pixels, not the frame's
-        # With a finisher, the photo's detail is drawn at its own scale from the search's fill.
-        frame = dataclasses.replace(cfg, dilate=0, feather=0, detail=0.0 if self.finisher else cfg.detail)
+        # The detail pass sharpens the frame's fill; the finisher then draws it at the photo's scale.
+        frame = dataclasses.replace(cfg, dilate=0, feather=0)
 
         def fill(faces: np.ndarray, face_known: np.ndarray) -> np.ndarray:
             done = self.complete(
