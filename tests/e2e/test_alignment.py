@@ -194,3 +194,26 @@ def test_a_face_larger_than_the_frame_is_drawn_by_the_finisher(
     before, a, b = (np.asarray(im).astype(int) for im in (photo, plain.image, finished.image))
     keep = known.astype(bool)
     assert np.array_equal(before[keep], b[keep]) and (a[~keep] != b[~keep]).any()
+
+
+def test_a_photo_drawn_by_the_finisher_gets_the_detail_pass_first(
+    tiny_model_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ganfill import completion
+    from ganfill.completion import Completer
+    from ganfill.finisher import Finisher
+
+    strengths = []
+    real = completion.add_detail
+    monkeypatch.setattr(
+        completion, "add_detail", lambda net, hats, s: strengths.append(s) or real(net, hats, s)
+    )
+    known = np.ones((200, 200), np.float32)
+    known[100:140, 70:130] = 0
+    completer = Completer(
+        tiny_model_file, finisher=Finisher(width=8, blocks=1), detail=Finisher(width=8, blocks=1, scale=1)
+    )
+    completer.complete_photo(Image.open(UTK), known, iters=2, blend="none", detail=1.0)  # tiny G: no encoder
+    assert (
+        strengths and float(np.asarray(strengths[0]).max()) == 1.0
+    )  # the soft fill alone had left the photo 0.71 sharp
