@@ -15,7 +15,7 @@ mouth box filled by each method.
 
     python benchmarks/photo_resolution.py [--limit 64] [--skip 0] [--masks eyes,mouth,center]
         [--methods ganfill,telea,ns,patchmatch,oracle] [--grid docs/photo_grid.png]
-        [--model FILE] [--finisher FILE|none]
+        [--model FILE] [--finisher FILE|none] [--detail STRENGTH]
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from ganfill import masks
 from ganfill.alignment import unwarp
 from ganfill.baselines import METHODS
 from ganfill.completion import Completer
-from ganfill.config import ModelSource
+from ganfill.config import CompletionConfig, ModelSource
 from ganfill.data import read_split, stem_of
 from ganfill.images import find_images, grid, open_rgb, save_png, show_holes
 from ganfill.metrics import FaceMetrics, pixel_metrics
@@ -67,11 +67,17 @@ def photo_mask(kind: str, matrix: np.ndarray, size: int) -> np.ndarray:
     ).astype(np.float32)
 
 
-def fill(method: str, completer: Completer, photo: np.ndarray, known: np.ndarray) -> np.ndarray:
+def fill(
+    method: str,
+    completer: Completer,
+    photo: np.ndarray,
+    known: np.ndarray,
+    config: CompletionConfig | None = None,
+) -> np.ndarray:
     from PIL import Image
 
     if method == "ganfill":
-        return np.asarray(completer.complete_photo(Image.fromarray(photo), known).image)
+        return np.asarray(completer.complete_photo(Image.fromarray(photo), known, config).image)
     if method == "oracle":  # the true face as the 64-px fill: what the photo pipeline itself keeps
         truth = lambda faces, _: faces[:, None]  # noqa: E731 (the aligned faces hold the truth)
         done = complete_photo(
@@ -91,7 +97,7 @@ def half(images: np.ndarray) -> np.ndarray:
     return np.stack([cv2.resize(im, (SIDE // 2, SIDE // 2), interpolation=cv2.INTER_AREA) for im in images])
 
 
-def astronaut_rows(completer: Completer, methods: list[str]) -> list[np.ndarray]:
+def astronaut_rows(completer: Completer, methods: list[str], config: CompletionConfig) -> list[np.ndarray]:
     """The issue's test, last in the grid: scikit-image's astronaut (a 90-px face in a 512x512
     portrait) with the eyes box and the mouth box filled by each method; crops of her face."""
     from skimage import data as samples
@@ -101,7 +107,7 @@ def astronaut_rows(completer: Completer, methods: list[str]) -> list[np.ndarray]
     for box in ASTRONAUT_BOXES:
         known = box_mask((photo.shape[1], photo.shape[0]), box)
         columns = [photo, show_holes(photo[None], known[None])[0]]
-        columns += [fill(method, completer, photo, known) for method in methods]
+        columns += [fill(method, completer, photo, known, config) for method in methods]
         tiles += [c[ASTRONAUT_CROP] for c in columns]
     return tiles
 
@@ -118,10 +124,12 @@ def main() -> None:
     parser.add_argument("--grid", type=Path, help="write crops: truth | masked | each method")
     parser.add_argument("--model", help="model file (default: the bundled one)")
     parser.add_argument("--finisher", help="finisher file, or none (default: the bundled one)")
+    parser.add_argument("--detail", type=float, help="strength of the detail pass (default: the schedule's)")
     args = parser.parse_args()
     print(describe_machine())
     completer = Completer.load(ModelSource(model=args.model, finisher=args.finisher))
-    print(f"model {args.model or 'bundled'}, finisher {args.finisher or 'bundled'}")
+    config = CompletionConfig(detail=args.detail)
+    print(f"model {args.model or 'bundled'}, finisher {args.finisher or 'bundled'}, detail {args.detail}")
     aligner = completer.aligner()
     found = [(p, aligner.detect(p)) for p in photos(args.data, args.limit, args.skip)]
     pictures = [(p, faces[0].matrix) for p, faces in found if faces]
@@ -144,7 +152,9 @@ def main() -> None:
         columns = [truths[:2], show_holes(truths[:2], known[:2])]
         for method in args.methods.split(","):
             start = time.perf_counter()
-            fills = np.stack([fill(method, completer, p, k) for p, k in zip(truths, known, strict=True)])
+            fills = np.stack(
+                [fill(method, completer, p, k, config) for p, k in zip(truths, known, strict=True)]
+            )
             seconds = (time.perf_counter() - start) / len(truths)
             psnr = np.mean(
                 [pixel_metrics(t, f, k)["psnr_hole"] for t, f, k in zip(truths, fills, known, strict=True)]
@@ -162,7 +172,7 @@ def main() -> None:
             columns.append(fills[:2])
         shown += [c[i, 60:260, 60:260] for i in range(min(2, len(truths))) for c in columns]  # the chips
     if args.grid:
-        shown += astronaut_rows(completer, args.methods.split(","))
+        shown += astronaut_rows(completer, args.methods.split(","), config)
         save_png(grid(np.stack(shown), ncols=2 + len(args.methods.split(","))), args.grid)
         print(f"wrote {args.grid}: per row truth | masked | {' | '.join(args.methods.split(','))}", end="")
         print("; the last two rows: the astronaut's eyes and mouth")
