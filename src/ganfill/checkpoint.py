@@ -39,6 +39,7 @@ class Model:
     """The search's starting-point encoder, when trained."""
 
     def to(self, device: torch.device | str) -> Model:
+        """This model, each of its networks moved to device (in place, as nn.Module.to)."""
         for module in (self.generator, self.discriminator, self.encoder):
             if module is not None:
                 module.to(device)

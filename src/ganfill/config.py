@@ -54,6 +54,7 @@ class _Config:
     """to_dict / from_dict shared by every settings class."""
 
     def to_dict(self) -> dict[str, Any]:
+        """The settings as plain JSON-ready values (a run's config.json, a job's manifest, the API)."""
         return dataclasses.asdict(self)  # type: ignore[call-overload]
 
     @classmethod
