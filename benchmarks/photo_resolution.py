@@ -72,7 +72,7 @@ def fill(
     completer: Completer,
     photo: np.ndarray,
     known: np.ndarray,
-    config: CompletionConfig | None = None,
+    config: CompletionConfig,
 ) -> np.ndarray:
     from PIL import Image
 
@@ -129,7 +129,8 @@ def main() -> None:
     print(describe_machine())
     completer = Completer.load(ModelSource(model=args.model, finisher=args.finisher))
     config = CompletionConfig(detail=args.detail)
-    print(f"model {args.model or 'bundled'}, finisher {args.finisher or 'bundled'}, detail {args.detail}")
+    strength = "default" if args.detail is None else args.detail
+    print(f"model {args.model or 'bundled'}, finisher {args.finisher or 'bundled'}, detail pass {strength}")
     aligner = completer.aligner()
     found = [(p, aligner.detect(p)) for p in photos(args.data, args.limit, args.skip)]
     pictures = [(p, faces[0].matrix) for p, faces in found if faces]
