@@ -1,8 +1,8 @@
 """Cost of the latent search: FLOPs per iteration, iterations/s, GFLOP/s against a measured
 matmul peak, and seconds per image for the reference configuration and ganfill's default (the
-encoder's start, 100 steps, lam 0: no D passes, then the detail pass). The default is timed as
-whole completions of one batch of centre holes; the reference as seconds per step (median of
-timed steps) x its steps / batch size, or whole searches with --full.
+encoder's start, 100 steps, lam 0: no D passes, then the detail pass and the mirror detail). The
+default is timed as whole completions of one batch of centre holes; the reference as seconds per
+step (median of timed steps) x its steps / batch size, or whole searches with --full.
 
     python benchmarks/completion_speed.py [--model M] [--batch-size 64] [--iters 20] [--full]
 """
@@ -24,7 +24,8 @@ from ganfill.completion import DEFAULT_WEIGHTS, Completer
 from ganfill.config import CompletionConfig, ModelSource
 from ganfill.finisher import add_detail
 from ganfill.inversion import invert
-from ganfill.schedule import STEP_SIZE
+from ganfill.schedule import STEP_SIZE, SYMMETRY
+from ganfill.symmetry import mirror_detail
 
 DEFAULT = "ganfill default"
 REFERENCE = CompletionConfig(
@@ -119,6 +120,9 @@ def main() -> None:
         start = time.perf_counter()
         add_detail(completer.detail, y)
         print(f"of the default's time, the detail pass: {(time.perf_counter() - start) / b:.4f} s per image")
+    start = time.perf_counter()
+    mirror_detail(y, y, known.float(), SYMMETRY)
+    print(f"of the default's time, the mirror detail: {(time.perf_counter() - start) / b:.4f} s per image")
     ref, ours = seconds.values()
     print(f"speed-up of the default over the reference: {ref / ours:.1f}x")
 

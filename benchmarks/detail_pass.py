@@ -17,17 +17,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import torch
+from scoring import scores, search_alone
 
-from ganfill import finisher, masks
+from ganfill import finisher
 from ganfill.completion import Completer, blend
 from ganfill.config import ModelSource
 from ganfill.data import load_folder, read_split
-from ganfill.evaluation import _Scorer, _summarise
+from ganfill.evaluation import _Scorer
 from ganfill.finisher import add_detail, load_finisher
 from ganfill.images import to_tensor, to_uint8
-from ganfill.realism import swd_levels
 
 
 def main() -> None:
@@ -51,13 +50,7 @@ def main() -> None:
     images = to_tensor(faces)
     rows: list[dict] = []
     for kind in args.masks.split(","):
-        known = masks.make(kind, len(faces), 64, seed=0)  # ganfill eval's masks (its seed 0)
-        cached = Path(args.cache) / f"{kind}.npz"
-        if not cached.exists():
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            done = completer.complete(faces, known, detail=0.0)
-            np.savez_compressed(cached, fills=done.images, hats=done.hats)
-        stored = np.load(cached)
+        known, stored = search_alone(completer, faces, kind, Path(args.cache))
         fills, hats, holes = stored["fills"], to_tensor(stored["hats"]), torch.from_numpy(known)[:, None]
         for name in ["search alone", *args.files]:
             if name == "search alone":
@@ -65,18 +58,8 @@ def main() -> None:
             else:
                 drawn = add_detail(nets[name], hats, args.strength, border=args.border)
                 done = to_uint8(blend(images, drawn, holes, "poisson"))
-            new, fd = scorer.score(done, known, name, kind, 0.0)
-            rows += new
-            s = _summarise(name, kind, rows, fd)
-            levels = swd_levels(done, faces, known, seed=0)
-            score, floor = (float(np.mean(v)) for v in zip(*levels, strict=True))
-            bands = " / ".join(f"{a - b:.1f}" for a, b in levels)
-            print(
-                f"{kind:8s} {Path(name).stem:14s} hole PSNR {s['psnr_hole']:.2f}  detail {s['detail']:.3f}  "
-                f"SWD {score:.1f} (floor {floor:.1f}, excess {score - floor:.1f}; per band {bands})  "
-                f"identity {s['identity']:.4f}  FD-face {s['fd_face']:.4f}",
-                flush=True,
-            )
+            line = scores(scorer, rows, done, known, name, kind)
+            print(f"{kind:8s} {Path(name).stem:14s} {line}", flush=True)
 
 
 if __name__ == "__main__":

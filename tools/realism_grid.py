@@ -16,7 +16,7 @@ from ganfill.config import CompletionConfig, ModelSource
 from ganfill.data import load_folder, read_split
 from ganfill.images import grid, save_png, show_holes
 
-SEARCH_ALONE = CompletionConfig(detail=0.0)  # the encoder's guess and its search, as before the detail pass
+SEARCH_ALONE = CompletionConfig(detail=0.0, symmetry=0.0)  # the encoder's guess and its search alone
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ from ganfill.images import ImageError, open_image, to_tensor, to_uint8
 from ganfill.inversion import invert
 from ganfill.photos import PhotoCompletion, box_mask, complete_photo
 from ganfill.schedule import Schedule, plan
+from ganfill.symmetry import mirror_detail
 
 if TYPE_CHECKING:
     from ganfill.alignment import FaceAligner
@@ -307,6 +308,12 @@ class Completer:
         if self.detail is not None and schedule.detail.any():
             strength = torch.from_numpy(schedule.detail).float().repeat_interleave(s)
             hats = add_detail(self.detail, hats, strength)
+        if schedule.symmetry.any():
+            tolerance, band = (
+                torch.from_numpy(v).float().repeat_interleave(s).to(self.device)
+                for v in (schedule.symmetry, schedule.band)
+            )
+            hats = mirror_detail(hats, y.repeat_interleave(s, 0), m.repeat_interleave(s, 0), tolerance, band)
         alts = blend(
             y.repeat_interleave(s, 0), hats, m.repeat_interleave(s, 0), cfg.blend, lowres_factor=factor
         )

@@ -345,6 +345,12 @@ class CompletionConfig(_Config):
     start 1 on holes and 0.6 on narrow ones (blobs, strokes, scattered pixels: most missing
     pixels within 3 px of a known one, whose detail the blend carries in); 0 for the paper's
     search from a random start."""
+    symmetry: float | None = None
+    """Tolerance of the mirror detail: where a missing pixel's mirror image across the aligned
+    face's centre line is known and their coarse colours agree (mean |difference| below this, on
+    the [-1, 1] scale), the fill's fine detail is the mirror's: the person's own lids, brows and
+    lip lines (ganfill.symmetry). 0 off. Default 0.2 from the encoder's start, 0 for the paper's
+    search from a random start."""
     tol: float = 0.0
     """Early stop per image when the loss improves by less than this (relative) over `patience`."""
     patience: int = 50
@@ -363,6 +369,7 @@ class CompletionConfig(_Config):
         _check(self.tol >= 0 and self.patience >= 1, "tol must be >= 0 and patience >= 1")
         _check(self.spread is None or self.spread >= 0, f"spread must be >= 0, got {self.spread}")
         _check(self.detail is None or 0 <= self.detail <= 2, f"detail must be in [0, 2], got {self.detail}")
+        _check(self.symmetry is None or self.symmetry >= 0, f"symmetry must be >= 0, got {self.symmetry}")
         _check(0 <= self.dilate <= 512, f"dilate must be in [0, 512] pixels, got {self.dilate}")
         _check(0 <= self.feather <= 512, f"feather must be in [0, 512] pixels, got {self.feather}")
         _check(

@@ -13,7 +13,11 @@ around the guess brought detail too, but cost identity), by the kind of mask:
   from the whole kept half (identity);
 - the detail pass at full strength, but at 0.6 on narrow holes (blobs, strokes, scattered
   pixels), where the blend carries the context's own detail in and the full pass overshoots a
-  real face's detail and costs hole PSNR.
+  real face's detail and costs hole PSNR;
+- then, where a missing pixel's mirror across the face's centre line is known and agrees with
+  the fill's coarse colours (within 0.2), the mirror's detail (symmetry.py): the person's own,
+  which no drawn detail matches (a half face, blobs, strokes); finer than 4 px, but only the
+  finest (1.5 px) on narrow holes, whose context pins the rest down.
 """
 
 from __future__ import annotations
@@ -26,11 +30,13 @@ import numpy as np
 
 from ganfill import masks
 from ganfill.config import CompletionConfig
+from ganfill.symmetry import BAND, NARROW_BAND
 
 RANDOM_STEPS, STEP_SIZE = 1500, 0.01
 GUESS_STEPS, OPEN_HOLE_STEPS, SCATTERED_STEP_SIZE = 100, 10, 0.04
 DETAIL, NARROW_DETAIL = 1.0, 0.6  # the detail pass's strength
 NARROW = {"reach": 3, "share": 0.55}  # most missing pixels within 3 px of a known one
+SYMMETRY = 0.2  # the mirror detail's tolerance
 STARTS, PRUNE_AFTER = 4, 10  # when draws around the guess are asked for (spread > 0)
 
 
@@ -53,10 +59,14 @@ class Schedule:
     """Starts after the first, where spread is 0, are the guess jittered (restarts were asked for)."""
     detail: np.ndarray
     """[B] float, strength of the detail pass over each fill (0: none, or the model has none)."""
+    symmetry: np.ndarray
+    """[B] float, tolerance of the mirror detail over each fill (0: none)."""
+    band: np.ndarray
+    """[B] float, the mirror detail's band: detail finer than this blur (in sides) is mirrored."""
 
     def part(self, rows: slice) -> Schedule:
         """The schedule of some images of the batch."""
-        per_image = ("iters", "lr", "spread", "detail")
+        per_image = ("iters", "lr", "spread", "detail", "symmetry", "band")
         return dataclasses.replace(self, **{name: getattr(self, name)[rows] for name in per_image})
 
     @property
@@ -107,12 +117,27 @@ def plan(
     restarts = config.restarts if config.restarts is not None else STARTS if drawn else 1
     restarts = max(restarts, samples)
     prune = config.prune_after if config.prune_after is not None else PRUNE_AFTER if samples == 1 else 0
+    narrow = masks.scattered(known, **NARROW)
     if not has_detail or lowres:
         detail = np.zeros(n)
     elif config.detail is not None:
         detail = np.full(n, config.detail)
     else:
         on = init == "encoder"
-        detail = np.where(masks.scattered(known, **NARROW), NARROW_DETAIL, DETAIL) * on
+        detail = np.where(narrow, NARROW_DETAIL, DETAIL) * on
+    default_symmetry = SYMMETRY if init == "encoder" and not lowres else 0.0
+    symmetry = np.full(n, default_symmetry if config.symmetry is None or lowres else config.symmetry)
+    band = np.where(narrow, NARROW_BAND, BAND)
     jitter = config.restarts is not None
-    return Schedule(init, iters, lr.astype(np.float64), spread, restarts, prune, jitter, detail)  # type: ignore[arg-type]
+    return Schedule(
+        init,  # type: ignore[arg-type]
+        iters,
+        lr.astype(np.float64),
+        spread,
+        restarts,
+        prune,
+        jitter,
+        detail,
+        symmetry,
+        band,
+    )

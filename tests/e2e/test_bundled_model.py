@@ -83,3 +83,22 @@ def test_the_bundled_detail_pass_sharpens_the_default_fill_without_a_seam(faces_
     band[16:19, 16:48] = True  # the hole's first three rows, along its top edge
     seam = lambda x: np.mean([detail(x[i], band) for i in range(len(faces))])  # noqa: E731
     assert seam(done.images) < 1.2 * seam(faces)  # no line drawn along the seam (it was 1.3x)
+
+
+def test_a_half_face_gets_the_persons_own_detail_from_the_kept_half(faces_dir: Path) -> None:
+    from ganfill.realism import detail_ratio
+    from ganfill.symmetry import fine
+
+    completer = Completer.from_pretrained()
+    faces = load_folder(faces_dir, 64).images.permute(0, 2, 3, 1).numpy()
+    known = masks.make("left", len(faces), 64)
+    plain = completer.complete(faces, known, symmetry=0.0)
+    done = completer.complete(faces, known)
+    assert np.array_equal(done.hats, plain.hats)  # the search is the same; the detail is drawn over G(z*)
+    assert np.array_equal(done.images[known > 0.5], faces[known > 0.5])
+    ratio = lambda x: np.mean([detail_ratio(x[i], faces[i], known[i]) for i in range(len(faces))])  # noqa: E731
+    assert ratio(done.images) > ratio(plain.images) + 0.05
+    truth = fine(torch.from_numpy(faces).permute(0, 3, 1, 2).float(), 2 / 64)
+    off = lambda x: (fine(torch.from_numpy(x).permute(0, 3, 1, 2).float(), 2 / 64) - truth).abs()  # noqa: E731
+    hole = torch.from_numpy(known < 0.5)[:, None].expand_as(truth)
+    assert off(done.images)[hole].mean() < off(plain.images)[hole].mean()  # the person's own detail

@@ -6,6 +6,7 @@ import pytest
 from ganfill import masks
 from ganfill.config import CompletionConfig
 from ganfill.schedule import plan
+from ganfill.symmetry import BAND, NARROW_BAND
 
 KINDS = ("center", "random", "left", "pattern", "grid", "top")
 
@@ -76,3 +77,26 @@ def test_the_detail_pass_follows_the_encoders_start_and_the_holes_width(
     schedule = plan(CompletionConfig(**config), known, has_encoder=True, has_detail=has_detail, lowres=lowres)
     assert schedule.detail.tolist() == [expected] * 3
     assert schedule.part(slice(1, 2)).detail.tolist() == [expected]
+
+
+@pytest.mark.parametrize(
+    "config, lowres, expected",
+    [
+        ({}, False, 0.2),  # the default from the encoder's guess, on every mask
+        ({"init": "random"}, False, 0.0),  # the paper's search stays as it was
+        ({"symmetry": 0.0}, False, 0.0),
+        ({"init": "random", "symmetry": 0.1}, False, 0.1),
+        ({"symmetry": 0.1}, True, 0.0),  # lowres: no pixel of the face is known at full size
+    ],
+)
+def test_the_mirror_detail_follows_the_encoders_start(config, lowres, expected) -> None:
+    known = masks.make("left", 2, 64)
+    schedule = plan(CompletionConfig(**config), known, has_encoder=True, lowres=lowres)
+    assert schedule.symmetry.tolist() == [expected] * 2
+    assert schedule.part(slice(0, 1)).symmetry.tolist() == [expected]
+
+
+def test_narrow_holes_mirror_only_the_finest_detail() -> None:
+    known = np.concatenate([masks.make(k, 1, 64, seed=1) for k in ("left", "center", "pattern", "strokes")])
+    band = plan(CompletionConfig(), known, has_encoder=True).band
+    assert band.tolist() == [BAND, BAND, NARROW_BAND, NARROW_BAND]

@@ -1,0 +1,63 @@
+"""Fine detail from the face's other half.
+
+An aligned face is close to its own mirror image about the frame's vertical centre line. Where
+a missing pixel's mirror pixel is known and the two agree in coarse content (the same part of
+the face, lit alike), the person's own fine detail there (lids, brows, lip lines, skin) is a
+better guess than any the generator or the detail pass draws: it is real, and it is theirs.
+Where they disagree (a turned head, a parting, hair or background on one side only) the fill
+keeps its own detail, so a gaze or a strand of hair is not mirrored into the wrong place.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ganfill.finisher import blurred
+
+BAND, NARROW_BAND = 4 / 64, 1.5 / 64
+"""Detail finer than a Gaussian blur of this std (in image sides: 4 px at 64) is the mirror's;
+on narrow holes (blobs, strokes) only the finest (1.5 px): the search fits the rest to the
+context around them, and a wider band costs their hole PSNR (MODEL_CARD.md)."""
+COARSE = 2 / 64
+"""Blur std (in sides) at which the fill and the mirror are compared."""
+SOFTEN = 1 / 64
+"""Blur std (in sides) that softens the edge between mirrored and drawn detail."""
+
+
+def _per_face(value: float | torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return torch.as_tensor(value, dtype=like.dtype, device=like.device).reshape(-1, 1, 1, 1)
+
+
+def fine(images: torch.Tensor, band: float | torch.Tensor) -> torch.Tensor:
+    """The detail of images [B, C, S, S] finer than a Gaussian blur of std band (in sides; one
+    value or one per image [B])."""
+    sigmas = _per_face(band, images) * images.shape[-1]
+    out = torch.zeros_like(images)
+    for sigma in sigmas.unique().tolist():
+        out = torch.where(sigmas == sigma, images - blurred(images, sigma), out)
+    return out
+
+
+def mirror_detail(
+    fills: torch.Tensor,
+    images: torch.Tensor,
+    known: torch.Tensor,
+    tolerance: float | torch.Tensor,
+    band: float | torch.Tensor = BAND,
+) -> torch.Tensor:
+    """fills [B, 3, S, S] in [-1, 1] with their detail finer than band (`fine`) taken from the
+    mirror image of images' known pixels (known [B, 1, S, S], 1 = keep), wherever that pixel is
+    missing, its mirror known, and the mean |difference| of their coarse colours below tolerance
+    (one value or one per face [B]; 0 leaves a face as it is). Only known pixels of images are
+    read."""
+    side = fills.shape[-1]
+    tol = _per_face(tolerance, fills)
+    known = known.to(fills.dtype)
+    mirror_known = known.flip(-1)
+    # The face with each hole pixel taken from its mirror where that is known, else the fill:
+    # blurring this, not the mirror alone, keeps the detail continuous across the centre line.
+    mirrored = images * known + (1 - known) * (mirror_known * images.flip(-1) + (1 - mirror_known) * fills)
+    gap = (blurred(mirrored, COARSE * side) - blurred(fills, COARSE * side)).abs().mean(1, keepdim=True)
+    where = (1 - known) * mirror_known
+    take = blurred(where * (gap < tol).to(fills.dtype), SOFTEN * side) * where
+    return fills + take * (fine(mirrored, band) - fine(fills, band))

@@ -1,0 +1,60 @@
+"""Fine detail from the face's other half: taken only from known pixels, only where they agree."""
+
+import torch
+
+from ganfill import masks
+from ganfill.finisher import blurred
+from ganfill.symmetry import fine, mirror_detail
+
+
+def _symmetric_faces(n: int = 2, side: int = 32) -> torch.Tensor:
+    """Smooth shading plus fine texture, the same on both sides of the centre line."""
+    g = torch.Generator().manual_seed(0)
+    half = torch.rand(n, 3, side, side // 2, generator=g) * 0.6 - 0.3
+    shade = torch.linspace(-0.4, 0.4, side).view(1, 1, side, 1)
+    return torch.cat([half, half.flip(-1)], -1) + shade
+
+
+def _fine(x: torch.Tensor) -> torch.Tensor:
+    return x - blurred(x, 2.0)
+
+
+def test_a_half_face_gets_its_other_halfs_detail_back() -> None:
+    faces = _symmetric_faces()
+    known = torch.from_numpy(masks.make("left", 2, 32))[:, None].float()
+    soft = blurred(faces, 2.0)  # the right coarse content, no fine detail: a fill as the search draws it
+    done = mirror_detail(soft, faces, known, 0.2)
+    hole = (1 - known).bool().expand_as(faces)
+    error_before = (_fine(soft) - _fine(faces))[hole].abs().mean()
+    error_after = (_fine(done) - _fine(faces))[hole].abs().mean()
+    assert error_after < 0.3 * error_before
+    assert torch.equal(done * known, soft * known)  # the kept side is the blend's business
+
+
+def test_only_known_pixels_of_the_image_are_read() -> None:
+    faces = _symmetric_faces()
+    known = torch.from_numpy(masks.make("pattern", 2, 32, seed=3))[:, None].float()
+    soft = blurred(faces, 2.0)
+    scribbled = faces * known + (1 - known) * torch.rand_like(faces)
+    assert torch.equal(mirror_detail(soft, faces, known, 0.2), mirror_detail(soft, scribbled, known, 0.2))
+
+
+def test_nothing_changes_off_or_where_the_mirror_is_missing_or_disagrees() -> None:
+    faces = _symmetric_faces()
+    soft = blurred(faces, 2.0)
+    left = torch.from_numpy(masks.make("left", 2, 32))[:, None].float()
+    centre = torch.from_numpy(masks.make("center", 2, 32))[:, None].float()  # its mirror is missing too
+    assert torch.equal(mirror_detail(soft, faces, left, 0.0), soft)
+    assert torch.equal(mirror_detail(soft, faces, centre, 0.2), soft)
+    other = soft + torch.tensor([0.5, -0.5])[:, None, None, None]  # face 0 brighter, face 1 darker
+    assert torch.equal(mirror_detail(other, faces, left, 0.2), other)
+    changed = mirror_detail(soft, faces, left, torch.tensor([0.0, 0.2]))  # one tolerance per face
+    assert torch.equal(changed[0], soft[0]) and not torch.equal(changed[1], soft[1])
+
+
+def test_each_face_has_its_own_band() -> None:
+    faces = _symmetric_faces()
+    both = fine(faces, torch.tensor([2 / 32, 1 / 32]))
+    assert torch.allclose(both[:1], fine(faces[:1], 2 / 32))
+    assert torch.allclose(both[1:], fine(faces[1:], 1 / 32))
+    assert both[1].abs().mean() < both[0].abs().mean()  # a narrower band holds less of the image
