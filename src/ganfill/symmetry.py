@@ -28,14 +28,19 @@ def _per_face(value: float | torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return torch.as_tensor(value, dtype=like.dtype, device=like.device).reshape(-1, 1, 1, 1)
 
 
-def fine(images: torch.Tensor, band: float | torch.Tensor) -> torch.Tensor:
-    """The detail of images [B, C, S, S] finer than a Gaussian blur of std band (in sides; one
-    value or one per image [B])."""
+def _blurred(images: torch.Tensor, band: float | torch.Tensor) -> torch.Tensor:
+    """images [B, C, S, S] blurred by a Gaussian of std band (in sides; one value or one per image)."""
     sigmas = _per_face(band, images) * images.shape[-1]
     out = torch.zeros_like(images)
     for sigma in sigmas.unique().tolist():
-        out = torch.where(sigmas == sigma, images - blurred(images, sigma), out)
+        out = torch.where(sigmas == sigma, blurred(images, sigma), out)
     return out
+
+
+def fine(images: torch.Tensor, band: float | torch.Tensor) -> torch.Tensor:
+    """The detail of images [B, C, S, S] finer than a Gaussian blur of std band (in sides; one
+    value or one per image [B])."""
+    return images - _blurred(images, band)
 
 
 def mirror_detail(
@@ -58,6 +63,9 @@ def mirror_detail(
     # blurring this, not the mirror alone, keeps the detail continuous across the centre line.
     mirrored = images * known + (1 - known) * (mirror_known * images.flip(-1) + (1 - mirror_known) * fills)
     gap = (blurred(mirrored, COARSE * side) - blurred(fills, COARSE * side)).abs().mean(1, keepdim=True)
-    where = (1 - known) * mirror_known
+    # Only where the band's reach holds no fill: next to one, the cut between a real pixel and a
+    # drawn one would be taken for detail (a line along the hole's side on an off-centre box).
+    real = _blurred(known + (1 - known) * mirror_known, band) > 0.99
+    where = (1 - known) * mirror_known * real.to(fills.dtype)
     take = blurred(where * (gap < tol).to(fills.dtype), SOFTEN * side) * where
     return fills + take * (fine(mirrored, band) - fine(fills, band))

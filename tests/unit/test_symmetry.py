@@ -46,6 +46,9 @@ def test_nothing_changes_off_or_where_the_mirror_is_missing_or_disagrees() -> No
     centre = torch.from_numpy(masks.make("center", 2, 32))[:, None].float()  # its mirror is missing too
     assert torch.equal(mirror_detail(soft, faces, left, 0.0), soft)
     assert torch.equal(mirror_detail(soft, faces, centre, 0.2), soft)
+    box = torch.ones(2, 1, 32, 32)
+    box[..., 8:20, 6:23] = 0  # off the centre line: only a 3-px strip along its left side has a known mirror
+    assert torch.equal(mirror_detail(soft, faces, box, 0.2), soft)  # no line cut along the strip
     other = soft + torch.tensor([0.5, -0.5])[:, None, None, None]  # face 0 brighter, face 1 darker
     assert torch.equal(mirror_detail(other, faces, left, 0.2), other)
     changed = mirror_detail(soft, faces, left, torch.tensor([0.0, 0.2]))  # one tolerance per face
