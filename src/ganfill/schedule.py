@@ -16,8 +16,9 @@ around the guess brought detail too, but cost identity), by the kind of mask:
   real face's detail and costs hole PSNR;
 - then, where a missing pixel's mirror across the face's centre line is known and agrees with
   the fill's coarse colours (within 0.2), the mirror's detail (symmetry.py): the person's own,
-  which no drawn detail matches (a half face, blobs, strokes); finer than 4 px, but only the
-  finest (1.5 px) on narrow holes, whose context pins the rest down.
+  which no drawn detail matches (a half face; the parts of blobs and strokes away from other
+  holes); finer than 4 px, but only the finest (1.5 px) on narrow holes, whose context pins the
+  rest down.
 """
 
 from __future__ import annotations
