@@ -308,15 +308,14 @@ class Completer:
         if self.detail is not None and schedule.detail.any():
             strength = torch.from_numpy(schedule.detail).float().repeat_interleave(s)
             hats = add_detail(self.detail, hats, strength)
+        ys, ms = y.repeat_interleave(s, 0), m.repeat_interleave(s, 0)
         if schedule.symmetry.any():
             tolerance, band = (
                 torch.from_numpy(v).float().repeat_interleave(s).to(self.device)
                 for v in (schedule.symmetry, schedule.band)
             )
-            hats = mirror_detail(hats, y.repeat_interleave(s, 0), m.repeat_interleave(s, 0), tolerance, band)
-        alts = blend(
-            y.repeat_interleave(s, 0), hats, m.repeat_interleave(s, 0), cfg.blend, lowres_factor=factor
-        )
+            hats = mirror_detail(hats, ys, ms, tolerance, band)
+        alts = blend(ys, hats, ms, cfg.blend, lowres_factor=factor)
         alts_u8 = to_uint8(alts).reshape(b, s, *alts.shape[2:], 3)
         history = [(i + offset, it, c, p, t) for (i, it, c, p, t) in inv.history]
         final_hats = to_uint8(inv.hats[:, 0])

@@ -126,19 +126,19 @@ def plan(
     else:
         on = init == "encoder"
         detail = np.where(narrow, NARROW_DETAIL, DETAIL) * on
-    default_symmetry = SYMMETRY if init == "encoder" and not lowres else 0.0
-    symmetry = np.full(n, default_symmetry if config.symmetry is None or lowres else config.symmetry)
-    band = np.where(narrow, NARROW_BAND, BAND)
-    jitter = config.restarts is not None
+    if lowres:
+        symmetry = np.zeros(n)
+    else:
+        symmetry = np.full(n, SYMMETRY * (init == "encoder") if config.symmetry is None else config.symmetry)
     return Schedule(
-        init,  # type: ignore[arg-type]
-        iters,
-        lr.astype(np.float64),
-        spread,
-        restarts,
-        prune,
-        jitter,
-        detail,
-        symmetry,
-        band,
+        init=init,  # type: ignore[arg-type]
+        iters=iters,
+        lr=lr.astype(np.float64),
+        spread=spread,
+        restarts=restarts,
+        prune_after=prune,
+        jitter=config.restarts is not None,
+        detail=detail,
+        symmetry=symmetry,
+        band=np.where(narrow, NARROW_BAND, BAND),
     )

@@ -65,7 +65,7 @@ def mirror_detail(
     gap = (blurred(mirrored, COARSE * side) - blurred(fills, COARSE * side)).abs().mean(1, keepdim=True)
     # Only where the band's reach holds no fill: next to one, the cut between a real pixel and a
     # drawn one would be taken for detail (a line along the hole's side on an off-centre box).
-    real = _blurred(known + (1 - known) * mirror_known, band) > 0.99
-    where = (1 - known) * mirror_known * real.to(fills.dtype)
+    mirrorable = (1 - known) * mirror_known
+    where = mirrorable * (_blurred(known + mirrorable, band) > 0.99).to(fills.dtype)
     take = blurred(where * (gap < tol).to(fills.dtype), SOFTEN * side) * where
     return fills + take * (fine(mirrored, band) - fine(fills, band))

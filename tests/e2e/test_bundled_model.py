@@ -86,6 +86,7 @@ def test_the_bundled_detail_pass_sharpens_the_default_fill_without_a_seam(faces_
 
 
 def test_a_half_face_gets_the_persons_own_detail_from_the_kept_half(faces_dir: Path) -> None:
+    from ganfill.images import to_tensor
     from ganfill.realism import detail_ratio
     from ganfill.symmetry import fine
 
@@ -98,7 +99,7 @@ def test_a_half_face_gets_the_persons_own_detail_from_the_kept_half(faces_dir: P
     assert np.array_equal(done.images[known > 0.5], faces[known > 0.5])
     ratio = lambda x: np.mean([detail_ratio(x[i], faces[i], known[i]) for i in range(len(faces))])  # noqa: E731
     assert ratio(done.images) > ratio(plain.images) + 0.05
-    truth = fine(torch.from_numpy(faces).permute(0, 3, 1, 2).float(), 2 / 64)
-    off = lambda x: (fine(torch.from_numpy(x).permute(0, 3, 1, 2).float(), 2 / 64) - truth).abs()  # noqa: E731
+    truth = fine(to_tensor(faces), 2 / 64)
+    off = lambda x: (fine(to_tensor(x), 2 / 64) - truth).abs()  # noqa: E731
     hole = torch.from_numpy(known < 0.5)[:, None].expand_as(truth)
     assert off(done.images)[hole].mean() < off(plain.images)[hole].mean()  # the person's own detail
