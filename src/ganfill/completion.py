@@ -310,11 +310,11 @@ class Completer:
             hats = add_detail(self.detail, hats, strength)
         ys, ms = y.repeat_interleave(s, 0), m.repeat_interleave(s, 0)
         if schedule.symmetry.any():
-            tolerance, band = (
+            tolerance, band, reach = (
                 torch.from_numpy(v).float().repeat_interleave(s).to(self.device)
-                for v in (schedule.symmetry, schedule.band)
+                for v in (schedule.symmetry, schedule.band, schedule.reach)
             )
-            hats = mirror_detail(hats, ys, ms, tolerance, band)
+            hats = mirror_detail(hats, ys, ms, tolerance, band, reach)
         alts = blend(ys, hats, ms, cfg.blend, lowres_factor=factor)
         alts_u8 = to_uint8(alts).reshape(b, s, *alts.shape[2:], 3)
         history = [(i + offset, it, c, p, t) for (i, it, c, p, t) in inv.history]

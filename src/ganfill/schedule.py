@@ -15,10 +15,12 @@ around the guess brought detail too, but cost identity), by the kind of mask:
   pixels), where the blend carries the context's own detail in and the full pass overshoots a
   real face's detail and costs hole PSNR;
 - then, where a missing pixel's mirror across the face's centre line is known and agrees with
-  the fill's coarse colours (within 0.2), the mirror's detail (symmetry.py): the person's own,
-  which no drawn detail matches (a half face; the parts of blobs and strokes away from other
-  holes); finer than 4 px, but only the finest (1.5 px) on narrow holes, whose context pins the
-  rest down.
+  the fill's coarse colours (within 0.2; 0.3 on a half face, whose kept half is the only source
+  of the person's detail), the mirror's detail (symmetry.py): the person's own, which no drawn
+  detail matches (a half face; the parts of blobs and strokes beside other holes); finer than
+  4 px, but only the finest (1.5 px) on narrow holes, whose context pins the rest down, and
+  there wherever half of that band's blur is real (on other holes all of it: no strip along an
+  off-centre box).
 """
 
 from __future__ import annotations
@@ -31,13 +33,13 @@ import numpy as np
 
 from ganfill import masks
 from ganfill.config import CompletionConfig
-from ganfill.symmetry import BAND, NARROW_BAND
+from ganfill.symmetry import BAND, NARROW_BAND, NARROW_REACH, REACH
 
 RANDOM_STEPS, STEP_SIZE = 1500, 0.01
 GUESS_STEPS, OPEN_HOLE_STEPS, SCATTERED_STEP_SIZE = 100, 10, 0.04
 DETAIL, NARROW_DETAIL = 1.0, 0.6  # the detail pass's strength
 NARROW = {"reach": 3, "share": 0.55}  # most missing pixels within 3 px of a known one
-SYMMETRY = 0.2  # the mirror detail's tolerance
+SYMMETRY, OPEN_HOLE_SYMMETRY = 0.2, 0.3  # the mirror detail's tolerance
 STARTS, PRUNE_AFTER = 4, 10  # when draws around the guess are asked for (spread > 0)
 
 
@@ -64,10 +66,12 @@ class Schedule:
     """[B] float, tolerance of the mirror detail over each fill (0: none)."""
     band: np.ndarray
     """[B] float, the mirror detail's band: detail finer than this blur (in sides) is mirrored."""
+    reach: np.ndarray
+    """[B] float, share of the band's blur around a pixel that must be real for it to be mirrored."""
 
     def part(self, rows: slice) -> Schedule:
         """The schedule of some images of the batch."""
-        per_image = ("iters", "lr", "spread", "detail", "symmetry", "band")
+        per_image = ("iters", "lr", "spread", "detail", "symmetry", "band", "reach")
         return dataclasses.replace(self, **{name: getattr(self, name)[rows] for name in per_image})
 
     @property
@@ -83,10 +87,14 @@ def start_of(config: CompletionConfig, *, has_encoder: bool, lowres: bool = Fals
     return "encoder" if has_encoder and not lowres else "random"
 
 
+def _open_holes(known: np.ndarray) -> np.ndarray:
+    """[B] bool: the masks that leave a hole open to the frame's edge (a half face)."""
+    return masks.open_holes(known) & ~masks.scattered(known)
+
+
 def _encoder_defaults(known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(steps, step size) [B] from the encoder's start, by each mask's kind."""
-    scattered = masks.scattered(known)
-    open_hole = masks.open_holes(known) & ~scattered
+    scattered, open_hole = masks.scattered(known), _open_holes(known)
     iters = np.where(open_hole, OPEN_HOLE_STEPS, GUESS_STEPS).astype(np.int64)
     lr = np.where(scattered, SCATTERED_STEP_SIZE, STEP_SIZE)
     return iters, lr
@@ -129,7 +137,8 @@ def plan(
     if lowres:
         symmetry = np.zeros(n)
     else:
-        symmetry = np.full(n, SYMMETRY * (init == "encoder") if config.symmetry is None else config.symmetry)
+        default = np.where(_open_holes(known), OPEN_HOLE_SYMMETRY, SYMMETRY) * (init == "encoder")
+        symmetry = default if config.symmetry is None else np.full(n, config.symmetry)
     return Schedule(
         init=init,  # type: ignore[arg-type]
         iters=iters,
@@ -141,4 +150,5 @@ def plan(
         detail=detail,
         symmetry=symmetry,
         band=np.where(narrow, NARROW_BAND, BAND),
+        reach=np.where(narrow, NARROW_REACH, REACH),
     )

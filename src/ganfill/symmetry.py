@@ -22,6 +22,13 @@ COARSE = 2 / 64
 """Blur std (in sides) at which the fill and the mirror are compared."""
 SOFTEN = 1 / 64
 """Blur std (in sides) that softens the edge between mirrored and drawn detail."""
+REACH, NARROW_REACH = 0.99, 0.5
+"""Share of the band's blur around a missing pixel that must be real (known, or mirrored from a
+known pixel) for it to take the mirror's detail: next to drawn pixels the cut between a real
+pixel and a drawn one would be taken for detail (a line along an off-centre box's side). On
+narrow holes (blobs, strokes; band 1.5 px) half is enough: their mirrored parts are arcs between
+blobs, not strips along a box, and more would leave most blob pixels without the person's own
+detail (MODEL_CARD.md)."""
 
 
 def _per_face(value: float | torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -49,12 +56,13 @@ def mirror_detail(
     known: torch.Tensor,
     tolerance: float | torch.Tensor,
     band: float | torch.Tensor = BAND,
+    reach: float | torch.Tensor = REACH,
 ) -> torch.Tensor:
     """fills [B, 3, S, S] in [-1, 1] with their detail finer than band (`fine`) taken from the
     mirror image of images' known pixels (known [B, 1, S, S], 1 = keep), wherever that pixel is
     missing, its mirror known, and the mean |difference| of their coarse colours below tolerance
-    (one value or one per face [B]; 0 leaves a face as it is). Only known pixels of images are
-    read."""
+    (one value or one per face [B]; 0 leaves a face as it is), where more than reach (one value or
+    one per face) of the band's blur around it is real. Only known pixels of images are read."""
     side = fills.shape[-1]
     tol = _per_face(tolerance, fills)
     known = known.to(fills.dtype)
@@ -63,9 +71,8 @@ def mirror_detail(
     # blurring this, not the mirror alone, keeps the detail continuous across the centre line.
     mirrored = images * known + (1 - known) * (mirror_known * images.flip(-1) + (1 - mirror_known) * fills)
     gap = (blurred(mirrored, COARSE * side) - blurred(fills, COARSE * side)).abs().mean(1, keepdim=True)
-    # Only where the band's reach holds no fill: next to one, the cut between a real pixel and a
-    # drawn one would be taken for detail (a line along the hole's side on an off-centre box).
     mirrorable = (1 - known) * mirror_known
-    where = mirrorable * (_blurred(known + mirrorable, band) > 0.99).to(fills.dtype)
+    real = _blurred(known + mirrorable, band) > _per_face(reach, fills)
+    where = mirrorable * real.to(fills.dtype)
     take = blurred(where * (gap < tol).to(fills.dtype), SOFTEN * side) * where
     return fills + take * (fine(mirrored, band) - fine(fills, band))

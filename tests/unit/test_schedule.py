@@ -5,8 +5,8 @@ import pytest
 
 from ganfill import masks
 from ganfill.config import CompletionConfig
-from ganfill.schedule import plan
-from ganfill.symmetry import BAND, NARROW_BAND
+from ganfill.schedule import OPEN_HOLE_SYMMETRY, SYMMETRY, plan
+from ganfill.symmetry import BAND, NARROW_BAND, NARROW_REACH, REACH
 
 KINDS = ("center", "random", "left", "pattern", "grid", "top")
 
@@ -82,7 +82,7 @@ def test_the_detail_pass_follows_the_encoders_start_and_the_holes_width(
 @pytest.mark.parametrize(
     "config, lowres, expected",
     [
-        ({}, False, 0.2),  # the default from the encoder's guess, on every mask
+        ({}, False, OPEN_HOLE_SYMMETRY),  # the default from the encoder's guess, on a half face
         ({"init": "random"}, False, 0.0),  # the paper's search stays as it was
         ({"symmetry": 0.0}, False, 0.0),
         ({"init": "random", "symmetry": 0.1}, False, 0.1),
@@ -96,7 +96,10 @@ def test_the_mirror_detail_follows_the_encoders_start(config, lowres, expected) 
     assert schedule.part(slice(0, 1)).symmetry.tolist() == [expected]
 
 
-def test_narrow_holes_mirror_only_the_finest_detail() -> None:
+def test_the_mirror_detail_by_the_kind_of_hole() -> None:
     known = np.concatenate([masks.make(k, 1, 64, seed=1) for k in ("left", "center", "pattern", "strokes")])
-    band = plan(CompletionConfig(), known, has_encoder=True).band
-    assert band.tolist() == [BAND, BAND, NARROW_BAND, NARROW_BAND]
+    schedule = plan(CompletionConfig(), known, has_encoder=True)
+    assert schedule.symmetry.tolist() == [OPEN_HOLE_SYMMETRY, SYMMETRY, SYMMETRY, SYMMETRY]
+    assert schedule.band.tolist() == [BAND, BAND, NARROW_BAND, NARROW_BAND]  # narrow: only the finest
+    assert schedule.reach.tolist() == [REACH, REACH, NARROW_REACH, NARROW_REACH]
+    assert plan(CompletionConfig(symmetry=0.1), known, has_encoder=True).symmetry.tolist() == [0.1] * 4

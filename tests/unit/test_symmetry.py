@@ -51,6 +51,17 @@ def test_nothing_changes_off_or_where_the_mirror_is_missing_or_disagrees() -> No
     assert torch.equal(changed[0], soft[0]) and not torch.equal(changed[1], soft[1])
 
 
+def test_a_lower_reach_mirrors_pixels_nearer_drawn_ones() -> None:
+    faces = _symmetric_faces()
+    soft = blurred(faces, 2.0)
+    box = torch.ones(2, 1, 32, 32)
+    box[..., 8:20, 6:23] = 0  # only the 3-px strip along its left side (columns 6-8) has a known mirror
+    done = mirror_detail(soft, faces, box, 0.2, 1.5 / 32, torch.tensor([0.99, 0.5]))  # one reach per face
+    assert torch.equal(done[0], soft[0])
+    changed = (done[1] - soft[1]).abs().sum(0) > 0
+    assert changed[8:20, 6:9].any() and not changed[:, 9:].any() and not changed[:8].any()
+
+
 def test_each_face_has_its_own_band() -> None:
     faces = _symmetric_faces()
     both = fine(faces, torch.tensor([2 / 32, 1 / 32]))
