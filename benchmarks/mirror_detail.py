@@ -8,7 +8,7 @@ per split and model).
     python benchmarks/mirror_detail.py --masks pattern --variants 2:0.2,1.5:0.2,1:0.2,2:0.1
 
 A variant is BAND:TOLERANCE[:REACH]: the band in pixels of the 64-px face (symmetry.BAND is 4,
-NARROW_BAND 1.5), the tolerance on the [-1, 1] scale (schedule.SYMMETRY is 0.2,
+NARROW_BAND 1.5), the tolerance on the [-1, 1] scale (schedule.SYMMETRY is 0.25,
 OPEN_HOLE_SYMMETRY 0.3 on a half face), the share of the band's blur that must be real (default:
 the schedule's for the mask, symmetry.REACH 0.99 or NARROW_REACH 0.5 on narrow holes).
 """

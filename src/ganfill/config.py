@@ -349,7 +349,7 @@ class CompletionConfig(_Config):
     """Tolerance of the mirror detail: where a missing pixel's mirror image across the aligned
     face's centre line is known and their coarse colours agree (mean |difference| below this, on
     the [-1, 1] scale), the fill's fine detail is the mirror's: the person's own lids, brows and
-    lip lines (ganfill.symmetry). 0 off. Default from the encoder's start 0.2, and 0.3 on a half
+    lip lines (ganfill.symmetry). 0 off. Default from the encoder's start 0.25, and 0.3 on a half
     face; 0 for the paper's search from a random start."""
     tol: float = 0.0
     """Early stop per image when the loss improves by less than this (relative) over `patience`."""

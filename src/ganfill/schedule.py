@@ -15,7 +15,7 @@ around the guess brought detail too, but cost identity), by the kind of mask:
   pixels), where the blend carries the context's own detail in and the full pass overshoots a
   real face's detail and costs hole PSNR;
 - then, where a missing pixel's mirror across the face's centre line is known and agrees with
-  the fill's coarse colours (within 0.2; 0.3 on a half face, whose kept half is the only source
+  the fill's coarse colours (within 0.25; 0.3 on a half face, whose kept half is the only source
   of the person's detail), the mirror's detail (symmetry.py): the person's own, which no drawn
   detail matches (a half face; the parts of blobs and strokes beside other holes); finer than
   4 px, but only the finest (1.5 px) on narrow holes, whose context pins the rest down, and
@@ -39,7 +39,7 @@ RANDOM_STEPS, STEP_SIZE = 1500, 0.01
 GUESS_STEPS, OPEN_HOLE_STEPS, SCATTERED_STEP_SIZE = 100, 10, 0.04
 DETAIL, NARROW_DETAIL = 1.0, 0.6  # the detail pass's strength
 NARROW = {"reach": 3, "share": 0.55}  # most missing pixels within 3 px of a known one
-SYMMETRY, OPEN_HOLE_SYMMETRY = 0.2, 0.3  # the mirror detail's tolerance
+SYMMETRY, OPEN_HOLE_SYMMETRY = 0.25, 0.3  # the mirror detail's tolerance
 STARTS, PRUNE_AFTER = 4, 10  # when draws around the guess are asked for (spread > 0)
 
 

@@ -24,11 +24,15 @@ SOFTEN = 1 / 64
 """Blur std (in sides) that softens the edge between mirrored and drawn detail."""
 REACH, NARROW_REACH = 0.99, 0.5
 """Share of the band's blur around a missing pixel that must be real (known, or mirrored from a
-known pixel) for it to take the mirror's detail: next to drawn pixels the cut between a real
-pixel and a drawn one would be taken for detail (a line along an off-centre box's side). On
-narrow holes (blobs, strokes; band 1.5 px) half is enough: their mirrored parts are arcs between
-blobs, not strips along a box, and more would leave most blob pixels without the person's own
+known pixel) for it to take the mirror's detail. On holes 0.99: an off-centre box has mirrored
+pixels only in a thin strip along one side, and real detail there beside the soft drawn rest
+reads as a line. On narrow holes (blobs, strokes; band 1.5 px) 0.5: their mirrored parts are
+arcs between drawn pixels, and more would leave most blob pixels without the person's own
 detail (MODEL_CARD.md)."""
+
+_EMPTY = 1e-3
+"""Floor of the share of real pixels a local mean divides by (only pixels that reach keeps from
+being mirrored come near it)."""
 
 
 def _per_face(value: float | torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -66,13 +70,17 @@ def mirror_detail(
     side = fills.shape[-1]
     tol = _per_face(tolerance, fills)
     known = known.to(fills.dtype)
-    mirror_known = known.flip(-1)
-    # The face with each hole pixel taken from its mirror where that is known, else the fill:
-    # blurring this, not the mirror alone, keeps the detail continuous across the centre line.
-    mirrored = images * known + (1 - known) * (mirror_known * images.flip(-1) + (1 - mirror_known) * fills)
-    gap = (blurred(mirrored, COARSE * side) - blurred(fills, COARSE * side)).abs().mean(1, keepdim=True)
-    mirrorable = (1 - known) * mirror_known
-    real = _blurred(known + mirrorable, band) > _per_face(reach, fills)
-    where = mirrorable * real.to(fills.dtype)
+    mirrorable = (1 - known) * known.flip(-1)
+    # The face's real pixels: the known ones, and each hole pixel whose mirror is known taken from
+    # it (0 elsewhere). Their local means are taken over real pixels only, so no drawn pixel
+    # enters the mirror's detail or colour (the cut between the two would pass for detail), and
+    # the detail runs on across the centre line without a seam.
+    real = known + mirrorable
+    values = images * known + mirrorable * images.flip(-1)
+    coarse = blurred(values, COARSE * side) / blurred(real, COARSE * side).clamp_min(_EMPTY)
+    gap = (coarse - blurred(fills, COARSE * side)).abs().mean(1, keepdim=True)
+    around = _blurred(real, band)
+    where = mirrorable * (around > _per_face(reach, fills)).to(fills.dtype)
     take = blurred(where * (gap < tol).to(fills.dtype), SOFTEN * side) * where
-    return fills + take * (fine(mirrored, band) - fine(fills, band))
+    detail = values - _blurred(values, band) / around.clamp_min(_EMPTY)
+    return fills + take * (detail - fine(fills, band))

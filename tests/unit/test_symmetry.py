@@ -51,6 +51,21 @@ def test_nothing_changes_off_or_where_the_mirror_is_missing_or_disagrees() -> No
     assert torch.equal(changed[0], soft[0]) and not torch.equal(changed[1], soft[1])
 
 
+def test_drawn_pixels_do_not_enter_the_mirrors_detail() -> None:
+    faces = _symmetric_faces()
+    known = torch.from_numpy(masks.make("pattern", 2, 32, seed=3))[:, None].float()
+    mirrorable, drawn = (1 - known) * known.flip(-1), (1 - known) * (1 - known.flip(-1))
+    soft = blurred(faces, 2.0)
+    cut = soft + 0.8 * drawn  # a step between every drawn pixel and the real ones beside it
+
+    def taken(fills: torch.Tensor) -> torch.Tensor:  # the detail the mirrored pixels end up with
+        return mirror_detail(fills, faces, known, 10.0, 1.5 / 32, 0.0) - fills + fine(fills, 1.5 / 32)
+
+    inner = (mirrorable * blurred(mirrorable, 0.5) > 0.9999).expand_as(faces)  # taken in full
+    assert inner.sum() > 0
+    assert torch.allclose(taken(soft)[inner], taken(cut)[inner], atol=1e-4)
+
+
 def test_a_lower_reach_mirrors_pixels_nearer_drawn_ones() -> None:
     faces = _symmetric_faces()
     soft = blurred(faces, 2.0)
