@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import torch
 from scoring import scores, search_alone
 
@@ -27,7 +26,7 @@ from ganfill.config import CompletionConfig, ModelSource
 from ganfill.data import load_folder, read_split
 from ganfill.evaluation import _Scorer
 from ganfill.finisher import add_detail
-from ganfill.images import grid, save_png, show_holes, to_tensor, to_uint8
+from ganfill.images import save_png, show_holes, side_by_side, to_tensor, to_uint8
 from ganfill.symmetry import mirror_detail
 
 GRID_FACES = 16
@@ -67,8 +66,7 @@ def main() -> None:
             columns.append(done[:GRID_FACES])
         if args.grid:
             Path(args.grid).mkdir(parents=True, exist_ok=True)
-            tiles = np.stack([column[i] for i in range(GRID_FACES) for column in columns])
-            save_png(grid(tiles, ncols=len(columns)), Path(args.grid) / f"grid_{kind}.png")
+            save_png(side_by_side(columns), Path(args.grid) / f"grid_{kind}.png")
 
 
 if __name__ == "__main__":

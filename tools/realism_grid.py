@@ -14,7 +14,7 @@ from ganfill import masks
 from ganfill.completion import Completer
 from ganfill.config import CompletionConfig, ModelSource
 from ganfill.data import load_folder, read_split
-from ganfill.images import grid, save_png, show_holes
+from ganfill.images import save_png, show_holes, side_by_side
 
 SEARCH_ALONE = CompletionConfig(detail=0.0, symmetry=0.0)  # the encoder's guess and its search alone
 
@@ -50,8 +50,7 @@ def main() -> None:
         columns.append(show_holes(faces, known))
         columns.append(completer.complete(faces, known, SEARCH_ALONE).images)
         columns.append(completer.complete(faces, known).images)
-    tiles = np.stack([col[i] for i in range(len(faces)) for col in columns])
-    save_png(grid(tiles, ncols=len(columns)), args.out)
+    save_png(side_by_side(columns), args.out)
     print(f"wrote {args.out}: rows = faces; truth, then per mask: masked | search alone | default")
 
 

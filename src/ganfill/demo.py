@@ -13,7 +13,7 @@ from ganfill import masks
 from ganfill.completion import Completer
 from ganfill.config import CompletionConfig
 from ganfill.data import load_folder
-from ganfill.images import grid, save_gif, save_png, show_holes
+from ganfill.images import save_gif, save_png, show_holes, side_by_side
 
 DEMO_MASKS = ("center", "random")
 
@@ -59,7 +59,7 @@ def run_demo(
         columns = [faces]
         for j in range(len(DEMO_MASKS)):
             columns += [holes[j * n : (j + 1) * n], done[j * n : (j + 1) * n]]
-        return grid(np.stack([col[i] for i in range(n) for col in columns]), ncols=len(columns))
+        return side_by_side(columns)
 
     save_png(layout(result.images), out / "grid.png")
     for i, name in enumerate(DEMO_MASKS):

@@ -19,7 +19,7 @@ from ganfill.completion import Completer
 from ganfill.config import AlignConfig, CompletionConfig, EvalConfig
 from ganfill.data import load_folder, read_split
 from ganfill.errors import UserError
-from ganfill.images import grid, save_png, show_holes
+from ganfill.images import save_png, show_holes, side_by_side
 from ganfill.metrics import FaceMetrics, frechet_distance, landmark_error, pixel_metrics
 from ganfill.realism import detail_ratio, swd
 
@@ -218,9 +218,7 @@ def _line(s: dict[str, object]) -> str:
 
 def _write_grid(path: Path, shown: dict[str, np.ndarray]) -> None:
     """Rows = images; columns = original | masked | each method."""
-    columns = list(shown.values())
-    tiles = np.stack([col[i] for i in range(len(columns[0])) for col in columns])
-    save_png(grid(tiles, ncols=len(columns)), path)
+    save_png(side_by_side(list(shown.values())), path)
 
 
 def write_report(out: Path, report: Report) -> None:

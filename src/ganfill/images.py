@@ -191,6 +191,12 @@ def grid(images: np.ndarray, *, ncols: int | None = None, pad: int = 2) -> np.nd
     return out
 
 
+def side_by_side(columns: Sequence[np.ndarray]) -> np.ndarray:
+    """Equal-length uint8 image sets [B, H, W, 3] as one picture: a row per image, a column per set."""
+    tiles = np.stack([column[i] for i in range(len(columns[0])) for column in columns])
+    return grid(tiles, ncols=len(columns))
+
+
 def save_atomic(image: Image.Image, path: str | Path, **params: object) -> None:
     """Write an image so that a reader never sees a half-written file (write, then rename)."""
     fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".gif": "GIF", ".webp": "WEBP"}.get(
