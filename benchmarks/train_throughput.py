@@ -73,7 +73,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--g-steps", default="1,2")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--amp", action="store_true", help="ganfill with bf16 autocast (CUDA only)")
+    parser.add_argument(
+        "--amp", action="store_true", help="ganfill with bfloat16 autocast (CUDA, or a CPU with AMX)"
+    )
     args = parser.parse_args()
     device = torch.device(args.device)
     print(describe_machine())

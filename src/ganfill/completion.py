@@ -18,7 +18,7 @@ from ganfill import masks
 from ganfill.blending import paste, poisson_blend
 from ganfill.checkpoint import Model, ModelFileError, load_model
 from ganfill.config import CompletionConfig, ConfigError, ModelSource
-from ganfill.devices import pick_device
+from ganfill.devices import bfloat16_is_fast, pick_device
 from ganfill.finisher import Finisher, add_detail, default_detail, default_finisher, load_finisher
 from ganfill.images import ImageError, open_image, to_tensor, to_uint8
 from ganfill.inversion import invert
@@ -140,7 +140,11 @@ class Completer:
         samples: int = 1,
     ) -> Schedule:
         """Each image's search (start, draws, steps, step size) for this model (known [B, H, W])."""
-        has = {"has_encoder": self.model.encoder is not None, "has_detail": self.detail is not None}
+        has = {
+            "has_encoder": self.model.encoder is not None,
+            "has_detail": self.detail is not None,
+            "fast_bfloat16": bfloat16_is_fast(self.device),
+        }
         return plan(config or CompletionConfig(), known, lowres=lowres, samples=samples, **has)
 
     def complete(
@@ -181,9 +185,7 @@ class Completer:
         schedule = self.plan(mask.numpy(), base, lowres=lowres, samples=samples)
         if on_plan is not None:
             on_plan(schedule.steps)
-        cfg = dataclasses.replace(
-            base, init=schedule.init, restarts=schedule.restarts, prune_after=schedule.prune_after
-        )
+        cfg = schedule.settle(base)
         start = time.perf_counter()
         parts = []
         for lo in range(0, len(imgs), batch_size):

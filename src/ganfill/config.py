@@ -135,7 +135,8 @@ class TrainConfig(_Config):
     channels_last: bool = True
     """Channels-last memory format (faster convolutions on most hardware)."""
     amp: bool = False
-    """bfloat16 autocast on CUDA; ignored on CPU."""
+    """bfloat16 autocast where the hardware multiplies it natively (CUDA; a CPU with AMX: 1.4-1.6x
+    the images per second, BENCHMARKS.md); ignored elsewhere. Weights and optimiser stay float32."""
     init_from: str | None = None
     """Start from a model file's weights (its generator and discriminator), with fresh optimisers."""
     exclude_file: str | None = None
@@ -198,6 +199,9 @@ class EncoderTrainConfig(_Config):
     blurred face); this keeps them spread like real codes, where the generator draws detail."""
     real_fraction: float = 0.5
     """Share of each batch taken from real faces (when a data folder is given)."""
+    amp: bool = False
+    """bfloat16 autocast of the networks' passes where the hardware multiplies it natively (CUDA; a
+    CPU with AMX); the losses and the encoder's weights stay float32. Ignored elsewhere."""
     seed: int = 0
     """Seed of the initialisation, the masks and the batches."""
 
@@ -351,6 +355,11 @@ class CompletionConfig(_Config):
     the [-1, 1] scale), the fill's fine detail is the mirror's: the person's own lids, brows and
     lip lines (ganfill.symmetry). 0 off. Default from the encoder's start 0.25, and 0.3 on a half
     face; 0 for the paper's search from a random start."""
+    precision: Literal["float32", "bfloat16"] | None = None
+    """Number format of the search's passes through G (the final G(z*) is drawn in float32).
+    Default: bfloat16 from the encoder's start where the hardware multiplies it natively (CUDA;
+    a CPU with AMX): completions 1.45-1.9x faster, fills within float noise of float32's
+    (BENCHMARKS.md); else float32, and always for the paper's search from a random start."""
     tol: float = 0.0
     """Early stop per image when the loss improves by less than this (relative) over `patience`."""
     patience: int = 50
@@ -366,6 +375,10 @@ class CompletionConfig(_Config):
         _check(self.restarts is None or self.restarts >= 1, f"restarts must be >= 1, got {self.restarts}")
         _check(self.save_every >= 0, "save_every must be >= 0")
         _check(self.lowres_factor >= 1, "lowres_factor must be >= 1")
+        _check(
+            self.precision in (None, "float32", "bfloat16"),
+            f"precision must be float32 or bfloat16, got {self.precision!r}",
+        )
         _check(self.tol >= 0 and self.patience >= 1, "tol must be >= 0 and patience >= 1")
         _check(self.spread is None or self.spread >= 0, f"spread must be >= 0, got {self.spread}")
         _check(self.detail is None or 0 <= self.detail <= 2, f"detail must be in [0, 2], got {self.detail}")

@@ -16,11 +16,13 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 from tqdm import tqdm
 
 from ganfill import masks as mask_kinds
 from ganfill.checkpoint import Model, ModelFileError, load_model, save_model
 from ganfill.config import EncoderTrainConfig
+from ganfill.devices import bfloat16_is_fast
 from ganfill.inversion import frozen
 from ganfill.losses import prior_loss, sliced_distance
 from ganfill.models import Encoder, init_weights, sample_z
@@ -41,19 +43,33 @@ def _starting_encoder(model: Model, config: EncoderTrainConfig, start: Encoder |
     return enc.train()
 
 
+def _sample_terms(
+    g: nn.Module, enc: Encoder, config: EncoderTrainConfig, z: torch.Tensor, known: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The generated samples' terms: (weighted loss, ||E(G(z)) - z||^2, the L1 of G(E(G(z))) on
+    the known pixels, the guesses E(G(z)))."""
+    with torch.no_grad():
+        fake = g(z).float()  # [n_fake, 3, S, S]
+    z_hat = enc(fake, known).float()
+    loss_z = F.mse_loss(z_hat, z)
+    rebuilt = g(z_hat).float()
+    loss_pix = ((rebuilt - fake).abs() * known).mean()
+    return config.z_weight * loss_z + config.pixel_weight * loss_pix, loss_z, loss_pix, z_hat
+
+
 def _real_face_terms(
     model: Model, enc: Encoder, config: EncoderTrainConfig, faces: torch.Tensor, known: torch.Tensor, loss
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """loss plus the real faces' terms (known pixels, hole pixels, D's opinion); the hole L1;
     and the guesses E(y)."""
     real = faces.float().div(127.5).sub(1)  # uint8 [R, 3, S, S] -> [-1, 1]
-    z_real = enc(real, known)
-    rebuilt = model.generator(z_real)
+    z_real = enc(real, known).float()
+    rebuilt = model.generator(z_real).float()
     error = (rebuilt - real).abs()
     loss = loss + config.pixel_weight * (error * known).mean()
     loss_hole = (error * (1 - known)).mean()
     loss = loss + config.hole_weight * loss_hole
-    loss = loss + config.prior_weight * prior_loss(model.discriminator(rebuilt)).mean()
+    loss = loss + config.prior_weight * prior_loss(model.discriminator(rebuilt).float()).mean()
     return loss, loss_hole, z_real
 
 
@@ -79,25 +95,22 @@ def train_encoder(
     n_real = int(config.batch_size * config.real_fraction) if faces is not None else 0
     n_fake = config.batch_size - n_real
     log: list[dict[str, float]] = []
+    device = next(g.parameters()).device
+    amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.amp and bfloat16_is_fast(device))
     start = time.perf_counter()
     with frozen(g, d):
         for step in tqdm(range(config.steps), disable=not progress, unit="step", file=sys.stderr):
             z = sample_z(n_fake, z_dim, generator=gen)
-            with torch.no_grad():
-                fake = g(z)  # [n_fake, 3, S, S]
             known = torch.from_numpy(mask_kinds.mixed(TRAIN_MASKS, config.batch_size, size, rng))[:, None]
-            z_hat = enc(fake, known[:n_fake])
-            loss_z = F.mse_loss(z_hat, z)
-            rebuilt = g(z_hat)
-            loss_pix = ((rebuilt - fake).abs() * known[:n_fake]).mean()
-            loss = config.z_weight * loss_z + config.pixel_weight * loss_pix
-            loss_hole, guesses = torch.zeros(()), z_hat
-            if n_real:
-                idx = torch.randint(len(faces), (n_real,), generator=gen)
-                loss, loss_hole, z_real = _real_face_terms(
-                    model, enc, config, faces[idx], known[n_fake:], loss
-                )
-                guesses = torch.cat([z_hat, z_real])
+            with amp:
+                loss, loss_z, loss_pix, z_hat = _sample_terms(g, enc, config, z, known[:n_fake])
+                loss_hole, guesses = torch.zeros(()), z_hat
+                if n_real:
+                    idx = torch.randint(len(faces), (n_real,), generator=gen)
+                    loss, loss_hole, z_real = _real_face_terms(
+                        model, enc, config, faces[idx], known[n_fake:], loss
+                    )
+                    guesses = torch.cat([z_hat, z_real])
             if config.latent_weight > 0:  # guesses spread like the prior's codes
                 directions = F.normalize(torch.randn(z_dim, 64, generator=gen), dim=0)
                 prior = sample_z(len(guesses), z_dim, generator=gen)

@@ -134,9 +134,16 @@ class _Search:
         self.since = torch.zeros(n, dtype=torch.long, device=device)
         self.history: list[tuple[int, int, float, float, float]] = []
 
-    def losses(self, z_rows: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """(G(z) [R, 3, H, W], context [R], lam * prior [R]) of some rows."""
-        cfg, hat = self.cfg, self.g(z_rows)
+    def losses(
+        self, z_rows: torch.Tensor, rows: torch.Tensor, fast: bool = False
+    ) -> tuple[torch.Tensor, ...]:
+        """(G(z) [R, 3, H, W], context [R], lam * prior [R]) of some rows; fast: G's pass in
+        cfg.precision (bfloat16 where asked), the losses in float32."""
+        cfg = self.cfg
+        half = fast and cfg.precision == "bfloat16"
+        with torch.autocast(z_rows.device.type, dtype=torch.bfloat16, enabled=half):
+            hat = self.g(z_rows)
+        hat = hat.float()
         if self.lowres:
             ctx = (F.avg_pool2d(hat, cfg.lowres_factor) - self.y_low[rows]).abs().flatten(1).sum(1)
         else:
@@ -162,7 +169,7 @@ class _Search:
         active, cfg = self.active, self.cfg
         z_act = self.z[active].requires_grad_(True)
         with torch.enable_grad():
-            _, ctx, pri = self.losses(z_act, active)
+            _, ctx, pri = self.losses(z_act, active, fast=True)
             total = ctx + pri
             (grad,) = torch.autograd.grad(total.sum(), z_act)
         self.last_ctx[active], self.last_pri[active] = ctx.detach(), pri.detach()

@@ -1,6 +1,7 @@
 """The one rule that decides each image's search: where it starts, how far it draws around the
 encoder's guess, how many steps and what step size, how many starts and when to prune them, and
-how strongly the detail pass redraws the fill's finest detail.
+how strongly the detail pass redraws the fill's finest detail, and the number format of its
+steps.
 
 Measured defaults (BENCHMARKS.md, MODEL_CARD.md). From a random start: the paper's 1500 steps
 at 0.01, nothing after. From the encoder's start, the guess (the mean of the faces that fit the
@@ -21,6 +22,9 @@ around the guess brought detail too, but cost identity), by the kind of mask:
   4 px, but only the finest (1.5 px) on narrow holes, whose context pins the rest down, and
   there wherever half of that band's blur is real (on other holes all of it: no strip along an
   off-centre box).
+The steps from the encoder's start run in bfloat16 where the hardware multiplies it natively
+(fast_bfloat16): fills within float noise of float32's, each step a third cheaper. The paper's
+search always runs in float32, as it always has.
 """
 
 from __future__ import annotations
@@ -68,11 +72,24 @@ class Schedule:
     """[B] float, the mirror detail's band: detail finer than this blur (in sides) is mirrored."""
     reach: np.ndarray
     """[B] float, share of the band's blur around a pixel that must be real for it to be mirrored."""
+    precision: Literal["float32", "bfloat16"] = "float32"
+    """Number format of the search's passes through G."""
 
     def part(self, rows: slice) -> Schedule:
         """The schedule of some images of the batch."""
         per_image = ("iters", "lr", "spread", "detail", "symmetry", "band", "reach")
         return dataclasses.replace(self, **{name: getattr(self, name)[rows] for name in per_image})
+
+    def settle(self, config: CompletionConfig) -> CompletionConfig:
+        """config with the batch-wide choices made concrete (start, starts, pruning, number
+        format), as invert() takes them; the per-image ones travel as arrays."""
+        return dataclasses.replace(
+            config,
+            init=self.init,
+            restarts=self.restarts,
+            prune_after=self.prune_after,
+            precision=self.precision,
+        )
 
     @property
     def steps(self) -> int:
@@ -108,6 +125,7 @@ def plan(
     has_detail: bool = False,
     lowres: bool = False,
     samples: int = 1,
+    fast_bfloat16: bool = False,
 ) -> Schedule:
     """The search schedule of each image from its own mask (known [B, H, W] or [H, W], 1 = keep)."""
     known = masks.as_batch(known)
@@ -139,6 +157,7 @@ def plan(
     else:
         default = np.where(_open_holes(known), OPEN_HOLE_SYMMETRY, SYMMETRY) * (init == "encoder")
         symmetry = default if config.symmetry is None else np.full(n, config.symmetry)
+    precision = config.precision or ("bfloat16" if fast_bfloat16 and init == "encoder" else "float32")
     return Schedule(
         init=init,  # type: ignore[arg-type]
         iters=iters,
@@ -151,4 +170,5 @@ def plan(
         symmetry=symmetry,
         band=np.where(narrow, NARROW_BAND, BAND),
         reach=np.where(narrow, NARROW_REACH, REACH),
+        precision=precision,
     )

@@ -5,7 +5,9 @@ schedule, detail pass) on centre, left-half and random masks, and the paper's re
 (random start, lam 0.003, two starts; 40 of its 1500 steps, to keep the test short). Stored as
 pixels rather than a digest: CPUs of the same family sum floats in different orders (the same
 code gave other bits on another 2-core EPYC), so the check allows float noise, a fraction of a
-grey level on average, and nothing a change of behaviour makes. The reference search's code
+grey level on average, and nothing a change of behaviour makes. The pins are float32 searches;
+on a CPU with AMX the default's steps run in bfloat16 (schedule.plan), whose fills stay inside
+the same allowance (measured: 0.1-0.5 grey levels on average). The reference search's code
 must never change (stored when the old digest still held it bit for bit; its pixels changed once
 since, with the bundled weights, session 12); the default changes only deliberately (draws
 around the guess, then the guess with the detail pass, then its high-pass version and strength

@@ -10,6 +10,8 @@ from ganfill.checkpoint import load_model, read_safetensors
 from ganfill.cli import main
 from ganfill.config import ModelConfig, TrainConfig
 from ganfill.data import DataError, load_folder
+from ganfill.devices import bfloat16_is_fast
+from ganfill.models import Generator
 from ganfill.training import train
 
 TINY = ModelConfig(image_size=16, z_dim=8, gf_dim=4, df_dim=4)
@@ -214,3 +216,15 @@ def test_sigterm_stops_with_a_checkpoint(small_faces: Path, tmp_path: Path) -> N
     assert proc.returncode == 130 and "interrupted" in out
     _, meta = read_safetensors(run / "checkpoints" / "latest.safetensors")
     assert meta["step"] >= 3
+
+
+@pytest.mark.skipif(not bfloat16_is_fast(torch.device("cpu")), reason="this CPU has no native bfloat16 (AMX)")
+def test_amp_trains_in_bfloat16_on_a_cpu_with_amx(small_faces: Path, tmp_path: Path, monkeypatch) -> None:
+    dtypes = []
+    forward = Generator.forward
+    monkeypatch.setattr(Generator, "forward", lambda self, z: dtypes.append(out := forward(self, z)) or out)
+    result = train(small_faces, tmp_path / "run", tiny_train(amp=True, max_steps=2), progress=False)
+    assert result.step == 2
+    assert torch.bfloat16 in {t.dtype for t in dtypes}  # the training steps
+    weights, _ = read_safetensors(tmp_path / "run" / "checkpoints" / "latest.safetensors")
+    assert all(w.dtype == torch.float32 for w in weights.values() if w.is_floating_point())  # kept in float32

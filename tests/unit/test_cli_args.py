@@ -29,7 +29,7 @@ def test_each_flag_sets_its_field() -> None:
     flags += ["--restarts", "3", "--blend", "none", "--dilate", "2", "--feather", "1"]
     flags += ["--lowres-factor", "4", "--save-every", "2"]
     flags += ["--init", "random", "--spread", "0.5", "--prune-after", "5", "--detail", "0.5"]
-    flags += ["--symmetry", "0.1"]
+    flags += ["--symmetry", "0.1", "--precision", "bfloat16"]
     flags += ["--tol", "0.01", "--patience", "9"]
     config = build(CompletionConfig, build_parser().parse_args(["complete", "x", "--out", "y", *flags]))
     defaults = CompletionConfig()
@@ -63,6 +63,7 @@ def test_resume_keeps_the_saved_settings_and_changes_only_given_flags(tmp_path) 
         (lambda: RunConfig(samples=0), "samples"),
         (lambda: RunConfig(batch_size=0), "batch_size"),
         (lambda: CompletionConfig(init="middle"), "init"),
+        (lambda: CompletionConfig(precision="float16"), "precision"),
         (lambda: EvalConfig(limit=0), "limit"),
     ],
 )

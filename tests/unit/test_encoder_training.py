@@ -1,12 +1,14 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from ganfill import masks
 from ganfill.checkpoint import Model, load_model, save_model
 from ganfill.completion import Completer
 from ganfill.config import CompletionConfig, EncoderTrainConfig
+from ganfill.devices import bfloat16_is_fast
 from ganfill.encoder_training import train_encoder
 from ganfill.images import to_tensor, to_uint8
 from ganfill.inversion import invert
@@ -116,3 +118,15 @@ def test_hole_term_teaches_what_the_holes_held(planted: Model) -> None:
     (trained, log), (untrained, _) = hole_error(1.0), hole_error(0.0)
     assert trained < 0.5 * untrained
     assert log[-1]["hole_l1"] < 0.5 * log[0]["hole_l1"]  # the log shows the term falling
+
+
+@pytest.mark.skipif(not bfloat16_is_fast(torch.device("cpu")), reason="this CPU has no native bfloat16 (AMX)")
+def test_amp_trains_the_encoder_in_bfloat16(planted: Model) -> None:
+    dtypes = []
+    hook = planted.generator.register_forward_hook(lambda m, a, out: dtypes.append(out.dtype))
+    config = EncoderTrainConfig(steps=150, batch_size=32, lr=2e-3, ef_dim=8, amp=True)
+    enc, log = train_encoder(planted, config, progress=False)
+    hook.remove()
+    assert set(dtypes) == {torch.bfloat16}  # every pass through G: the samples and the guesses
+    assert log[-1]["z_mse"] < 0.5 * log[0]["z_mse"]  # it learns
+    assert all(p.dtype == torch.float32 for p in enc.parameters())

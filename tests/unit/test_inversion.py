@@ -116,6 +116,35 @@ def test_early_stop_stops(planted: Model) -> None:
     assert (out.iterations < 400).all()
 
 
+def test_bfloat16_steps_search_like_float32_and_return_float32(planted: Model) -> None:
+    z0 = torch.rand(4, 8) * 2 - 1
+    with torch.no_grad():
+        y = planted.generator(z0)
+    known = torch.from_numpy(masks.make("center", 4, 16))[:, None]
+    starts = torch.rand(4, 1, 8) * 2 - 1
+    cfg = CompletionConfig(iters=150, lr=0.05, weighting="none")
+    ref = invert(planted.generator, planted.discriminator, y, known, cfg, starts)
+    seen = []
+    hook = planted.generator.register_forward_hook(lambda m, a, out: seen.append(out.dtype))
+    half = invert(
+        planted.generator,
+        planted.discriminator,
+        y,
+        known,
+        dataclasses.replace(cfg, precision="bfloat16"),
+        starts,
+    )
+    hook.remove()
+    assert seen[:-1] == [torch.bfloat16] * 150 and seen[-1] == torch.float32  # steps, then the final render
+    assert half.hats.dtype == torch.float32
+    start = invert(
+        planted.generator, planted.discriminator, y, known, dataclasses.replace(cfg, iters=0), starts
+    )
+    assert (half.context < 0.5 * start.context).all()  # the bfloat16 gradients do search
+    assert torch.allclose(half.context, ref.context, rtol=0.2)  # and land where float32's do
+    assert not torch.equal(half.z, ref.z)
+
+
 def test_zero_lam_never_runs_the_discriminator(planted: Model) -> None:
     calls = []
     handle = planted.discriminator.register_forward_hook(lambda *a: calls.append(1))

@@ -103,3 +103,21 @@ def test_the_mirror_detail_by_the_kind_of_hole() -> None:
     assert schedule.band.tolist() == [BAND, BAND, NARROW_BAND, NARROW_BAND]  # narrow: only the finest
     assert schedule.reach.tolist() == [REACH, REACH, NARROW_REACH, NARROW_REACH]
     assert plan(CompletionConfig(symmetry=0.1), known, has_encoder=True).symmetry.tolist() == [0.1] * 4
+
+
+@pytest.mark.parametrize(
+    "config, has_encoder, fast, expected",
+    [
+        ({}, True, True, "bfloat16"),  # the default search on hardware that multiplies bfloat16
+        ({}, True, False, "float32"),  # ... and where it does not
+        ({"init": "random"}, True, True, "float32"),  # the paper's search stays as it always was
+        ({}, False, True, "float32"),  # no encoder: the paper's search
+        ({"precision": "float32"}, True, True, "float32"),  # explicit values win
+        ({"precision": "bfloat16", "init": "random"}, True, False, "bfloat16"),
+    ],
+)
+def test_precision_by_start_and_hardware(config, has_encoder, fast, expected) -> None:
+    schedule = plan(
+        CompletionConfig(**config), masks.make("center", 2, 64), has_encoder=has_encoder, fast_bfloat16=fast
+    )
+    assert schedule.precision == expected
