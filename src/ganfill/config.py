@@ -135,7 +135,7 @@ class TrainConfig(_Config):
     channels_last: bool = True
     """Channels-last memory format (faster convolutions on most hardware)."""
     amp: bool = False
-    """bfloat16 autocast where the hardware multiplies it natively (CUDA; a CPU with AMX: 1.4-1.6x
+    """bfloat16 autocast where the hardware multiplies it natively (CUDA; a CPU with AMX: 1.3-1.4x
     the images per second, BENCHMARKS.md); ignored elsewhere. Weights and optimiser stay float32."""
     init_from: str | None = None
     """Start from a model file's weights (its generator and discriminator), with fresh optimisers."""

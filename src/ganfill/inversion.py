@@ -235,7 +235,8 @@ def invert(
     independent starting codes of each image (random draws, or an encoder's guess). With lowres,
     the context loss compares images average-pooled by cfg.lowres_factor (known is ignored).
     iters [B] and lr [B] give each image its own step count and size (default: cfg's for all).
-    G and D stay frozen. on_frame(iteration, best hats [B, 3, H, W]) runs every cfg.save_every.
+    G and D stay frozen; G's passes in the steps run in cfg.precision (None: float32), the final
+    G(z*) in float32. on_frame(iteration, best hats [B, 3, H, W]) runs every cfg.save_every.
     """
     search = _Search(g, d, images, known, cfg, starts, iters, lr, lowres)
     with frozen(g, d):
