@@ -264,6 +264,19 @@ class FinisherTrainConfig(_Config):
     detail_weight: float = 0.5
     """Weight of (log of the fill's mean |Laplacian| over the truth's)^2 inside each hole: the
     amount of fine detail, neither blur nor noise."""
+    holes: tuple[str, ...] = (
+        "center",
+        "left",
+        "right",
+        "top",
+        "bottom",
+        "eyes",
+        "mouth",
+        "strokes",
+        "pattern",
+    )
+    """Kinds of hole drawn, one per face at random (a kind named twice is drawn twice as often):
+    the holes people mask in photos."""
     save_every: int = 500
     """Write the finisher file every N steps (a stopped run keeps its last one)."""
     seed: int = 0
@@ -289,6 +302,10 @@ class FinisherTrainConfig(_Config):
         _check(self.border >= 0 and (self.border == 0 or not self.context), "border needs --no-context")
         weights = (self.l1_weight, self.adv_weight, self.detail_weight)
         _check(all(w >= 0 for w in weights), "loss weights must be >= 0")
+        from ganfill.masks import KINDS  # here: the masks module loads OpenCV
+
+        unknown = sorted(set(self.holes) - set(KINDS))
+        _check(bool(self.holes) and not unknown, f"holes must be mask kinds ({', '.join(KINDS)}): {unknown}")
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,6 @@ from ganfill.config import ConfigError, FinisherTrainConfig
 from ganfill.finisher import SCALE, Finisher, blurred, load_finisher, redraw, save_finisher
 from ganfill.realism import GREY, LAPLACIAN
 
-HOLE_KINDS = ("center", "left", "right", "top", "bottom", "eyes", "mouth", "strokes", "pattern")
 LAPLACIAN_KERNEL = torch.from_numpy(LAPLACIAN).float().view(1, 1, 3, 3)
 GREY_WEIGHTS = torch.from_numpy(GREY).float().view(1, 3, 1, 1)
 
@@ -89,7 +88,7 @@ def _batch(
     batch = faces[torch.randint(len(faces), (config.batch_size,), generator=gen)].float().div(127.5).sub(1)
     flip = torch.rand(len(batch), generator=gen) < 0.5
     batch[flip] = batch[flip].flip(-1)
-    known = torch.from_numpy(mask_kinds.mixed(HOLE_KINDS, len(batch), batch.shape[-1], rng))[:, None]
+    known = torch.from_numpy(mask_kinds.mixed(config.holes, len(batch), batch.shape[-1], rng))[:, None]
     fills = None
     if guesses is not None:
         with torch.no_grad():

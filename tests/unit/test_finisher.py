@@ -6,10 +6,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from ganfill import masks
 from ganfill.checkpoint import ModelFileError
 from ganfill.config import FinisherTrainConfig
 from ganfill.finisher import Finisher, add_detail, blurred, consistent, finish, load_finisher, save_finisher
-from ganfill.finisher_training import hole_crops, train_finisher
+from ganfill.finisher_training import _batch, hole_crops, train_finisher
 
 
 def test_consistent_sets_each_block_mean_to_the_low_pixel() -> None:
@@ -100,6 +101,18 @@ def test_crops_are_cut_around_the_hole_on_the_block_grid() -> None:
     for face, crop in zip(faces, cut, strict=True):
         top, left = (int(v) for v in torch.nonzero(face[0] == crop[0, 0, 0])[0])
         assert top % 3 == 0 and left % 3 == 0
+
+
+def test_training_draws_only_the_hole_kinds_asked_for() -> None:
+    faces = torch.randint(0, 256, (4, 3, 48, 48), dtype=torch.uint8)
+    config = FinisherTrainConfig(batch_size=8, crop=0, holes=("eyes",))
+    _, known, _ = _batch(faces, config, np.random.default_rng(0), torch.Generator().manual_seed(0))
+    eyes = torch.from_numpy(masks.make("eyes", 1, 48))
+    assert all(torch.equal(k[0], eyes[0]) for k in known)
+    _, mixed, _ = _batch(
+        faces, FinisherTrainConfig(batch_size=8, crop=0), np.random.default_rng(0), torch.Generator()
+    )
+    assert not all(torch.equal(k[0], eyes[0]) for k in mixed)  # the default mixes kinds
 
 
 def test_softened_means_keep_their_average_and_lose_detail(tmp_path: Path) -> None:
