@@ -6,9 +6,10 @@ masks warped out of the face's aligned frame), and each photo is completed by ga
 (`complete --align`) and by Telea, Navier-Stokes and PatchMatch at the photo's resolution.
 Inside the mask: hole PSNR against the truth, the detail ratio (mean |Laplacian| of the fill
 over the truth's, hole eroded 3 px; 1.0 = as sharp as the photo) at full size and with the photo
-downsampled by 2, the SWD (x1e3) of the fills' patches with its real-against-real floor, the
-identity distance (dlib's face embedding of the completed photo against the true photo's, both
-taken at the true face's landmarks), and seconds per photo. Method "oracle" is ganfill's photo
+downsampled by 2 and by 3 (about the model's 64-px frame: how much of the shortfall is the
+fill's own, how much the finer detail drawn above it), the SWD (x1e3) of the fills' patches
+with its real-against-real floor, the identity distance (dlib's face embedding of the completed
+photo against the true photo's, both taken at the true face's landmarks), and seconds per photo. Method "oracle" is ganfill's photo
 pipeline with the true face as the 64-px fill: what the warps, the finisher and the blend keep.
 The grid ends with the issue's own test: scikit-image's astronaut with her eyes box and her
 mouth box filled by each method.
@@ -93,8 +94,19 @@ def identity(faces: FaceMetrics, truth: np.ndarray, fill: np.ndarray, shape: obj
     return float(np.linalg.norm(a - b))
 
 
-def half(images: np.ndarray) -> np.ndarray:
-    return np.stack([cv2.resize(im, (SIDE // 2, SIDE // 2), interpolation=cv2.INTER_AREA) for im in images])
+def shrunk(images: np.ndarray, factor: int) -> np.ndarray:
+    """The photos (or masks) downsampled by factor (area averaging)."""
+    side = SIDE // factor
+    return np.stack([cv2.resize(im, (side, side), interpolation=cv2.INTER_AREA) for im in images])
+
+
+def detail_at(truths: np.ndarray, fills: np.ndarray, known: np.ndarray, factor: int) -> float:
+    """Mean detail ratio of the fills with the photos downsampled by factor (a pixel is known
+    where all it averages was), the hole eroded ERODE px at every size."""
+    if factor > 1:
+        truths, fills, known = shrunk(truths, factor), shrunk(fills, factor), (shrunk(known, factor) > 0.999)
+    pairs = zip(truths, fills, known.astype(np.float32), strict=True)
+    return float(np.nanmean([detail_ratio(f, t, k, erode=ERODE) for t, f, k in pairs]))
 
 
 def astronaut_rows(completer: Completer, methods: list[str], config: CompletionConfig) -> list[np.ndarray]:
@@ -140,16 +152,12 @@ def main() -> None:
         faces.predictor(p, faces.dlib.rectangle(*box)) for (p, _), box in zip(pictures, boxes, strict=True)
     ]
     print(f"{len(pictures)} photos of {SIDE}x{SIDE} with a face found (of {len(found)})")
-    print("| mask | method | hole PSNR dB | detail | detail at 1/2 | SWD (floor) | identity | s/photo |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| mask | method | hole PSNR dB | detail | at 1/2 | at 1/3 | SWD (floor) | identity | s/photo |")
+    print("|---|---|---|---|---|---|---|---|---|")
     truths = np.stack([p for p, _ in pictures])
     shown = []
     for kind in args.masks.split(","):
         known = np.stack([photo_mask(kind, m, completer.size) for _, m in pictures])
-        known_half = np.stack(
-            [cv2.resize(k, (SIDE // 2, SIDE // 2), interpolation=cv2.INTER_AREA) for k in known]
-        )
-        known_half = (known_half > 0.999).astype(np.float32)
         columns = [truths[:2], show_holes(truths[:2], known[:2])]
         for method in args.methods.split(","):
             start = time.perf_counter()
@@ -160,14 +168,11 @@ def main() -> None:
             psnr = np.mean(
                 [pixel_metrics(t, f, k)["psnr_hole"] for t, f, k in zip(truths, fills, known, strict=True)]
             )
-            ratio = np.nanmean(
-                [detail_ratio(f, t, k, erode=ERODE) for t, f, k in zip(truths, fills, known, strict=True)]
-            )
-            small = zip(half(truths), half(fills), known_half, strict=True)
-            ratio_half = np.nanmean([detail_ratio(f, t, k, erode=ERODE) for t, f, k in small])
+            ratios = [detail_at(truths, fills, known, factor) for factor in (1, 2, 3)]
             score, floor = swd(fills, truths, known)
             ident = np.mean([identity(faces, t, f, s) for t, f, s in zip(truths, fills, shapes, strict=True)])
-            cells = f"{psnr:.2f} | {ratio:.2f} | {ratio_half:.2f} | {score:.1f} ({floor:.1f}) | {ident:.3f}"
+            cells = " | ".join(f"{r:.2f}" for r in [psnr, *ratios])
+            cells += f" | {score:.1f} ({floor:.1f}) | {ident:.3f}"
             cells += f" | {seconds:.2f}"
             print(f"| {kind} | {method} | {cells} |")
             columns.append(fills[:2])
