@@ -9,8 +9,9 @@ over the truth's, hole eroded 3 px; 1.0 = as sharp as the photo) at full size an
 downsampled by 2 and by 3 (about the model's 64-px frame: how much of the shortfall is the
 fill's own, how much the finer detail drawn above it), the SWD (x1e3) of the fills' patches
 with its real-against-real floor, the identity distance (dlib's face embedding of the completed
-photo against the true photo's, both taken at the true face's landmarks), and seconds per photo. Method "oracle" is ganfill's photo
-pipeline with the true face as the 64-px fill: what the warps, the finisher and the blend keep.
+photo against the true photo's, both taken at the true face's landmarks), and seconds per photo.
+Method "oracle" is ganfill's photo pipeline with the true face as the 64-px fill: what the warps,
+the finisher and the blend keep.
 The grid ends with the issue's own test: scikit-image's astronaut with her eyes box and her
 mouth box filled by each method.
 
