@@ -33,3 +33,8 @@ def bfloat16_is_fast(device: torch.device) -> bool:
         return torch.cuda.is_bf16_supported()
     amx = getattr(torch.cpu, "_is_amx_tile_supported", None)
     return device.type == "cpu" and amx is not None and bool(amx())
+
+
+def amp(device: torch.device, wanted: bool) -> torch.autocast:
+    """The trainers' --amp: bfloat16 autocast when asked and the device multiplies it natively."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=wanted and bfloat16_is_fast(device))

@@ -19,10 +19,10 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from ganfill import devices
 from ganfill import masks as mask_kinds
 from ganfill.checkpoint import Model, ModelFileError, load_model, save_model
 from ganfill.config import EncoderTrainConfig
-from ganfill.devices import bfloat16_is_fast
 from ganfill.inversion import frozen
 from ganfill.losses import prior_loss, sliced_distance
 from ganfill.models import Encoder, init_weights, sample_z
@@ -96,7 +96,7 @@ def train_encoder(
     n_fake = config.batch_size - n_real
     log: list[dict[str, float]] = []
     device = next(g.parameters()).device
-    amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.amp and bfloat16_is_fast(device))
+    amp = devices.amp(device, config.amp)
     start = time.perf_counter()
     with frozen(g, d):
         for step in tqdm(range(config.steps), disable=not progress, unit="step", file=sys.stderr):

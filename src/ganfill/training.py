@@ -24,10 +24,11 @@ from torch.utils.data import DistributedSampler
 from tqdm import tqdm
 
 from ganfill import checkpoint as ckpt
+from ganfill import devices
 from ganfill.checkpoint import TrainingState
 from ganfill.config import ConfigError, TrainConfig
 from ganfill.data import DataError, ImageSet, load_folder, read_split
-from ganfill.devices import bfloat16_is_fast, pick_device
+from ganfill.devices import pick_device
 from ganfill.files import atomic_write
 from ganfill.images import grid, save_atomic, to_uint8
 from ganfill.losses import d_loss, g_loss
@@ -144,7 +145,6 @@ class Trainer:
         self.rank = dist.get_rank() if self.distributed else 0
         self.world = dist.get_world_size() if self.distributed else 1
 
-        self.amp = config.amp and bfloat16_is_fast(self.device)
         mem = torch.channels_last if config.channels_last else torch.contiguous_format
         g, d = _networks(config, warm_start=not resume)
         self.g, self.d = g.to(self.device, memory_format=mem), d.to(self.device, memory_format=mem)
@@ -239,7 +239,7 @@ class Trainer:
         gen = _step_generator(cfg.seed, self.rank, self.step, self.device)
         real = self._batch(indices, gen)
         z = sample_z(len(indices), cfg.model.z_dim, generator=gen, device=self.device)
-        amp = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp)
+        amp = devices.amp(self.device, cfg.amp)
         with amp:
             fake = self.g_train(z)  # kept with its graph: the first G step reuses it
             real_logits = self.d_train(real)
