@@ -229,7 +229,8 @@ class Completer:
                 raise ConfigError("complete_photo needs a mask or a box")
             known = box_mask(ImageOps.exif_transpose(photo).size, box)
         cfg = dataclasses.replace(config or CompletionConfig(), **options)
-        edges = {"dilate": cfg.dilate, "feather": cfg.feather}  # in the photo's pixels, not the frame's
+        # in the photo's pixels, not the frame's
+        edges = {"dilate": cfg.dilate, "feather": cfg.feather, "grain": cfg.grain, "seed": seed}
         # The detail pass sharpens the frame's fill; the finisher then draws it at the photo's scale.
         frame = dataclasses.replace(cfg, dilate=0, feather=0)
 

@@ -344,6 +344,10 @@ class CompletionConfig(_Config):
     feather: int = 0
     """Fade the fill into the kept pixels across the hole's outer N pixels (a soft seam, for a
     hole grown with dilate); 0: the fill meets the kept pixels at the hole's edge."""
+    grain: float = 1.0
+    """With align: how much of the photo's own finest grain (measured around the hole: noise,
+    film grain, pores) is added to the fill where it is smoother than the photo, so that it does
+    not show as a pasted smooth patch (ganfill.grain): 0 none, 1 matched, up to 2."""
     lowres_factor: int = 8
     """For the lowres mask: the context loss compares images downsampled by this factor."""
     save_every: int = 0
@@ -402,6 +406,7 @@ class CompletionConfig(_Config):
         _check(self.symmetry is None or self.symmetry >= 0, f"symmetry must be >= 0, got {self.symmetry}")
         _check(0 <= self.dilate <= 512, f"dilate must be in [0, 512] pixels, got {self.dilate}")
         _check(0 <= self.feather <= 512, f"feather must be in [0, 512] pixels, got {self.feather}")
+        _check(0 <= self.grain <= 2, f"grain must be in [0, 2], got {self.grain}")
         _check(
             self.prune_after is None or self.prune_after >= 0,
             f"prune_after must be >= 0, got {self.prune_after}",

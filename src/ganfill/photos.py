@@ -16,6 +16,7 @@ from PIL import Image
 from ganfill.alignment import AlignmentError, Face, FaceAligner, Interpolation, unwarp, warp
 from ganfill.blending import poisson_blend_coarse
 from ganfill.finisher import Finisher, finish
+from ganfill.grain import match_grain, photo_grain
 from ganfill.images import ImageError, upright
 from ganfill.masks import feather_weights, grow_holes
 
@@ -76,6 +77,8 @@ def complete_photo(
     *,
     dilate: int = 0,
     feather: int = 0,
+    grain: float = 0.0,
+    seed: int = 0,
     finisher: Finisher | None = None,
 ) -> PhotoCompletion:
     """Complete every face that the mask touches; known [H, W] is in the photo's displayed pixels.
@@ -83,9 +86,9 @@ def complete_photo(
     Only the faces' region of the photo is worked on (warped back, blended, clipped), so a
     large photo costs little more than a small one. dilate grows the hole first and feather
     fades the fill in across the hole's outer pixels (both in photo pixels). A face larger
-    in the photo than the model's frame is drawn by the finisher at 3x, with its detail.
+    in the photo than the model's frame is drawn by the finisher at 3x, with its detail; grain
+    adds the photo's own finest grain where the fill is smoother (grain.py; seeded by seed).
     """
-    orientation = photo.getexif().get(0x0112, 1)
     base = upright(photo)
     if base.size != (known.shape[1], known.shape[0]):
         raise ImageError(
@@ -106,23 +109,36 @@ def complete_photo(
     matrices = [_shifted(m, area) for m, _ in drawn]
     regions = [_landing(hole_crop, m, faces.shape[1]) for m, (_, faces) in zip(matrices, drawn, strict=True)]
     fade = feather_weights(known[area], feather)[..., None]
+    filled = np.logical_or.reduce(regions)
+    target = photo_grain(rgb, hole) if grain > 0 else None
+    rng = np.random.default_rng(seed)
     images = []
     for k in range(done.shape[1]):
         out = crop
         for m, (_, faces), region in zip(matrices, drawn, regions, strict=True):
             back = unwarp(faces[k], m, hole_crop.shape, interpolation=INTERPOLATION).astype(np.float64)
             out = _blend_region(out, back, ~region, _coarseness(m))
+        if target is not None:
+            out = match_grain(out, filled, target, rng, grain)
         if grey:  # a black-and-white photo stored as RGB gets a black-and-white fill
             out = np.repeat(out @ np.array([0.299, 0.587, 0.114])[:, None], 3, axis=-1)
-        out = fade * out + (1 - fade) * crop
-        result = rgb.copy()
-        result[area][hole_crop] = np.clip(np.round(out[hole_crop]), 0, 255).astype(np.uint8)
-        image = _restore_mode(base, result, hole)
-        if orientation in UNDO_ORIENTATION:
-            image = image.transpose(UNDO_ORIENTATION[orientation])
-        image.info["exif"] = photo.info.get("exif", b"")
-        images.append(image)
+        images.append(_as_photo(photo, base, rgb, hole, area, fade * out + (1 - fade) * crop))
     return PhotoCompletion(images, aligned, done)
+
+
+def _as_photo(
+    photo: Image.Image, base: Image.Image, rgb: np.ndarray, hole: np.ndarray, area: tuple, out: np.ndarray
+) -> Image.Image:
+    """The photo with its hole's pixels in the work area replaced by out's: in the photo's own
+    mode and EXIF orientation (base: the photo upright), every other pixel as it was."""
+    result = rgb.copy()
+    result[area][hole[area]] = np.clip(np.round(out[hole[area]]), 0, 255).astype(np.uint8)
+    image = _restore_mode(base, result, hole)
+    orientation = photo.getexif().get(0x0112, 1)
+    if orientation in UNDO_ORIENTATION:
+        image = image.transpose(UNDO_ORIENTATION[orientation])
+    image.info["exif"] = photo.info.get("exif", b"")
+    return image
 
 
 def _drawn(

@@ -85,6 +85,7 @@ def test_upload_paint_complete_download(server: str, tmp_path: Path, viewport: d
         page.fill("#iters", "4")
         page.fill("#samples", "2")
         page.fill("#dilate", "3")
+        page.fill("#grain", "0.5")
         page.click("#complete")
         page.wait_for_function(
             "(s => s.textContent.startsWith('Done') || s.className === 'error')"
@@ -92,7 +93,7 @@ def test_upload_paint_complete_download(server: str, tmp_path: Path, viewport: d
             timeout=60_000,
         )
         assert not errors, errors
-        assert SEEN[-1].dilate == 3  # the page's Grow setting reached the search
+        assert (SEEN[-1].dilate, SEEN[-1].grain) == (3, 0.5)  # the page's Grow and Grain reached the search
         status = page.locator("#status").text_content()
         assert status.startswith("Done"), status
         assert page.locator("#alternatives img").count() == 2

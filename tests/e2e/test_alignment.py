@@ -105,6 +105,28 @@ def test_complete_align_changes_only_masked_pixels(tiny_model_file: Path, tmp_pa
     assert np.array_equal(before[far], after[far]) and (before[ring] != after[ring]).any()
 
 
+def test_a_grainy_photo_gets_its_grain_in_the_fill(tiny_model_file: Path) -> None:
+    from ganfill.completion import Completer
+    from ganfill.grain import grain_covariance, residual
+
+    rng = np.random.default_rng(0)
+    noisy = np.asarray(Image.open(UTK)).astype(float) + rng.normal(0, 6, (200, 200, 1))  # film grain
+    photo = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
+    known = np.ones((200, 200), np.float32)
+    known[100:140, 70:130] = 0
+    completer = Completer(tiny_model_file)
+    smooth, grainy = (
+        np.asarray(completer.complete_photo(photo, known, iters=2, grain=g).image) for g in (0, 1)
+    )
+    inner, ring = np.s_[105:135, 75:125], np.s_[80:96, 60:140]  # inside the hole; known, above it
+    level = [
+        np.sqrt(np.diag(grain_covariance(residual(im)[sl].reshape(-1, 3)))).mean()
+        for im, sl in [(smooth, inner), (grainy, inner), (np.asarray(photo), ring)]
+    ]
+    assert level[0] < 0.5 * level[2] and abs(level[1] - level[2]) < 0.2 * level[2], level
+    assert np.array_equal(smooth[known > 0], grainy[known > 0])
+
+
 def test_a_black_and_white_photo_stored_as_rgb_gets_a_grey_fill(planted, aligner16, tmp_path: Path) -> None:
     from ganfill.completion import Completer
 

@@ -26,7 +26,7 @@ def test_each_flag_sets_its_field() -> None:
     """A non-default value for every CompletionConfig field, through the command line."""
     flags = ["--iters", "7", "--lam", "0.1", "--lr", "0.02", "--optimizer", "momentum", "--beta1", "0.8"]
     flags += ["--momentum", "0.5", "--weighting", "none", "--prior", "saturating", "--window", "5"]
-    flags += ["--restarts", "3", "--blend", "none", "--dilate", "2", "--feather", "1"]
+    flags += ["--restarts", "3", "--blend", "none", "--dilate", "2", "--feather", "1", "--grain", "0.5"]
     flags += ["--lowres-factor", "4", "--save-every", "2"]
     flags += ["--init", "random", "--spread", "0.5", "--prune-after", "5", "--detail", "0.5"]
     flags += ["--symmetry", "0.1", "--precision", "bfloat16"]

@@ -144,6 +144,7 @@ async function complete() {
   form.append("samples", $("samples").value);
   form.append("dilate", $("dilate").value || "0");
   form.append("feather", $("feather").value || "0");
+  form.append("grain", $("grain").value || "0");
   form.append("align", $("align").checked ? "true" : "false");
   setStatus("Queued…");
   try {
