@@ -277,13 +277,19 @@ class FinisherTrainConfig(_Config):
     )
     """Kinds of hole drawn, one per face at random (a kind named twice is drawn twice as often):
     the holes people mask in photos."""
+    critic_warmup: int = 0
+    """Steps, before the first of `steps`, in which only the critic learns: for a run continued
+    from a finisher whose critic was not kept (the bundled file), so that a fresh critic's first
+    opinions do not pull the finisher's detail down. A critic file beside --init-from is loaded."""
     save_every: int = 500
-    """Write the finisher file every N steps (a stopped run keeps its last one)."""
+    """Write the finisher file (and its critic beside it, NAME.critic.safetensors) every N steps
+    (a stopped run keeps its last one)."""
     seed: int = 0
     """Seed of the initialisation, the masks and the batches."""
 
     def __post_init__(self) -> None:
         _check(self.steps >= 1 and self.save_every >= 1, "steps and save_every must be >= 1")
+        _check(self.critic_warmup >= 0, f"critic_warmup must be >= 0, got {self.critic_warmup}")
         _check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
         _check(self.lr > 0, f"lr must be > 0, got {self.lr}")
         _check(self.width >= 1 and self.blocks >= 0, "width must be >= 1 and blocks >= 0")

@@ -23,13 +23,14 @@ from torch.nn.utils.parametrizations import spectral_norm
 from tqdm import tqdm
 
 from ganfill import masks as mask_kinds
-from ganfill.checkpoint import Model, load_model
+from ganfill.checkpoint import Model, ModelFileError, load_model, read_safetensors, write_safetensors
 from ganfill.config import ConfigError, FinisherTrainConfig
 from ganfill.finisher import SCALE, Finisher, blurred, load_finisher, redraw, save_finisher
 from ganfill.realism import GREY, LAPLACIAN
 
 LAPLACIAN_KERNEL = torch.from_numpy(LAPLACIAN).float().view(1, 1, 3, 3)
 GREY_WEIGHTS = torch.from_numpy(GREY).float().view(1, 3, 1, 1)
+CRITIC_KIND = "finisher-critic"
 
 
 class PatchCritic(nn.Module):
@@ -46,6 +47,19 @@ class PatchCritic(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)  # [B, 1, H/8, W/8]
+
+
+def critic_file(finisher_file: str | Path) -> Path:
+    """Where a finisher file's critic is kept: NAME.critic.safetensors beside it (training state,
+    not bundled: completion never needs it)."""
+    return Path(finisher_file).with_suffix(".critic.safetensors")
+
+
+def _load_critic(critic: PatchCritic, path: Path) -> None:
+    tensors, meta = read_safetensors(path)
+    if meta.get("kind") != CRITIC_KIND:
+        raise ModelFileError(f"{path}: not a finisher's critic (kind {meta.get('kind')!r})")
+    critic.load_state_dict(tensors)
 
 
 def hole_crops(
@@ -162,8 +176,9 @@ def train_finisher(
 ) -> list[dict[str, float]]:
     """Train a finisher on uint8 faces [N, 3, rS, rS] and write it to out every save_every steps.
 
-    init_from: a finisher file to continue training (its steps and seconds add up; the critic,
-    which the file does not keep, starts afresh). guesses: a model with an encoder whose
+    init_from: a finisher file to continue training (its steps and seconds add up; its critic
+    too where critic_file(init_from) exists, else a fresh one, which config.critic_warmup steps
+    train alone first). The critic is written beside out at each save. guesses: a model with an encoder whose
     guesses, pasted into the holes, are what a detail pass (scale 1) learns to draw over, as it
     will at completion time, instead of the true faces blurred. on_log is told each logged entry
     (every 50 steps).
@@ -177,6 +192,8 @@ def train_finisher(
         finisher.load_state_dict(earlier.state_dict())
     finisher.train().requires_grad_(True)
     critic = PatchCritic()
+    if init_from and critic_file(init_from).exists():
+        _load_critic(critic, critic_file(init_from))
     opt = torch.optim.Adam(finisher.parameters(), lr=config.lr, betas=(0.5, 0.999))
     opt_critic = torch.optim.Adam(critic.parameters(), lr=config.lr, betas=(0.5, 0.999))
     before = earlier.info if earlier is not None else {}
@@ -184,10 +201,15 @@ def train_finisher(
     gen = torch.Generator().manual_seed(config.seed)
     log: list[dict[str, float]] = []
     start = time.perf_counter()
-    for step in tqdm(range(config.steps), disable=not progress, unit="step", file=sys.stderr):
+    steps = range(-config.critic_warmup, config.steps)  # negative: the critic's warm-up
+    for step in tqdm(steps, disable=not progress, unit="step", file=sys.stderr):
         batch, known, fills = _batch(faces, config, rng, gen, guesses)
         soft = float(rng.uniform(0, config.soften))
-        total, terms, composite, patches = _losses(finisher, critic, batch, known, config, soft, fills)
+        with torch.set_grad_enabled(step >= 0):
+            total, terms, composite, patches = _losses(finisher, critic, batch, known, config, soft, fills)
+        if step < 0:
+            _critic_step(critic, opt_critic, batch, composite, patches)
+            continue
         opt.zero_grad(set_to_none=True)
         total.backward()
         opt.step()
@@ -209,6 +231,7 @@ def train_finisher(
                 "guesses": guesses is not None,
             }
             save_finisher(out, finisher, info)
+            write_safetensors(critic_file(out), critic.state_dict(), {"kind": CRITIC_KIND})
     return log
 
 
