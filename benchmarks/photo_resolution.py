@@ -39,7 +39,7 @@ from ganfill.data import read_split, stem_of
 from ganfill.images import find_images, grid, open_rgb, save_png, show_holes
 from ganfill.metrics import FaceMetrics, pixel_metrics
 from ganfill.photos import box_mask, complete_photo
-from ganfill.realism import detail_ratio, swd
+from ganfill.realism import detail_ratio_at, swd
 
 HERE = Path(__file__).resolve().parent
 SIDE, ERODE = 320, 3
@@ -95,19 +95,11 @@ def identity(faces: FaceMetrics, truth: np.ndarray, fill: np.ndarray, shape: obj
     return float(np.linalg.norm(a - b))
 
 
-def shrunk(images: np.ndarray, factor: int) -> np.ndarray:
-    """The photos (or masks) downsampled by factor (area averaging)."""
-    side = SIDE // factor
-    return np.stack([cv2.resize(im, (side, side), interpolation=cv2.INTER_AREA) for im in images])
-
-
 def detail_at(truths: np.ndarray, fills: np.ndarray, known: np.ndarray, factor: int) -> float:
-    """Mean detail ratio of the fills with the photos downsampled by factor (a pixel is known
-    where all it averages was), the hole eroded ERODE px at every size."""
-    if factor > 1:
-        truths, fills, known = shrunk(truths, factor), shrunk(fills, factor), (shrunk(known, factor) > 0.999)
-    pairs = zip(truths, fills, known.astype(np.float32), strict=True)
-    return float(np.nanmean([detail_ratio(f, t, k, erode=ERODE) for t, f, k in pairs]))
+    """Mean detail ratio of the fills with the photos downsampled by factor, the hole eroded
+    ERODE px at every size."""
+    pairs = zip(truths, fills, known, strict=True)
+    return float(np.nanmean([detail_ratio_at(f, t, k, factor, erode=ERODE) for t, f, k in pairs]))
 
 
 def astronaut_rows(completer: Completer, methods: list[str], config: CompletionConfig) -> list[np.ndarray]:

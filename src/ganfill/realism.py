@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from scipy.ndimage import binary_erosion, convolve, zoom
 
@@ -44,6 +45,20 @@ def detail_ratio(fill: np.ndarray, truth: np.ndarray, known: np.ndarray, *, erod
     region = detail_region(known, erode)
     reference = detail(truth, region)
     return detail(fill, region) / reference if reference > 0 else float("nan")
+
+
+def detail_ratio_at(
+    fill: np.ndarray, truth: np.ndarray, known: np.ndarray, factor: int = 1, *, erode: int = 2
+) -> float:
+    """detail_ratio with the images downsampled by factor (area averaging; a pixel is known where
+    all it averages was): the detail a photo shows at a smaller size, edges rather than grain."""
+    if factor > 1:
+        size = (truth.shape[1] // factor, truth.shape[0] // factor)
+        fill, truth = (cv2.resize(im, size, interpolation=cv2.INTER_AREA) for im in (fill, truth))
+        known = (cv2.resize(known.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0.999).astype(
+            np.float32
+        )
+    return detail_ratio(fill, truth, known, erode=erode)
 
 
 def laplacian_pyramid(image: np.ndarray, levels: int = LEVELS) -> list[np.ndarray]:

@@ -6,7 +6,7 @@ from scipy.ndimage import gaussian_filter
 from ganfill import masks
 from ganfill.data import load_folder
 from ganfill.model_eval import coverage
-from ganfill.realism import detail_ratio, detail_region, sliced_wasserstein, swd
+from ganfill.realism import detail_ratio, detail_ratio_at, detail_region, sliced_wasserstein, swd
 
 
 def faces_and_blur(faces_dir):
@@ -23,6 +23,18 @@ def test_detail_ratio_is_one_for_the_truth_below_for_blur_above_for_noise(faces_
         assert detail_ratio(face, face, known) == 1.0
         assert detail_ratio(soft, face, known) < 0.8
         assert detail_ratio(grainy, face, known) > 1.2
+
+
+def test_downsampled_the_detail_ratio_sees_edges_not_grain(faces_dir) -> None:
+    faces, blur = faces_and_blur(faces_dir)
+    known = masks.make("center", 1, 64)[0]
+    grain = np.random.default_rng(0).normal(0, 3, (*faces.shape[:3], 1))  # 1-px grain on a blurred face
+    grainy = np.clip(blur + grain, 0, 255).astype(np.uint8)
+    full, half = (
+        [detail_ratio_at(g, f, known, k) for g, f in zip(grainy, faces, strict=True)] for k in (1, 2)
+    )
+    assert np.mean(full) > 1.0 and np.mean(half) < 0.75  # grain passes for detail at full size only
+    assert all(detail_ratio_at(f, f, known, 2) == 1.0 for f in faces)
 
 
 def test_detail_region_is_the_eroded_hole() -> None:
