@@ -4,9 +4,11 @@ encoder's start, 100 steps, lam 0: no D passes, then the detail pass and the mir
 steps in bfloat16 where the hardware multiplies it natively), and the default with float32 steps
 beside it. The defaults are timed as whole completions of one batch of centre holes; the
 reference as seconds per step (median of timed steps) x its steps / batch size, or whole
-searches with --full.
+searches with --full. With --batches, also the default's seconds per face with float32 and with
+bfloat16 steps at each of those batch sizes (where bfloat16 starts to pay: schedule.BFLOAT16_ROWS).
 
     python benchmarks/completion_speed.py [--model M] [--batch-size 64] [--iters 20] [--full]
+        [--batches 1,2,4,8,16]
 """
 
 from __future__ import annotations
@@ -68,6 +70,25 @@ def flops_per_iteration(completer: Completer, y: torch.Tensor, known: torch.Tens
     return counter.get_total_flops()
 
 
+def precision_by_batch(
+    completer: Completer, images: np.ndarray, known: np.ndarray, batches: list[int]
+) -> None:
+    """Print seconds per face of whole default completions with float32 and with bfloat16 steps
+    at each batch size (a warm-up completion first; at least 16 faces timed at each)."""
+    print("| batch | float32 s/face | bfloat16 s/face | bfloat16 speed-up |\n|---|---|---|---|")
+    for b in batches:
+        per_face = []
+        for precision in ("float32", "bfloat16"):
+            cfg = CompletionConfig(precision=precision)
+            completer.complete(images[:b], known[:b], cfg)
+            rounds = max(1, 16 // b)
+            start = time.perf_counter()
+            for _ in range(rounds):
+                completer.complete(images[:b], known[:b], cfg)
+            per_face.append((time.perf_counter() - start) / (rounds * b))
+        print(f"| {b} | {per_face[0]:.3f} | {per_face[1]:.3f} | {per_face[0] / per_face[1]:.2f}x |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(DEFAULT_WEIGHTS))
@@ -75,6 +96,7 @@ def main() -> None:
     parser.add_argument("--iters", type=int, default=20, help="timed iterations")
     parser.add_argument("--full", action="store_true", help="run every configuration to its end")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--batches", help="batch sizes to time float32 and bfloat16 steps at: 1,2,4,8")
     args = parser.parse_args()
     device = torch.device(args.device)
     completer = Completer.load(ModelSource(model=args.model, device=args.device))  # with its detail pass
@@ -133,6 +155,9 @@ def main() -> None:
     ref, ours, float32 = seconds.values()
     print(f"speed-up of the default over the reference: {ref / ours:.1f}x")
     print(f"speed-up of the default over its float32 steps: {float32 / ours:.2f}x")
+    if args.batches:
+        batches = [int(n) for n in args.batches.split(",")]
+        precision_by_batch(completer, images, known[:, 0].cpu().numpy(), batches)
 
 
 if __name__ == "__main__":

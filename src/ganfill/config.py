@@ -385,8 +385,9 @@ class CompletionConfig(_Config):
     precision: Literal["float32", "bfloat16"] | None = None
     """Number format of the search's passes through G (the final G(z*) is drawn in float32).
     Default: bfloat16 from the encoder's start where the hardware multiplies it natively (CUDA;
-    a CPU with AMX): completions 1.45-1.9x faster, fills within float noise of float32's
-    (BENCHMARKS.md); else float32, and always for the paper's search from a random start."""
+    a CPU with AMX) and 8 or more searches run side by side: completions 1.45-1.9x faster,
+    fills within float noise of float32's (BENCHMARKS.md); else float32 (a photo's one face,
+    which bfloat16's conversions would slow), and always for the paper's random start."""
     tol: float = 0.0
     """Early stop per image when the loss improves by less than this (relative) over `patience`."""
     patience: int = 50

@@ -23,7 +23,8 @@ around the guess brought detail too, but cost identity), by the kind of mask:
   there wherever half of that band's blur is real (on other holes all of it: no strip along an
   off-centre box).
 The steps from the encoder's start run in bfloat16 where the hardware multiplies it natively
-(fast_bfloat16): fills within float noise of float32's, completions 1.45-1.9x faster. The paper's
+(fast_bfloat16) and the batch is large enough to gain (BFLOAT16_ROWS; a photo's one face is
+not): fills within float noise of float32's, completions 1.45-1.9x faster. The paper's
 search always runs in float32, as it always has.
 """
 
@@ -45,6 +46,11 @@ DETAIL, NARROW_DETAIL = 1.0, 0.6  # the detail pass's strength
 NARROW = {"reach": 3, "share": 0.55}  # most missing pixels within 3 px of a known one
 SYMMETRY, OPEN_HOLE_SYMMETRY = 0.25, 0.3  # the mirror detail's tolerance
 STARTS, PRUNE_AFTER = 4, 10  # when draws around the guess are asked for (spread > 0)
+BFLOAT16_ROWS = 8
+"""Fewest rows (images x starts) searched at once for bfloat16 steps: below, its conversions cost
+about what its products save, or more (whole completions per face on the AMX Xeon: 0.78x
+float32's speed at 1 row, 0.99x at 2, 0.97x at 4, 1.38x at 8, 1.32x at 16;
+benchmarks/completion_speed.py --batches 1,2,4,8,16)."""
 
 
 @dataclass(frozen=True)
@@ -157,7 +163,8 @@ def plan(
     else:
         default = np.where(_open_holes(known), OPEN_HOLE_SYMMETRY, SYMMETRY) * (init == "encoder")
         symmetry = default if config.symmetry is None else np.full(n, config.symmetry)
-    precision = config.precision or ("bfloat16" if fast_bfloat16 and init == "encoder" else "float32")
+    fast = fast_bfloat16 and init == "encoder" and n * restarts >= BFLOAT16_ROWS
+    precision = config.precision or ("bfloat16" if fast else "float32")
     return Schedule(
         init=init,  # type: ignore[arg-type]
         iters=iters,

@@ -118,6 +118,15 @@ def test_the_mirror_detail_by_the_kind_of_hole() -> None:
 )
 def test_precision_by_start_and_hardware(config, has_encoder, fast, expected) -> None:
     schedule = plan(
-        CompletionConfig(**config), masks.make("center", 2, 64), has_encoder=has_encoder, fast_bfloat16=fast
+        CompletionConfig(**config), masks.make("center", 8, 64), has_encoder=has_encoder, fast_bfloat16=fast
     )
     assert schedule.precision == expected
+
+
+def test_a_batch_too_small_to_gain_from_bfloat16_searches_in_float32() -> None:
+    one = masks.make("center", 1, 64)  # a photo's one face
+    assert plan(CompletionConfig(), one, has_encoder=True, fast_bfloat16=True).precision == "float32"
+    starts = CompletionConfig(restarts=8)  # one face, eight starts searched side by side
+    assert plan(starts, one, has_encoder=True, fast_bfloat16=True).precision == "bfloat16"
+    asked = CompletionConfig(precision="bfloat16")
+    assert plan(asked, one, has_encoder=True, fast_bfloat16=True).precision == "bfloat16"
