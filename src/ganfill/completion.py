@@ -229,9 +229,9 @@ class Completer:
                 raise ConfigError("complete_photo needs a mask or a box")
             known = box_mask(ImageOps.exif_transpose(photo).size, box)
         cfg = dataclasses.replace(config or CompletionConfig(), **options)
-        # in the photo's pixels, not the frame's
-        edges = {"dilate": cfg.dilate, "feather": cfg.feather, "grain": cfg.grain, "seed": seed}
-        # The detail pass sharpens the frame's fill; the finisher then draws it at the photo's scale.
+        in_photo = {"dilate": cfg.dilate, "feather": cfg.feather, "grain": cfg.grain, "seed": seed}
+        # The detail pass sharpens the frame's fill; the finisher then draws it at the photo's scale,
+        # where the hole is grown, its edge feathered and the photo's grain matched (in_photo).
         frame = dataclasses.replace(cfg, dilate=0, feather=0)
 
         def fill(faces: np.ndarray, face_known: np.ndarray) -> np.ndarray:
@@ -246,7 +246,7 @@ class Completer:
             )
             return done.alternatives
 
-        return complete_photo(photo, known, self.aligner(), fill, finisher=self.finisher, **edges)
+        return complete_photo(photo, known, self.aligner(), fill, finisher=self.finisher, **in_photo)
 
     def aligner(self) -> FaceAligner:
         """The face aligner for this model's frame, made on first use (dlib loads once)."""

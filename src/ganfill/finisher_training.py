@@ -55,11 +55,30 @@ def critic_file(finisher_file: str | Path) -> Path:
     return Path(finisher_file).with_suffix(".critic.safetensors")
 
 
-def _load_critic(critic: PatchCritic, path: Path) -> None:
-    tensors, meta = read_safetensors(path)
-    if meta.get("kind") != CRITIC_KIND:
-        raise ModelFileError(f"{path}: not a finisher's critic (kind {meta.get('kind')!r})")
-    critic.load_state_dict(tensors)
+def _networks(
+    config: FinisherTrainConfig, init_from: str | Path | None
+) -> tuple[Finisher, PatchCritic, dict]:
+    """A finisher to train (init_from's weights if given) and its critic (init_from's kept one if
+    there is one, else fresh), and how init_from was trained (empty for a fresh start)."""
+    finisher = Finisher(config.width, config.blocks, config.scale, config.keep, config.highpass)
+    critic, before = PatchCritic(), {}
+    if init_from:
+        earlier = load_finisher(init_from)
+        finisher.load_state_dict(earlier.state_dict())
+        before = earlier.info
+        kept = critic_file(init_from)
+        if kept.exists():
+            tensors, meta = read_safetensors(kept)
+            if meta.get("kind") != CRITIC_KIND:
+                raise ModelFileError(f"{kept}: not a finisher's critic (kind {meta.get('kind')!r})")
+            critic.load_state_dict(tensors)
+    return finisher.train().requires_grad_(True), critic, before
+
+
+def _save(out: str | Path, finisher: Finisher, critic: PatchCritic, info: dict) -> None:
+    """Write the finisher file, and its critic beside it (critic_file) for a continued run."""
+    save_finisher(out, finisher, info)
+    write_safetensors(critic_file(out), critic.state_dict(), {"kind": CRITIC_KIND})
 
 
 def hole_crops(
@@ -178,25 +197,17 @@ def train_finisher(
 
     init_from: a finisher file to continue training (its steps and seconds add up; its critic
     too where critic_file(init_from) exists, else a fresh one, which config.critic_warmup steps
-    train alone first). The critic is written beside out at each save. guesses: a model with an encoder whose
-    guesses, pasted into the holes, are what a detail pass (scale 1) learns to draw over, as it
-    will at completion time, instead of the true faces blurred. on_log is told each logged entry
-    (every 50 steps).
+    train alone first); the critic is written beside out at each save. guesses: a model with an
+    encoder whose guesses, pasted into the holes, are what a detail pass (scale 1) learns to
+    draw over, as it will at completion time, instead of the true faces blurred. on_log is told
+    each logged entry (every 50 steps).
     """
     if guesses is not None and (config.scale != 1 or guesses.encoder is None):
         raise ConfigError("guesses train a detail pass (scale 1) and need a model with an encoder")
     torch.manual_seed(config.seed)
-    earlier = load_finisher(init_from) if init_from else None
-    finisher = Finisher(config.width, config.blocks, config.scale, config.keep, config.highpass)
-    if earlier is not None:
-        finisher.load_state_dict(earlier.state_dict())
-    finisher.train().requires_grad_(True)
-    critic = PatchCritic()
-    if init_from and critic_file(init_from).exists():
-        _load_critic(critic, critic_file(init_from))
+    finisher, critic, before = _networks(config, init_from)
     opt = torch.optim.Adam(finisher.parameters(), lr=config.lr, betas=(0.5, 0.999))
     opt_critic = torch.optim.Adam(critic.parameters(), lr=config.lr, betas=(0.5, 0.999))
-    before = earlier.info if earlier is not None else {}
     rng = np.random.default_rng(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
     log: list[dict[str, float]] = []
@@ -221,17 +232,15 @@ def train_finisher(
             if on_log is not None:
                 on_log(log[-1])
         if (step + 1) % config.save_every == 0 or step == config.steps - 1:
-            seconds = time.perf_counter() - start
             info = asdict(config) | {
                 "steps_done": before.get("steps_done", 0) + step + 1,
-                "train_seconds": round(before.get("train_seconds", 0) + seconds, 1),
+                "train_seconds": round(before.get("train_seconds", 0) + time.perf_counter() - start, 1),
                 "face_size": int(faces.shape[-1]),
                 "faces": len(faces),
                 "continued_from": None if init_from is None else Path(init_from).name,
                 "guesses": guesses is not None,
             }
-            save_finisher(out, finisher, info)
-            write_safetensors(critic_file(out), critic.state_dict(), {"kind": CRITIC_KIND})
+            _save(out, finisher, critic, info)
     return log
 
 

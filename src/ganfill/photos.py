@@ -127,7 +127,12 @@ def complete_photo(
 
 
 def _as_photo(
-    photo: Image.Image, base: Image.Image, rgb: np.ndarray, hole: np.ndarray, area: tuple, out: np.ndarray
+    photo: Image.Image,
+    base: Image.Image,
+    rgb: np.ndarray,
+    hole: np.ndarray,
+    area: tuple[slice, slice],
+    out: np.ndarray,
 ) -> Image.Image:
     """The photo with its hole's pixels in the work area replaced by out's: in the photo's own
     mode and EXIF orientation (base: the photo upright), every other pixel as it was."""
