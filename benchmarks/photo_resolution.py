@@ -15,7 +15,7 @@ the finisher and the blend keep.
 The grid ends with the issue's own test: scikit-image's astronaut with her eyes box and her
 mouth box filled by each method.
 
-    python benchmarks/photo_resolution.py [--limit 64] [--skip 0] [--masks eyes,mouth,center]
+    python benchmarks/photo_resolution.py [--limit 128] [--skip 0] [--masks eyes,mouth,center]
         [--methods ganfill,telea,ns,patchmatch,oracle] [--grid docs/photo_grid.png]
         [--model FILE] [--finisher FILE|none] [--detail STRENGTH]
 """
@@ -120,7 +120,7 @@ def astronaut_rows(completer: Completer, methods: list[str], config: CompletionC
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=HERE.parents[1] / "shared" / "data" / "utkface")
-    parser.add_argument("--limit", type=int, default=64)
+    parser.add_argument("--limit", type=int, default=128, help="chips to paste (128: all the held-out ones)")
     parser.add_argument(
         "--skip", type=int, default=0, help="leave out the first N chips (a disjoint set confirms a choice)"
     )
