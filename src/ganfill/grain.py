@@ -5,9 +5,10 @@ at the photo's finest scale (one or two pixels: sensor noise, film grain, JPEG's
 freckles) than the photo around it, and a smooth patch in a grainy photo shows as pasted. The
 grain is the photo's residual under a small Gaussian blur; its level is measured robustly (the
 median absolute deviation, which edges such as brows and lids do not sway) on known pixels in a
-ring around the hole, and on the fill inside it; where the fill has less, Gaussian grain with
-the missing covariance (the channels correlated as the photo's are) is added to the hole. It
-adds only the finest scale: the edges of lids and lips are the search's and the finisher's.
+ring around the hole, and on the fill inside it; where the fill has less (by more than SLACK),
+white Gaussian grain kept to the residual's band, with the missing covariance (the channels
+correlated as the photo's are), is added to the hole. It adds only the finest scale: the edges
+of lids and lips are the search's and the finisher's.
 """
 
 from __future__ import annotations
