@@ -6,7 +6,15 @@ import pytest
 
 from ganfill.cli import build_parser
 from ganfill.cli_args import build
-from ganfill.config import CompletionConfig, ConfigError, EvalConfig, MaskConfig, RunConfig, TrainConfig
+from ganfill.config import (
+    CompletionConfig,
+    ConfigError,
+    EvalConfig,
+    FinisherTrainConfig,
+    MaskConfig,
+    RunConfig,
+    TrainConfig,
+)
 from ganfill.server.schemas import Options, split_options
 from ganfill.training import run_config
 
@@ -64,6 +72,8 @@ def test_resume_keeps_the_saved_settings_and_changes_only_given_flags(tmp_path) 
         (lambda: RunConfig(batch_size=0), "batch_size"),
         (lambda: CompletionConfig(init="middle"), "init"),
         (lambda: CompletionConfig(precision="float16"), "precision"),
+        (lambda: CompletionConfig(grain=3.0), "grain"),
+        (lambda: FinisherTrainConfig(critic_warmup=-1), "critic_warmup"),
         (lambda: EvalConfig(limit=0), "limit"),
     ],
 )
