@@ -15,6 +15,7 @@ from PIL import Image
 
 from ganfill.alignment import AlignmentError, Face, FaceAligner, Interpolation, unwarp, warp
 from ganfill.blending import poisson_blend_coarse
+from ganfill.config import CompletionConfig
 from ganfill.finisher import Finisher, finish
 from ganfill.grain import match_grain, photo_grain
 from ganfill.images import ImageError, upright
@@ -77,7 +78,7 @@ def complete_photo(
     *,
     dilate: int = 0,
     feather: int = 0,
-    grain: float = 0.0,
+    grain: float = CompletionConfig.grain,
     seed: int = 0,
     finisher: Finisher | None = None,
 ) -> PhotoCompletion:
@@ -89,6 +90,7 @@ def complete_photo(
     in the photo than the model's frame is drawn by the finisher at 3x, with its detail; grain
     adds the photo's own finest grain where the fill is smoother (grain.py; seeded by seed).
     """
+    orientation = photo.getexif().get(0x0112, 1)
     base = upright(photo)
     if base.size != (known.shape[1], known.shape[0]):
         raise ImageError(
@@ -122,28 +124,19 @@ def complete_photo(
             out = match_grain(out, filled, target, rng, grain)
         if grey:  # a black-and-white photo stored as RGB gets a black-and-white fill
             out = np.repeat(out @ np.array([0.299, 0.587, 0.114])[:, None], 3, axis=-1)
-        images.append(_as_photo(photo, base, rgb, hole, area, fade * out + (1 - fade) * crop))
+        image = _restore_mode(base, _pasted(rgb, hole, area, fade * out + (1 - fade) * crop), hole)
+        if orientation in UNDO_ORIENTATION:
+            image = image.transpose(UNDO_ORIENTATION[orientation])
+        image.info["exif"] = photo.info.get("exif", b"")
+        images.append(image)
     return PhotoCompletion(images, aligned, done)
 
 
-def _as_photo(
-    photo: Image.Image,
-    base: Image.Image,
-    rgb: np.ndarray,
-    hole: np.ndarray,
-    area: tuple[slice, slice],
-    out: np.ndarray,
-) -> Image.Image:
-    """The photo with its hole's pixels in the work area replaced by out's: in the photo's own
-    mode and EXIF orientation (base: the photo upright), every other pixel as it was."""
+def _pasted(rgb: np.ndarray, hole: np.ndarray, area: tuple[slice, slice], out: np.ndarray) -> np.ndarray:
+    """rgb with its hole's pixels in the work area replaced by out's (rounded), the others as they were."""
     result = rgb.copy()
     result[area][hole[area]] = np.clip(np.round(out[hole[area]]), 0, 255).astype(np.uint8)
-    image = _restore_mode(base, result, hole)
-    orientation = photo.getexif().get(0x0112, 1)
-    if orientation in UNDO_ORIENTATION:
-        image = image.transpose(UNDO_ORIENTATION[orientation])
-    image.info["exif"] = photo.info.get("exif", b"")
-    return image
+    return result
 
 
 def _drawn(

@@ -54,10 +54,9 @@ def detail_ratio_at(
     all it averages was): the detail a photo shows at a smaller size, edges rather than grain."""
     if factor > 1:
         size = (truth.shape[1] // factor, truth.shape[0] // factor)
-        fill, truth = (cv2.resize(im, size, interpolation=cv2.INTER_AREA) for im in (fill, truth))
-        known = (cv2.resize(known.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0.999).astype(
-            np.float32
-        )
+        images = (fill, truth, known.astype(np.float32))
+        fill, truth, share = (cv2.resize(im, size, interpolation=cv2.INTER_AREA) for im in images)
+        known = (share > 0.999).astype(np.float32)
     return detail_ratio(fill, truth, known, erode=erode)
 
 
