@@ -129,7 +129,7 @@ TRAINING_VERBS: dict[str, Verb] = {
             ("--init-from", {"help": "finisher file to continue training"}),
             (
                 "--guesses",
-                {"help": "model file whose encoder's guesses a detail pass (--scale 1) learns over"},
+                {"help": "model file whose encoder's guesses (completions, for --scale 3) it learns over"},
             ),
         ],
         [FinisherTrainConfig],

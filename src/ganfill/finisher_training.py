@@ -25,7 +25,16 @@ from tqdm import tqdm
 from ganfill import masks as mask_kinds
 from ganfill.checkpoint import Model, ModelFileError, load_model, read_safetensors, write_safetensors
 from ganfill.config import ConfigError, FinisherTrainConfig
-from ganfill.finisher import SCALE, Finisher, blurred, load_finisher, redraw, save_finisher
+from ganfill.finisher import (
+    SCALE,
+    Finisher,
+    add_detail,
+    blurred,
+    default_detail,
+    load_finisher,
+    redraw,
+    save_finisher,
+)
 from ganfill.realism import GREY, LAPLACIAN
 
 LAPLACIAN_KERNEL = torch.from_numpy(LAPLACIAN).float().view(1, 1, 3, 3)
@@ -114,19 +123,26 @@ def _batch(
     rng: np.random.Generator,
     gen: torch.Generator,
     guesses: Model | None = None,
+    detail: Finisher | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """A step's faces in [-1, 1] (flipped at random), their known-masks (none known without
-    context) and, with a model, its guesses pasted into the holes (without context: its whole
-    faces), all mirrored `border` px beyond the frame and cut around the holes."""
+    context) and, with a model, its guesses of the faces at its size (with the detail pass, as
+    completion draws them) pasted into the holes (without context: its whole faces), all
+    mirrored `border` px beyond the frame and cut around the holes."""
     batch = faces[torch.randint(len(faces), (config.batch_size,), generator=gen)].float().div(127.5).sub(1)
     flip = torch.rand(len(batch), generator=gen) < 0.5
     batch[flip] = batch[flip].flip(-1)
     known = torch.from_numpy(mask_kinds.mixed(config.holes, len(batch), batch.shape[-1], rng))[:, None]
     fills = None
-    if guesses is not None:
+    if guesses is not None:  # drawn at the model's size, shown at the finisher's (nearest)
+        r = config.scale
+        small, small_known = F.avg_pool2d(batch, r), (F.avg_pool2d(known, r) > 0.999).float()
         with torch.no_grad():
-            drawn = guesses.generator(guesses.encoder(batch, known))
-        fills = torch.where(known > 0.5, batch, drawn) if config.context else drawn
+            drawn = guesses.generator(guesses.encoder(small, small_known))
+            if detail is not None:
+                drawn = add_detail(detail, drawn)
+        fills = torch.where(small_known > 0.5, small, drawn) if config.context else drawn
+        fills = F.interpolate(fills, scale_factor=r, mode="nearest") if r > 1 else fills
     if not config.context:
         known = torch.zeros_like(known)
     both = batch if fills is None else torch.cat([batch, fills], 1)
@@ -149,7 +165,7 @@ def _losses(
 ):
     """The finisher's loss terms on one batch (given the faces' block means, or fills, blurred
     by `soft` model pixels), and the composite the critic judges."""
-    low = blurred(F.avg_pool2d(faces, finisher.scale) if fills is None else fills, soft)
+    low = blurred(F.avg_pool2d(faces if fills is None else fills, finisher.scale), soft)
     if config.context:
         out = finisher(low, faces, known)
     else:  # with a border the network sees the mirrored frame, the loss only the face's own pixels
@@ -190,6 +206,7 @@ def train_finisher(
     *,
     init_from: str | Path | None = None,
     guesses: Model | None = None,
+    detail: Finisher | None = None,
     progress: bool = True,
     on_log: Callable[[dict[str, float]], None] | None = None,
 ) -> list[dict[str, float]]:
@@ -198,12 +215,13 @@ def train_finisher(
     init_from: a finisher file to continue training (its steps and seconds add up; its critic
     too where critic_file(init_from) exists, else a fresh one, which config.critic_warmup steps
     train alone first); the critic is written beside out at each save. guesses: a model with an
-    encoder whose guesses, pasted into the holes, are what a detail pass (scale 1) learns to
-    draw over, as it will at completion time, instead of the true faces blurred. on_log is told
-    each logged entry (every 50 steps).
+    encoder whose guesses, pasted into the holes, are what the network learns to draw over, as
+    it will at completion time, instead of the true faces blurred: a detail pass (scale 1) the
+    generator's faces, a finisher (scale 3) the completions (the guesses with `detail`, the
+    detail pass completion runs). on_log is told each logged entry (every 50 steps).
     """
-    if guesses is not None and (config.scale != 1 or guesses.encoder is None):
-        raise ConfigError("guesses train a detail pass (scale 1) and need a model with an encoder")
+    if guesses is not None and guesses.encoder is None:
+        raise ConfigError("guesses need a model with an encoder (ganfill train-encoder)")
     torch.manual_seed(config.seed)
     finisher, critic, before = _networks(config, init_from)
     opt = torch.optim.Adam(finisher.parameters(), lr=config.lr, betas=(0.5, 0.999))
@@ -214,7 +232,7 @@ def train_finisher(
     start = time.perf_counter()
     steps = range(-config.critic_warmup, config.steps)  # negative: the critic's warm-up
     for step in tqdm(steps, disable=not progress, unit="step", file=sys.stderr):
-        batch, known, fills = _batch(faces, config, rng, gen, guesses)
+        batch, known, fills = _batch(faces, config, rng, gen, guesses, detail)
         soft = float(rng.uniform(0, config.soften))
         with torch.set_grad_enabled(step >= 0):
             total, terms, composite, patches = _losses(finisher, critic, batch, known, config, soft, fills)
@@ -239,6 +257,7 @@ def train_finisher(
                 "faces": len(faces),
                 "continued_from": None if init_from is None else Path(init_from).name,
                 "guesses": guesses is not None,
+                "guesses_detail": detail is not None,
             }
             _save(out, finisher, critic, info)
     return log
@@ -263,12 +282,21 @@ def train_finisher_folder(
 
     exclude = read_split(exclude_file) if exclude_file else ()
     faces = load_folder(data_dir, model_size * config.scale, exclude=exclude).images
-    model = None
+    model, detail = None, None
     if guesses is not None:
         model = load_model(guesses)
         for net in (model.generator, model.encoder):
             if net is not None:
                 net.eval().requires_grad_(False)
+        if config.scale > 1:  # a finisher sees completions: the guesses with the detail pass
+            detail = default_detail(model_size)
     return train_finisher(
-        faces, out, config, init_from=init_from, guesses=model, progress=progress, on_log=on_log
+        faces,
+        out,
+        config,
+        init_from=init_from,
+        guesses=model,
+        detail=detail,
+        progress=progress,
+        on_log=on_log,
     )

@@ -204,10 +204,45 @@ def test_a_detail_pass_learns_over_a_models_own_guesses(tiny_model, tmp_path: Pa
     blurred_start = train_finisher(faces, tmp_path / "b.safetensors", config, progress=False)
     assert load_finisher(path).info["guesses"] is True
     assert log[0]["l1"] != blurred_start[0]["l1"]  # it was given the model's fills, not the truth blurred
-    with pytest.raises(ConfigError, match="scale 1"):
-        train_finisher(
-            faces, path, dataclasses.replace(config, scale=3, crop=0), guesses=model, progress=False
-        )
+    with pytest.raises(ConfigError, match="encoder"):
+        train_finisher(faces, path, config, guesses=tiny_model, progress=False)
+
+
+def test_a_finisher_learns_over_a_models_completions(planted, tmp_path: Path) -> None:
+    """At scale 3 the model guesses each face at its own size from the 3x3 means: the finisher's
+    low input holds the truth's means where known and the model's guess (with the detail pass
+    completion runs) in the hole, each model pixel a 3x3 block at the finisher's size."""
+    from ganfill.models import Encoder
+
+    model = dataclasses.replace(planted, encoder=Encoder(16, planted.config.z_dim).eval())
+    torch.manual_seed(0)
+    detail = Finisher(width=4, blocks=1, scale=1, keep=2).eval()
+    faces = _fine_rows(4, 48)
+    config = FinisherTrainConfig(batch_size=4, width=8, blocks=1, scale=3, crop=0, holes=("center",))
+
+    def drawn(with_detail: Finisher | None) -> tuple[torch.Tensor, ...]:
+        rng, gen = np.random.default_rng(0), torch.Generator().manual_seed(0)
+        return _batch(faces, config, rng, gen, model, with_detail)
+
+    batch, known, fills = drawn(None)
+    low = F.avg_pool2d(fills, 3)
+    assert torch.allclose(fills, F.interpolate(low, scale_factor=3, mode="nearest"), atol=1e-6)
+    small, small_known = F.avg_pool2d(batch, 3), (F.avg_pool2d(known, 3) > 0.999).float()
+    with torch.no_grad():
+        guess = model.generator(model.encoder(small, small_known))
+    hole = small_known < 0.5
+    assert 0 < hole.sum() < hole.numel()
+    assert torch.allclose(low, torch.where(hole, guess, small), atol=1e-5)
+    _, _, detailed = drawn(detail)
+    assert torch.allclose(
+        F.avg_pool2d(detailed, 3), torch.where(hole, add_detail(detail, guess), small), atol=1e-5
+    )
+    assert not torch.allclose(detailed, fills, atol=1e-3)
+    path = tmp_path / "finisher.safetensors"
+    train_finisher(
+        faces, path, dataclasses.replace(config, steps=2, save_every=2), guesses=model, progress=False
+    )
+    assert load_finisher(path).info["guesses"] is True
 
 
 def test_without_context_a_detail_pass_learns_to_redraw_whole_faces(tmp_path: Path) -> None:
