@@ -3,9 +3,11 @@ and mouth boxes completed by `complete --align` defaults, shown at the photo's o
 
 Per row (eyes, then mouth): the original | masked | the 64-px fill warped up (--finisher none
 --grain 0) | with the finisher (--grain 0) | the default (the finisher's detail and the photo's
-grain); each a crop around the face, enlarged 2x (nearest) so that pixels show. Prints each
-fill's detail ratio in the box (mean |Laplacian| over the original's, eroded 3 px) at the
-photo's size, halved and at a third (about the model's 64-px frame).
+grain) | her own face at 64 px as the fill, through the same photo stage (finisher, blend, grain:
+what that stage keeps, so that the rest is the 64-px fill's); each a crop around the face,
+enlarged 2x (nearest) so that pixels show. Prints each fill's detail ratio in the box (mean
+|Laplacian| over the original's, eroded 3 px) at the photo's size, halved and at a third (about
+the model's 64-px frame).
 
     python tools/astronaut_photo.py --out docs/astronaut_photo.png [--model FILE] [--finisher FILE]
 """
@@ -21,7 +23,7 @@ from skimage import data as samples
 from ganfill.completion import Completer
 from ganfill.config import ModelSource
 from ganfill.images import grid, save_png, show_holes
-from ganfill.photos import box_mask
+from ganfill.photos import box_mask, complete_photo
 from ganfill.realism import detail_ratio_at
 
 BOXES = {"eyes": (185, 98, 75, 28), "mouth": (195, 130, 50, 25)}  # x, y, w, h (the issue's)
@@ -41,18 +43,22 @@ def main() -> None:
     plain = Completer.load(ModelSource(model=args.model, finisher="none"))
     ways = {"64-px fill warped up": (plain, 0.0), "with the finisher": (finished, 0.0)}
     ways["default"] = (finished, 1.0)  # with the photo's grain
+    names = [*ways, "her own 64-px face as the fill"]
     tiles = []
     print("| box | fill | detail | at 1/2 | at 1/3 |\n|---|---|---|---|---|")
     for name, box in BOXES.items():
         known = box_mask(photo.size, box)
         results = [np.asarray(c.complete_photo(photo, known, grain=g).image) for c, g in ways.values()]
-        for way, result in zip(ways, results, strict=True):
+        truth = lambda faces, _: faces[:, None]  # noqa: E731 (the aligned faces hold her own)
+        own = complete_photo(photo, known, finished.aligner(), truth, finisher=finished.finisher)
+        results.append(np.asarray(own.image))
+        for way, result in zip(names, results, strict=True):
             ratios = [detail_ratio_at(result, original, known, f, erode=3) for f in (1, 2, 3)]
             print(f"| {name} | {way} | {' | '.join(f'{r:.2f}' for r in ratios)} |")
         masked = show_holes(original[None], known[None])[0]
         tiles += [im[CROP].repeat(ZOOM, 0).repeat(ZOOM, 1) for im in (original, masked, *results)]
-    save_png(grid(np.stack(tiles), ncols=2 + len(ways)), args.out)
-    print(f"wrote {args.out}: rows eyes, mouth; original | masked | {' | '.join(ways)}")
+    save_png(grid(np.stack(tiles), ncols=2 + len(names)), args.out)
+    print(f"wrote {args.out}: rows eyes, mouth; original | masked | {' | '.join(names)}")
 
 
 if __name__ == "__main__":

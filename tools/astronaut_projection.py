@@ -1,0 +1,65 @@
+"""Can the generator draw the astronaut's face at all? Her face aligned at the model's 64 px, and
+the generator's closest drawings of it, nothing masked: the encoder's guess G(E(y)), and a
+search fitting every pixel (uniform weights) for each number of steps from that guess.
+
+What a completion of her eyes or mouth can look like at her size (1.4 photo pixels per model
+pixel) is bounded by this: tools/astronaut_photo.py shows that the photo stage keeps her own
+64-px face's irises and teeth. Prints, for each drawing, the mean |error| (of 255) over the face
+and the fine detail (detail ratio: mean |Laplacian| over hers) in the issue's eyes and mouth
+boxes warped into the frame; saves truth | guess | each search, enlarged 6x.
+
+    python tools/astronaut_projection.py [--steps 100,600] [--model FILE] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+from skimage import data as samples
+
+from ganfill.alignment import warp
+from ganfill.completion import Completer
+from ganfill.config import CompletionConfig, ModelSource
+from ganfill.images import grid, save_png
+from ganfill.photos import box_mask
+from ganfill.realism import detail_ratio
+
+BOXES = {"eyes": (185, 98, 75, 28), "mouth": (195, 130, 50, 25)}  # x, y, w, h (the issue's)
+ZOOM = 6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", default="100,600", help="search lengths, comma-separated")
+    parser.add_argument("--model", help="model file (default: the bundled one)")
+    parser.add_argument("--out", default="runs/astronaut_projection.png")
+    args = parser.parse_args()
+    completer = Completer.load(ModelSource(model=args.model))
+    photo = samples.astronaut()
+    aligner = completer.aligner()
+    face = aligner.detect(photo)[0]
+    truth = aligner.warp(photo, face)[None]
+    boxes = {
+        name: warp(box_mask(photo.shape[1::-1], box), face.matrix, aligner.size, interpolation="nearest")
+        for name, box in BOXES.items()
+    }
+    # One pixel unknown, so the search runs; uniform weights so that it fits every pixel.
+    known = np.ones(truth.shape[:3], np.float32)
+    known[:, 0, 0] = 0
+    fit = CompletionConfig(weighting="none", detail=0.0, symmetry=0.0, lr=0.01, blend="none")
+    drawings = {"guess": completer.complete(truth, known, fit, iters=0).hats}
+    for steps in (int(s) for s in args.steps.split(",")):
+        drawings[f"search, {steps} steps"] = completer.complete(truth, known, fit, iters=steps).hats
+    print("| drawing | mean abs error (of 255) | detail, eyes box | detail, mouth box |\n|---|---|---|---|")
+    for name, drawn in drawings.items():
+        error = np.abs(drawn.astype(float) - truth).mean()
+        ratios = [detail_ratio(drawn[0], truth[0], box, erode=1) for box in boxes.values()]
+        print(f"| {name} | {error:.1f} | {ratios[0]:.2f} | {ratios[1]:.2f} |")
+    tiles = [im.repeat(ZOOM, 0).repeat(ZOOM, 1) for im in (truth[0], *(d[0] for d in drawings.values()))]
+    save_png(grid(np.stack(tiles), ncols=len(tiles)), args.out)
+    print(f"wrote {args.out}: her face at 64 px | {' | '.join(drawings)}")
+
+
+if __name__ == "__main__":
+    main()
