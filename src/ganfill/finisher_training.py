@@ -214,11 +214,9 @@ def train_finisher(
 
     init_from: a finisher file to continue training (its steps and seconds add up; its critic
     too where critic_file(init_from) exists, else a fresh one, which config.critic_warmup steps
-    train alone first); the critic is written beside out at each save. guesses: a model with an
-    encoder whose guesses, pasted into the holes, are what the network learns to draw over, as
-    it will at completion time, instead of the true faces blurred: a detail pass (scale 1) the
-    generator's faces, a finisher (scale 3) the completions (the guesses with `detail`, the
-    detail pass completion runs). on_log is told each logged entry (every 50 steps).
+    train alone first); the critic is written beside out at each save. guesses: a model whose
+    encoder's guesses (with `detail`, the detail pass completion runs) pasted into the holes are
+    what it learns to draw over, instead of the true faces blurred. on_log: each log entry.
     """
     if guesses is not None and guesses.encoder is None:
         raise ConfigError("guesses need a model with an encoder (ganfill train-encoder)")
