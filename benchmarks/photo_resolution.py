@@ -38,7 +38,7 @@ from ganfill.config import CompletionConfig, ModelSource
 from ganfill.data import read_split, stem_of
 from ganfill.images import find_images, grid, open_rgb, save_png, show_holes
 from ganfill.metrics import FaceMetrics, pixel_metrics
-from ganfill.photos import box_mask, complete_photo
+from ganfill.photos import box_mask, complete_photo, own_faces
 from ganfill.realism import detail_ratio_at, swd
 
 HERE = Path(__file__).resolve().parent
@@ -81,9 +81,8 @@ def fill(
     if method == "ganfill":
         return np.asarray(completer.complete_photo(Image.fromarray(photo), known, config).image)
     if method == "oracle":  # the true face as the 64-px fill: what the photo pipeline itself keeps
-        truth = lambda faces, _: faces[:, None]  # noqa: E731 (the aligned faces hold the truth)
         done = complete_photo(
-            Image.fromarray(photo), known, completer.aligner(), truth, finisher=completer.finisher
+            Image.fromarray(photo), known, completer.aligner(), own_faces, finisher=completer.finisher
         )
         return np.asarray(done.image)
     return METHODS[method](photo, known, 8)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+from astronaut_photo import BOXES  # the issue's boxes, beside this file
 from skimage import data as samples
 
 from ganfill import masks
@@ -30,7 +31,6 @@ from ganfill.images import grid, save_png
 from ganfill.photos import box_mask
 from ganfill.realism import detail_ratio
 
-BOXES = {"eyes": (185, 98, 75, 28), "mouth": (195, 130, 50, 25)}  # x, y, w, h (the issue's)
 ZOOM = 6
 
 
@@ -79,10 +79,9 @@ def main() -> None:
 
 def drawn(completer: Completer, faces: np.ndarray, steps: list[int]) -> list[np.ndarray]:
     """The generator's closest drawings of faces [N, S, S, 3], nothing masked, after each number of
-    search steps from the encoder's guess (0: the guess): one pixel is left unknown so that the
-    search runs, with uniform weights so that it fits every pixel."""
+    search steps from the encoder's guess (0: the guess), with uniform weights (the paper's weigh
+    only known pixels beside a hole) so that it fits every pixel."""
     known = np.ones(faces.shape[:3], np.float32)
-    known[:, 0, 0] = 0
     fit = CompletionConfig(weighting="none", detail=0.0, symmetry=0.0, lr=0.01, blend="none")
     return [completer.complete(faces, known, fit, iters=n).hats for n in steps]
 

@@ -60,6 +60,12 @@ class PhotoCompletion:
         return self.images[0]
 
 
+def own_faces(faces: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """A CompleteFn that returns the aligned faces themselves [N, 1, S, S, 3]: the true face as
+    the fill, to measure what the photo stage alone (warps, finisher, blend, grain) keeps."""
+    return faces[:, None]
+
+
 def box_mask(size: tuple[int, int], box: tuple[int, int, int, int]) -> np.ndarray:
     """A known-mask (1 = keep) of an image of size (width, height) with the box x, y, w, h to fill."""
     x, y, w, h = box
