@@ -11,7 +11,11 @@ the same for the first N held-out faces of an aligned folder in the eyes and mou
 10th and 90th percentile): is she a hard face, or is the generator soft for every face?
 
     python tools/astronaut_projection.py [--steps 100,600] [--model FILE] [--out FILE]
-        [--heldout 48 --aligned data/aligned/utkface]
+        [--heldout 48 --aligned data/aligned/utkface] [--encoder-from FILE]
+
+A generator still in training (a run folder or checkpoint) has no encoder of its own: give it
+another model's with --encoder-from (the bundled one's); its guess is then only where the
+searches start.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from skimage import data as samples
 
 from ganfill import masks
 from ganfill.alignment import warp
+from ganfill.checkpoint import load_model
 from ganfill.completion import Completer
 from ganfill.config import CompletionConfig, ModelSource
 from ganfill.data import load_folder, read_split
@@ -41,8 +46,11 @@ def main() -> None:
     parser.add_argument("--out", default="runs/astronaut_projection.png")
     parser.add_argument("--heldout", type=int, default=0, help="also project this many held-out faces")
     parser.add_argument("--aligned", default="data/aligned/utkface", help="their aligned folder")
+    parser.add_argument("--encoder-from", help="model file whose encoder starts the searches")
     args = parser.parse_args()
     completer = Completer.load(ModelSource(model=args.model))
+    if args.encoder_from:
+        completer.model.encoder = load_model(args.encoder_from).encoder
     photo = samples.astronaut()
     aligner = completer.aligner()
     face = aligner.detect(photo)[0]
