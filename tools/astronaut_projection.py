@@ -49,8 +49,11 @@ def main() -> None:
     parser.add_argument("--encoder-from", help="model file whose encoder starts the searches")
     args = parser.parse_args()
     completer = Completer.load(ModelSource(model=args.model))
-    if args.encoder_from:
-        completer.model.encoder = load_model(args.encoder_from).encoder
+    if args.encoder_from:  # frozen as Completer freezes its own networks
+        encoder = load_model(args.encoder_from).encoder
+        if encoder is None:
+            parser.error(f"{args.encoder_from}: this model file has no encoder")
+        completer.model.encoder = encoder.eval().requires_grad_(False)
     photo = samples.astronaut()
     aligner = completer.aligner()
     face = aligner.detect(photo)[0]
