@@ -1,6 +1,7 @@
 """A large photo against the 64-px path, side by side: seconds and peak memory of completing the
-mouth of a face of F px in a W x H photo (`Completer.complete_photo`), and of completing the same
-face already aligned at 64x64 (`Completer.complete`), each in a fresh process, rounds alternating.
+mouth of a face of F px in a W x H photo (`Completer.complete_photo`, with and without the
+exemplar library, whose first use reads it), and of completing the same face already aligned at
+64x64 (`Completer.complete`), each in a fresh process, rounds alternating.
 
     python benchmarks/large_photo.py [--size 4000x3000] [--face 1000] [--rounds 3]
 """
@@ -42,8 +43,10 @@ def child(kind: str, width: int, height: int, face_px: int) -> None:
     aligned_known = (aligner.warp((known * 255).astype(np.uint8), face) > 127).astype(np.float32)
     completer.complete(aligned, aligned_known)  # warm-up: first passes, thread pools
     start = time.perf_counter()
-    if kind == "photo":
-        completer.complete_photo(image, known)
+    if kind in ("photo", "generator"):
+        if kind == "generator":  # --exemplars none: the generator's detail alone
+            completer.exemplars = None
+        completer.complete_photo(image, known)  # the library is read on this first use: timed
     else:
         completer.complete(aligned, aligned_known)
     seconds = time.perf_counter() - start
@@ -64,7 +67,7 @@ def main() -> None:
         child(args.child, width, height, args.face)
         return
     print(describe_machine())
-    runs: dict[str, list[dict]] = {"photo": [], "aligned": []}
+    runs: dict[str, list[dict]] = {"photo": [], "generator": [], "aligned": []}
     for _ in range(args.rounds):
         for kind in runs:
             cmd = [sys.executable, __file__, "--child", kind, "--size", args.size, "--face", str(args.face)]
@@ -73,7 +76,12 @@ def main() -> None:
     print(f"mouth of a {args.face} px face; median of {args.rounds} rounds; peak RSS of the whole process")
     print("| path | seconds | peak RSS MB |")
     print("|---|---|---|")
-    for kind, label in (("photo", f"{args.size} photo (complete --align)"), ("aligned", "the face at 64x64")):
+    labels = {
+        "photo": f"{args.size} photo (complete --align)",
+        "generator": f"{args.size} photo, --exemplars none",
+        "aligned": "the face at 64x64",
+    }
+    for kind, label in labels.items():
         secs = sorted(r["seconds"] for r in runs[kind])[len(runs[kind]) // 2]
         peak = max(r["peak_mb"] for r in runs[kind])
         print(f"| {label} | {secs:.2f} | {peak:.0f} |")

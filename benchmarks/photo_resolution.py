@@ -128,13 +128,20 @@ def main() -> None:
     parser.add_argument("--grid", type=Path, help="write crops: truth | masked | each method")
     parser.add_argument("--model", help="model file (default: the bundled one)")
     parser.add_argument("--finisher", help="finisher file, or none (default: the bundled one)")
+    parser.add_argument("--exemplars", help="exemplar library file, or none (default: the bundled one)")
     parser.add_argument("--detail", type=float, help="strength of the detail pass (default: the schedule's)")
     args = parser.parse_args()
     print(describe_machine())
-    completer = Completer.load(ModelSource(model=args.model, finisher=args.finisher))
+    completer = Completer.load(
+        ModelSource(model=args.model, finisher=args.finisher, exemplars=args.exemplars)
+    )
     config = CompletionConfig(detail=args.detail)
     strength = "default" if args.detail is None else args.detail
-    print(f"model {args.model or 'bundled'}, finisher {args.finisher or 'bundled'}, detail pass {strength}")
+    print(
+        f"model {args.model or 'bundled'}, finisher {args.finisher or 'bundled'}, detail pass {strength}",
+        end="",
+    )
+    print(f", exemplars {args.exemplars or 'bundled'}")
     aligner = completer.aligner()
     found = [(p, aligner.detect(p)) for p in photos(args.data, args.limit, args.skip)]
     pictures = [(p, faces[0].matrix) for p, faces in found if faces]

@@ -2,9 +2,10 @@
 and mouth boxes completed by `complete --align` defaults, shown at the photo's own resolution.
 
 Per row (eyes, then mouth): the original | masked | the 64-px fill warped up (--finisher none
---grain 0) | with the finisher (--grain 0) | the default (the finisher's detail and the photo's
-grain) | her own face at 64 px as the fill, through the same photo stage (finisher, blend, grain:
-what that stage keeps, so that the rest is the 64-px fill's); each a crop around the face,
+--exemplars none --grain 0) | with the finisher (--exemplars none --grain 0) | and the photo's
+grain (--exemplars none) | the default (a real face's fine detail from the exemplar library,
+the finisher, the grain) | her own face at 64 px as the fill, through the same photo stage
+(finisher, blend, grain: what that stage keeps); each a crop around the face,
 enlarged 2x (nearest) so that pixels show. Prints each fill's detail ratio in the box (mean
 |Laplacian| over the original's, eroded 3 px) at the photo's size, halved and at a third (about
 the model's 64-px frame).
@@ -40,9 +41,11 @@ def main() -> None:
     photo = Image.fromarray(samples.astronaut())  # a real portrait shipped with scikit-image
     original = np.asarray(photo)
     finished = Completer.load(ModelSource(model=args.model, finisher=args.finisher))
-    plain = Completer.load(ModelSource(model=args.model, finisher="none"))
-    ways = {"64-px fill warped up": (plain, 0.0), "with the finisher": (finished, 0.0)}
-    ways["default"] = (finished, 1.0)  # with the photo's grain
+    generator_only = Completer.load(ModelSource(model=args.model, finisher=args.finisher, exemplars="none"))
+    plain = Completer.load(ModelSource(model=args.model, finisher="none", exemplars="none"))
+    ways = {"64-px fill warped up": (plain, 0.0), "with the finisher": (generator_only, 0.0)}
+    ways["and the grain"] = (generator_only, 1.0)
+    ways["default (exemplar detail)"] = (finished, 1.0)
     names = [*ways, "her own 64-px face as the fill"]
     tiles = []
     print("| box | fill | detail | at 1/2 | at 1/3 |\n|---|---|---|---|---|")

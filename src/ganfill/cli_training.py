@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ganfill.cli_args import OUT, SWITCH, Verb, build, read_config
-from ganfill.config import EncoderTrainConfig, FinisherTrainConfig, ModelConfig, TrainConfig
+from ganfill.config import EncoderTrainConfig, ExemplarConfig, FinisherTrainConfig, ModelConfig, TrainConfig
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -81,6 +81,17 @@ def cmd_train_finisher(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_build_exemplars(args: argparse.Namespace) -> int:
+    """Write the library of real aligned faces whose fine detail the fills of photos take."""
+    from ganfill.data import read_split
+    from ganfill.exemplars import build_library
+
+    exclude = read_split(args.exclude_file) if args.exclude_file else ()
+    n = build_library(args.data_dir, args.out, build(ExemplarConfig, args), exclude=exclude)
+    print(f"wrote {args.out}: {n} faces ({Path(args.out).stat().st_size / 2**20:.1f} MiB)")
+    return 0
+
+
 TRAINING_VERBS: dict[str, Verb] = {
     "train": (
         cmd_train,
@@ -133,5 +144,15 @@ TRAINING_VERBS: dict[str, Verb] = {
             ),
         ],
         [FinisherTrainConfig],
+    ),
+    "build-exemplars": (
+        cmd_build_exemplars,
+        "write the library of real faces whose detail the fills of photos take",
+        [("data_dir", "faces aligned at the model's size (ganfill align)")],
+        [
+            ("--out", {"required": True, "help": "library file to write (.safetensors)"}),
+            ("--exclude-file", {"help": "split file of file stems to leave out (the held-out split)"}),
+        ],
+        [ExemplarConfig],
     ),
 }

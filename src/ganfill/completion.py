@@ -19,6 +19,7 @@ from ganfill.blending import paste, poisson_blend
 from ganfill.checkpoint import Model, ModelFileError, load_model
 from ganfill.config import CompletionConfig, ConfigError, ModelSource
 from ganfill.devices import bfloat16_is_fast, pick_device
+from ganfill.exemplars import Library, default_library, transfer
 from ganfill.finisher import Finisher, add_detail, default_detail, default_finisher, load_finisher
 from ganfill.images import ImageError, open_image, to_tensor, to_uint8
 from ganfill.inversion import invert
@@ -94,10 +95,12 @@ class Completer:
         aligner: FaceAligner | None = None,
         finisher: Finisher | str | Path | None = None,
         detail: Finisher | str | Path | None = None,
+        exemplars: Library | str | Path | None = None,
     ):
         self.model = load_model(model, device=device) if isinstance(model, str | Path) else model.to(device)
         self.finisher = load_finisher(finisher) if isinstance(finisher, str | Path) else finisher
         self.detail = load_finisher(detail) if isinstance(detail, str | Path) else detail
+        self.exemplars = Library(exemplars) if isinstance(exemplars, str | Path) else exemplars
         # Frozen once, here: searches that share the model (the server's concurrent requests)
         # then never toggle its train/grad flags, so none can race another.
         for net in (self.model.generator, self.model.discriminator, self.model.encoder):
@@ -112,7 +115,13 @@ class Completer:
         """The bundled default face model (64x64 aligned faces)."""
         if not DEFAULT_WEIGHTS.exists():
             raise ModelFileError(f"{DEFAULT_WEIGHTS}: the bundled model is missing from this install")
-        return cls(DEFAULT_WEIGHTS, device=device, finisher=default_finisher(64), detail=default_detail(64))
+        return cls(
+            DEFAULT_WEIGHTS,
+            device=device,
+            finisher=default_finisher(64),
+            detail=default_detail(64),
+            exemplars=default_library(64),
+        )
 
     @classmethod
     def load(cls, source: ModelSource | None = None) -> Completer:
@@ -125,10 +134,13 @@ class Completer:
             completer = cls(source.model, device=device)
             completer.finisher = default_finisher(completer.size)
             completer.detail = default_detail(completer.size)
+            completer.exemplars = default_library(completer.size)
         if source.finisher is not None:
             completer.finisher = None if source.finisher == "none" else load_finisher(source.finisher)
         if source.detail_pass is not None:
             completer.detail = None if source.detail_pass == "none" else load_finisher(source.detail_pass)
+        if source.exemplars is not None:
+            completer.exemplars = None if source.exemplars == "none" else Library(source.exemplars)
         return completer
 
     def plan(
@@ -230,8 +242,9 @@ class Completer:
             known = box_mask(ImageOps.exif_transpose(photo).size, box)
         cfg = dataclasses.replace(config or CompletionConfig(), **options)
         in_photo = {"dilate": cfg.dilate, "feather": cfg.feather, "grain": cfg.grain, "seed": seed}
-        # The detail pass sharpens the frame's fill; the finisher then draws it at the photo's scale,
-        # where the hole is grown, its edge feathered and the photo's grain matched (in_photo).
+        # The detail pass sharpens the frame's fill and the exemplars give it a real face's fine
+        # detail; the finisher then draws it at the photo's scale, where the hole is grown, its edge
+        # feathered and the photo's grain matched (in_photo).
         frame = dataclasses.replace(cfg, dilate=0, feather=0)
 
         def fill(faces: np.ndarray, face_known: np.ndarray) -> np.ndarray:
@@ -244,7 +257,9 @@ class Completer:
                 on_step=on_step,
                 on_plan=on_plan,
             )
-            return done.alternatives
+            if self.exemplars is None:
+                return done.alternatives
+            return transfer(self.exemplars, faces, face_known, done.alternatives)
 
         return complete_photo(photo, known, self.aligner(), fill, finisher=self.finisher, **in_photo)
 

@@ -315,6 +315,24 @@ class FinisherTrainConfig(_Config):
 
 
 @dataclass(frozen=True)
+class ExemplarConfig(_Config):
+    """How `ganfill build-exemplars` makes the library of real faces whose detail photos' fills take."""
+
+    keep: float = 0.4
+    """Fraction of the folder's faces kept: the sharpest (fine detail over contrast around the
+    eyes, nose and mouth), so that blurred or upscaled faces lend no detail."""
+    quality: int = 90
+    """JPEG quality of the stored grey faces (90: about 1.6 KB a 64-px face)."""
+    size: int = 64
+    """Side of the aligned faces: the model's frame."""
+
+    def __post_init__(self) -> None:
+        _check(0 < self.keep <= 1, f"keep must be in (0, 1], got {self.keep}")
+        _check(1 <= self.quality <= 100, f"quality must be 1-100, got {self.quality}")
+        _check(self.size >= 16, f"size must be >= 16, got {self.size}")
+
+
+@dataclass(frozen=True)
 class CompletionConfig(_Config):
     """How to search the latent space for one completion (Yeh et al. 2017, section 3)."""
 
@@ -546,6 +564,10 @@ class ModelSource(_Config):
     detail_pass: str | None = None
     """Detail-pass file that redraws every default fill's finest detail at the model's size
     (default: the bundled one for 64-px models); none: the search's fill as it is."""
+    exemplars: str | None = None
+    """Library of real aligned faces whose fine detail the fills of photos take, matched to the
+    face around the hole (default: the bundled one for 64-px models); none: the generator's
+    detail alone (`ganfill build-exemplars`)."""
     device: Device = "auto"
     """auto prefers CUDA, then MPS, then the CPU."""
 
