@@ -17,7 +17,7 @@ mouth box filled by each method.
 
     python benchmarks/photo_resolution.py [--limit 128] [--skip 0] [--masks eyes,mouth,center]
         [--methods ganfill,telea,ns,patchmatch,oracle] [--grid docs/photo_grid.png]
-        [--model FILE] [--finisher FILE|none] [--detail STRENGTH]
+        [--model FILE] [--finisher FILE|none] [--exemplars FILE|none] [--detail STRENGTH]
 """
 
 from __future__ import annotations

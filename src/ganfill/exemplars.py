@@ -4,10 +4,10 @@ The generator draws the right face at 64 px but softer than a real one: eyes wit
 and whites, teeth as a pale band. For each hole, the library face that best matches the face
 around it (a ring along the hole's edge, and the whole known face coarsely) and the
 generator's fill inside it is taken, contrast-matched and blurred to the photo's own
-sharpness; its detail finer than LOW model pixels replaces the fill's, the fill's coarse
-content and colour stay, and the result is Poisson-blended into the known face. Retrieval of
-real content for a hole follows Hays & Efros (2007), a global model with real local detail
-Liu, Shum & Freeman's face hallucination (2007), the gradient-domain paste Perez et al. (2003).
+sharpness; its detail finer than a LOW-px blur replaces the fill's, the fill's coarse content
+and colour stay, and the result is Poisson-blended into the known face. Retrieving real content
+for a hole follows Hays & Efros (2007); a global model with real local detail, Liu, Shum &
+Freeman's face hallucination (2007); the gradient-domain paste, Perez et al. (2003).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class Library:
     def __init__(self, path: str | Path = DEFAULT_EXEMPLARS) -> None:
         self.path = Path(path)
         tensors, meta = read_safetensors(self.path)
-        if meta.get("kind") != KIND or set(tensors) != {"jpeg", "offsets"}:
+        if meta.get("kind") != KIND or set(tensors) != {"jpeg", "offsets"} or "size" not in meta:
             raise ModelFileError(f"{self.path}: not an exemplar library (kind {meta.get('kind')!r})")
         self._jpeg, self._offsets = tensors["jpeg"].numpy(), tensors["offsets"].numpy()
         self.size: int = int(meta["size"])
