@@ -26,10 +26,11 @@ from ganfill.blending import poisson_blend
 from ganfill.checkpoint import ModelFileError, read_safetensors, write_safetensors
 from ganfill.config import ExemplarConfig
 from ganfill.data import load_folder
+from ganfill.images import GREY
 
 KIND = "ganfill-exemplars"
 DEFAULT_EXEMPLARS = Path(__file__).resolve().parent / "weights" / "exemplars.safetensors"
-LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+LUMA = GREY.astype(np.float32)
 RING = 6
 """Width in model pixels of the known ring along the hole's edge that a library face must match."""
 NEAR = 1.5
@@ -119,18 +120,25 @@ def build_library(
     """Write a library of the sharpest faces of an aligned folder, less the stems in exclude
     (grey JPEG in one safetensors file, no pickle); returns how many faces it holds."""
     config = config or ExemplarConfig()
-    keep, quality = config.keep, config.quality
     images = load_folder(folder, config.size, exclude=exclude)
     luma = np.round(images.images.permute(0, 2, 3, 1).numpy().astype(np.float32) @ LUMA).astype(np.uint8)
     score = sharpness(luma)
-    chosen = luma[np.sort(np.argsort(-score)[: max(1, int(keep * len(luma)))])]  # in the folder's order
+    chosen = luma[
+        np.sort(np.argsort(-score)[: max(1, int(config.keep * len(luma)))])
+    ]  # in the folder's order
     blobs = []
     for face in chosen:
         buffer = io.BytesIO()
-        Image.fromarray(face).save(buffer, "JPEG", quality=quality)
+        Image.fromarray(face).save(buffer, "JPEG", quality=config.quality)
         blobs.append(np.frombuffer(buffer.getvalue(), np.uint8))
     offsets = np.cumsum([0] + [len(b) for b in blobs])
-    info = {"data": str(folder), "faces": len(chosen), "of": len(luma), "keep": keep, "quality": quality}
+    info = {
+        "data": str(folder),
+        "faces": len(chosen),
+        "of": len(luma),
+        "keep": config.keep,
+        "quality": config.quality,
+    }
     tensors = {"jpeg": torch.from_numpy(np.concatenate(blobs)), "offsets": torch.from_numpy(offsets)}
     write_safetensors(out, tensors, {"kind": KIND, "size": luma.shape[1], "info": info})
     return len(chosen)
@@ -165,9 +173,12 @@ def _offset_free(
     return (gain**2 * spread - 2 * gain * together)[:, 0] + float((b**2).mean())
 
 
-def nearest(library: Library, face: np.ndarray, known: np.ndarray, fill: np.ndarray) -> tuple[int, float]:
-    """The library face that best matches an aligned face [S, S, 3] with known [S, S] (True =
-    keep) and its fill (the completion [S, S, 3]), and its contrast gain."""
+def nearest(
+    library: Library, face: np.ndarray, known: np.ndarray, fills: np.ndarray
+) -> list[tuple[int, float]]:
+    """For each completion [K, S, S, 3] of an aligned face [S, S, 3] with known [S, S] (True =
+    keep), the library face that best matches both, and its contrast gain. The ring's term and
+    the library's gathered pixels are the same for every completion: found once."""
     hole = ~known
     ring = _ring(hole)
     y = _luma(face)[ring]
@@ -175,15 +186,20 @@ def nearest(library: Library, face: np.ndarray, known: np.ndarray, fill: np.ndar
     lib_mean = lib.mean(1, keepdims=True)
     lib_std = np.sqrt(np.maximum(np.einsum("ij,ij->i", lib, lib)[:, None] / lib.shape[1] - lib_mean**2, 0))
     gain = np.clip((y.std() + 1) / (lib_std + 1), *GAIN)
-    d = _offset_free(lib, lib_mean, y, y.mean(), gain)
-    near, mine = _gathered(library.near, hole), _blur(_luma(fill), NEAR)[hole]
-    d += ALPHA * _offset_free(near, lib_mean, mine, y.mean(), gain)
+    around = _offset_free(lib, lib_mean, y, y.mean(), gain)
+    near = _gathered(library.near, hole)
     cells = cv2.resize(known.astype(np.float32), (FAR_SIDE, FAR_SIDE), interpolation=cv2.INTER_AREA) > 0.99
-    if cells.any():  # the completion stands in for the hole, so no unknown pixel is looked at
-        far, mine = _gathered(library.far, cells), _coarse(_luma(fill))[cells]
-        d += BETA * _offset_free(far, far.mean(1, keepdims=True), mine, mine.mean(), gain)
-    best = int(np.argmin(d))
-    return best, float(gain[best, 0])
+    far = _gathered(library.far, cells) if cells.any() else None  # whole cells only: no unknown pixel
+    found = []
+    for fill in fills:
+        luma = _luma(fill)
+        d = around + ALPHA * _offset_free(near, lib_mean, _blur(luma, NEAR)[hole], y.mean(), gain)
+        if far is not None:  # the completion stands in for the hole
+            mine = _coarse(luma)[cells]
+            d += BETA * _offset_free(far, far.mean(1, keepdims=True), mine, mine.mean(), gain)
+        best = int(np.argmin(d))
+        found.append((best, float(gain[best, 0])))
+    return found
 
 
 def _matched(face: np.ndarray, luma: np.ndarray, ring: np.ndarray, gain: float) -> np.ndarray:
@@ -197,18 +213,21 @@ def _matched(face: np.ndarray, luma: np.ndarray, ring: np.ndarray, gain: float) 
     return blurred
 
 
-def transfer_one(library: Library, face: np.ndarray, known: np.ndarray, fill: np.ndarray) -> np.ndarray:
-    """One completion [S, S, 3] uint8 with its hole's fine detail taken from the nearest library face."""
+def transfer_face(library: Library, face: np.ndarray, known: np.ndarray, fills: np.ndarray) -> np.ndarray:
+    """A face's completions [K, S, S, 3] uint8 with their hole's fine detail taken from the
+    nearest library face (known [S, S], True = keep)."""
     if known.all() or not known.any():  # nothing to fill, or no face around the hole to match
-        return fill
-    index, gain = nearest(library, face, known, fill)
-    exemplar = _matched(library.faces[index].astype(np.float32), _luma(face), _ring(~known), gain)
-    colour = fill.astype(np.float64)
-    luma = _luma(fill)
-    detail = _blur(luma, LOW) + gain * (exemplar - _blur(exemplar, LOW))
-    source = colour - luma[..., None] + detail[..., None]  # the fill's colour, the exemplar's detail
-    done = poisson_blend(face.astype(np.float64), source, known.astype(np.float32))
-    return np.clip(np.round(done), 0, 255).astype(np.uint8)
+        return fills
+    ring, photo = _ring(~known), _luma(face)
+    done = []
+    for (index, gain), fill in zip(nearest(library, face, known, fills), fills, strict=True):
+        exemplar = _matched(library.faces[index].astype(np.float32), photo, ring, gain)
+        luma = _luma(fill)
+        detail = _blur(luma, LOW) + gain * (exemplar - _blur(exemplar, LOW))
+        source = fill.astype(np.float64) - luma[..., None] + detail[..., None]  # its colour, their detail
+        blended = poisson_blend(face.astype(np.float64), source, known.astype(np.float32))
+        done.append(np.clip(np.round(blended), 0, 255).astype(np.uint8))
+    return np.stack(done)
 
 
 def transfer(library: Library, faces: np.ndarray, known: np.ndarray, fills: np.ndarray) -> np.ndarray:
@@ -218,4 +237,4 @@ def transfer(library: Library, faces: np.ndarray, known: np.ndarray, fills: np.n
         size = faces.shape[1]
         raise ModelFileError(f"{library.path}: holds {library.size}-px faces, the model's frame is {size}")
     rows = zip(faces, known > 0.5, fills, strict=True)
-    return np.stack([np.stack([transfer_one(library, f, k, c) for c in done]) for f, k, done in rows])
+    return np.stack([transfer_face(library, face, keep, done) for face, keep, done in rows])

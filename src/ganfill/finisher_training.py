@@ -35,7 +35,8 @@ from ganfill.finisher import (
     redraw,
     save_finisher,
 )
-from ganfill.realism import GREY, LAPLACIAN
+from ganfill.images import GREY
+from ganfill.realism import LAPLACIAN
 
 LAPLACIAN_KERNEL = torch.from_numpy(LAPLACIAN).float().view(1, 1, 3, 3)
 GREY_WEIGHTS = torch.from_numpy(GREY).float().view(1, 3, 1, 1)

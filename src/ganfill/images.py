@@ -18,6 +18,8 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".ti
 NOT_PICTURES = (".csv", ".json", ".txt", ".md", ".log")
 """Reports and notes that a folder of pictures may hold: skipped without a word."""
 Image.MAX_IMAGE_PIXELS = 64_000_000  # refuse decompression bombs early
+GREY = np.array([0.299, 0.587, 0.114])
+"""RGB weights of an image's grey (ITU-R 601 luma, as PIL's convert("L"))."""
 
 
 class ImageError(UserError):

@@ -18,7 +18,7 @@ from ganfill.blending import poisson_blend_coarse
 from ganfill.config import CompletionConfig
 from ganfill.finisher import Finisher, finish
 from ganfill.grain import match_grain, photo_grain
-from ganfill.images import ImageError, upright
+from ganfill.images import GREY, ImageError, upright
 from ganfill.masks import feather_weights, grow_holes
 
 # Image.transpose operations that undo each EXIF orientation (inverse of ImageOps.exif_transpose).
@@ -129,7 +129,7 @@ def complete_photo(
         if target is not None:
             out = match_grain(out, filled, target, rng, grain)
         if grey:  # a black-and-white photo stored as RGB gets a black-and-white fill
-            out = np.repeat(out @ np.array([0.299, 0.587, 0.114])[:, None], 3, axis=-1)
+            out = np.repeat(out @ GREY[:, None], 3, axis=-1)
         image = _restore_mode(base, _pasted(rgb, hole, area, fade * out + (1 - fade) * crop), hole)
         if orientation in UNDO_ORIENTATION:
             image = image.transpose(UNDO_ORIENTATION[orientation])

@@ -18,8 +18,9 @@ import cv2
 import numpy as np
 from scipy.ndimage import binary_erosion, convolve, zoom
 
+from ganfill.images import GREY
+
 LAPLACIAN = np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], np.float64)
-GREY = np.array([0.299, 0.587, 0.114])
 PATCH, LEVELS, DIRECTIONS, PATCHES_PER_SET = 7, 3, 256, 4096
 
 

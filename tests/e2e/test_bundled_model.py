@@ -9,6 +9,7 @@ from ganfill import masks
 from ganfill.baselines import METHODS
 from ganfill.cli import main
 from ganfill.completion import DEFAULT_WEIGHTS, Completer
+from ganfill.config import ModelSource
 from ganfill.data import load_folder
 
 PHOTOS = Path(__file__).resolve().parents[2] / "examples" / "photos"
@@ -143,8 +144,6 @@ def test_build_exemplars_writes_a_library_the_completer_takes(faces_dir: Path, t
         str(split),
     ]
     assert main(argv) == 0
-    from ganfill.config import ModelSource
-
     completer = Completer.load(ModelSource(exemplars=str(out)))
     assert completer.exemplars is not None and len(completer.exemplars) == 2 * 7  # half of 15, mirrored
     assert completer.exemplars.info["of"] == 15

@@ -8,7 +8,7 @@ from PIL import Image
 from ganfill import masks
 from ganfill.checkpoint import ModelFileError, read_safetensors, write_safetensors
 from ganfill.config import ExemplarConfig
-from ganfill.exemplars import LUMA, Library, build_library, nearest, sharpness, transfer, transfer_one
+from ganfill.exemplars import LUMA, Library, build_library, nearest, sharpness, transfer, transfer_face
 
 FACES = Path(__file__).resolve().parents[2] / "examples" / "faces"
 
@@ -52,7 +52,7 @@ def test_a_face_in_the_library_is_found_from_its_surroundings_and_a_soft_fill(li
     known = masks.make("eyes", 1, 64)[0] > 0.5
     for i in (0, 7, 14):
         fill = np.where(known[..., None], faces[i], cv2.GaussianBlur(faces[i], (0, 0), 2.5))
-        index, gain = nearest(library, faces[i], known, fill)
+        [(index, gain)] = nearest(library, faces[i], known, fill[None])
         assert index == i and gain == pytest.approx(1.0, abs=0.05)
 
 
@@ -61,7 +61,7 @@ def test_the_transfer_gives_the_hole_real_detail_and_keeps_every_known_pixel(lib
     face = _faces()[3]
     known = masks.make("eyes", 1, 64)[0] > 0.5
     fill = np.where(known[..., None], face, cv2.GaussianBlur(face, (0, 0), 1.5))  # a soft fill, right content
-    done = transfer_one(library, face, known, fill)
+    done = transfer_face(library, face, known, fill[None])[0]
     assert np.array_equal(done[known], face[known])
     inside = cv2.erode((~known).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     truth, soft, got = (_detail(a.astype(np.float32) @ LUMA, inside) for a in (face, fill, done))
