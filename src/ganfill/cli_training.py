@@ -83,10 +83,10 @@ def cmd_train_finisher(args: argparse.Namespace) -> int:
 
 def cmd_build_exemplars(args: argparse.Namespace) -> int:
     """Write the library of real aligned faces whose fine detail the fills of photos take."""
-    from ganfill.data import read_split
+    from ganfill.data import excluded
     from ganfill.exemplars import build_library
 
-    exclude = read_split(args.exclude_file) if args.exclude_file else ()
+    exclude = excluded(args.exclude_file)
     n = build_library(args.data_dir, args.out, build(ExemplarConfig, args), exclude=exclude)
     print(f"wrote {args.out}: {n} faces ({Path(args.out).stat().st_size / 2**20:.1f} MiB)")
     return 0

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from ganfill.errors import UserError
-from ganfill.images import ImageError, find_images, load_uint8
+from ganfill.images import GREY, ImageError, find_images, load_uint8
 
 HELDOUT_FILE = Path(__file__).parent / "splits" / "heldout.txt"
 
@@ -39,6 +39,41 @@ def read_split(path: str | Path = HELDOUT_FILE) -> tuple[str, ...]:
     """File stems listed in a split file (one per line, '#' comments allowed)."""
     lines = Path(path).read_text().splitlines()
     return tuple(s for line in lines if (s := line.split("#", 1)[0].strip()))
+
+
+TWIN_CORRELATION = 0.94
+"""Correlation of two standardised grey faces above which they are one photo (UTKFace holds the
+same chip under several names, re-encoded or recoloured; different people stay below 0.94)."""
+
+
+def excluded(path: str | Path | None) -> tuple[str, ...]:
+    """Stems to leave out of training: a split file's, and its twins' (`NAME_twins.txt` beside it:
+    other files that are copies of its faces) if that file exists; none without a split."""
+    if path is None:
+        return ()
+    twins = Path(path).with_name(f"{Path(path).stem}_twins.txt")
+    return read_split(path) + (read_split(twins) if twins.exists() else ())
+
+
+def find_twins(
+    faces: ImageSet, split: Iterable[str], min_correlation: float = TWIN_CORRELATION
+) -> list[tuple[str, str, float]]:
+    """(split face, other face, correlation) for every face outside the split that is a copy of
+    one inside it: aligned faces whose standardised grey pixels correlate above min_correlation."""
+    grey = faces.images.float().permute(0, 2, 3, 1) @ torch.as_tensor(GREY, dtype=torch.float32)
+    grey = grey.reshape(len(grey), -1)
+    grey = (grey - grey.mean(1, keepdim=True)) / (grey.std(1, keepdim=True) + 1e-3)
+    inside = set(split)
+    mine = [i for i, name in enumerate(faces.names) if name in inside]
+    others = [i for i, name in enumerate(faces.names) if name not in inside]
+    if not mine or not others:
+        return []
+    correlation = grey[mine] @ grey[others].T / grey.shape[1]
+    pairs = [
+        (faces.names[mine[r]], faces.names[others[c]], float(correlation[r, c]))
+        for r, c in torch.nonzero(correlation > min_correlation).tolist()
+    ]
+    return sorted(pairs, key=lambda pair: -pair[2])
 
 
 def stem_of(path: Path) -> str:

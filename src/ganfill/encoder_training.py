@@ -146,7 +146,7 @@ def attach_encoder(
 
     encoder_from: a model file whose encoder training continues (its steps and seconds add up).
     """
-    from ganfill.data import load_folder, read_split
+    from ganfill.data import excluded, load_folder
 
     model = load_model(model_path)
     start, prior = None, {}
@@ -157,7 +157,7 @@ def attach_encoder(
         start, prior = earlier.encoder, earlier.info.get("encoder", {})
     faces = None
     if data_dir is not None:
-        exclude = read_split(exclude_file) if exclude_file else ()
+        exclude = excluded(exclude_file)
         faces = load_folder(data_dir, model.config.image_size, exclude=exclude).images
     enc, log = train_encoder(model, config, faces=faces, start=start, progress=progress)
     model.encoder = enc

@@ -277,9 +277,9 @@ def train_finisher_folder(
     """train_finisher on the faces of a folder aligned at the finisher's output size (model_size
     x config.scale: `ganfill align --size 192` for scale 3), leaving out the stems of
     exclude_file (the held-out split)."""
-    from ganfill.data import load_folder, read_split
+    from ganfill.data import excluded, load_folder
 
-    exclude = read_split(exclude_file) if exclude_file else ()
+    exclude = excluded(exclude_file)
     faces = load_folder(data_dir, model_size * config.scale, exclude=exclude).images
     model, detail = None, None
     if guesses is not None:

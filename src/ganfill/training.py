@@ -27,7 +27,7 @@ from ganfill import checkpoint as ckpt
 from ganfill import devices
 from ganfill.checkpoint import TrainingState
 from ganfill.config import ConfigError, TrainConfig
-from ganfill.data import DataError, ImageSet, load_folder, read_split
+from ganfill.data import DataError, ImageSet, excluded, load_folder
 from ganfill.devices import pick_device
 from ganfill.files import atomic_write
 from ganfill.images import grid, save_atomic, to_uint8
@@ -334,7 +334,7 @@ def train(
     data_dir, run_dir = Path(data_dir), Path(run_dir)
     if resume and not (run_dir / "checkpoints" / "latest.safetensors").exists():
         raise DataError(f"{run_dir}: nothing to resume (no checkpoints/latest.safetensors)")
-    exclude = read_split(config.exclude_file) if config.exclude_file else ()
+    exclude = excluded(config.exclude_file)
     data = load_folder(
         data_dir, config.model.image_size, crop=config.crop, workers=config.workers, exclude=exclude
     )
