@@ -49,7 +49,7 @@ same chip under several names, re-encoded or recoloured; different people stay b
 def excluded(path: str | Path | None) -> tuple[str, ...]:
     """Stems to leave out of training: a split file's, and its twins' (`NAME_twins.txt` beside it:
     other files that are copies of its faces) if that file exists; none without a split."""
-    if path is None:
+    if not path:
         return ()
     twins = Path(path).with_name(f"{Path(path).stem}_twins.txt")
     return read_split(path) + (read_split(twins) if twins.exists() else ())

@@ -36,7 +36,7 @@ def test_twins_are_the_split_faces_copies_and_no_other_face() -> None:
 def test_excluded_adds_the_twins_listed_beside_the_split(tmp_path: Path) -> None:
     split = tmp_path / "held.txt"
     split.write_text("# held out\na\nb\n")
-    assert excluded(split) == ("a", "b") and excluded(None) == ()
+    assert excluded(split) == ("a", "b") and excluded(None) == excluded("") == ()
     (tmp_path / "held_twins.txt").write_text("c  # copy of a\n")
     assert excluded(split) == ("a", "b", "c")
 
