@@ -137,11 +137,10 @@ def main() -> None:
     )
     config = CompletionConfig(detail=args.detail)
     strength = "default" if args.detail is None else args.detail
+    files = {"model": args.model, "finisher": args.finisher, "exemplars": args.exemplars}
     print(
-        f"model {args.model or 'bundled'}, finisher {args.finisher or 'bundled'}, detail pass {strength}",
-        end="",
+        ", ".join(f"{name} {file or 'bundled'}" for name, file in files.items()) + f", detail pass {strength}"
     )
-    print(f", exemplars {args.exemplars or 'bundled'}")
     aligner = completer.aligner()
     found = [(p, aligner.detect(p)) for p in photos(args.data, args.limit, args.skip)]
     pictures = [(p, faces[0].matrix) for p, faces in found if faces]

@@ -16,6 +16,7 @@ the model's 64-px frame).
 from __future__ import annotations
 
 import argparse
+import copy
 
 import numpy as np
 from PIL import Image
@@ -41,8 +42,11 @@ def main() -> None:
     photo = Image.fromarray(samples.astronaut())  # a real portrait shipped with scikit-image
     original = np.asarray(photo)
     finished = Completer.load(ModelSource(model=args.model, finisher=args.finisher))
-    generator_only = Completer.load(ModelSource(model=args.model, finisher=args.finisher, exemplars="none"))
-    plain = Completer.load(ModelSource(model=args.model, finisher="none", exemplars="none"))
+    finished.aligner()  # dlib and the model load once: the variants below share them
+    generator_only = copy.copy(finished)
+    generator_only.exemplars = None  # --exemplars none
+    plain = copy.copy(generator_only)
+    plain.finisher = None  # --finisher none
     ways = {"64-px fill warped up": (plain, 0.0), "with the finisher": (generator_only, 0.0)}
     ways["and the grain"] = (generator_only, 1.0)
     ways["default (exemplar detail)"] = (finished, 1.0)

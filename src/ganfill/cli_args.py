@@ -19,6 +19,10 @@ Handler = Callable[[argparse.Namespace], int]
 Verb = tuple[Handler, str, list[tuple[str, str]], list[tuple[str, dict]], list[type]]
 """A CLI verb: handler, help, positional arguments, flags of its own (argparse keywords), configs."""
 OUT = ("--out", {"required": True, "help": "output folder"})
+EXCLUDE = (
+    "--exclude-file",
+    {"help": "split file of file stems to leave out (the held-out split) and its NAME_twins.txt beside it"},
+)
 SWITCH = {"action": "store_true"}
 
 

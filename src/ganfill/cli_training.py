@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ganfill.cli_args import OUT, SWITCH, Verb, build, read_config
+from ganfill.cli_args import EXCLUDE, OUT, SWITCH, Verb, build, read_config
 from ganfill.config import EncoderTrainConfig, ExemplarConfig, FinisherTrainConfig, ModelConfig, TrainConfig
 
 
@@ -107,7 +107,7 @@ TRAINING_VERBS: dict[str, Verb] = {
         [
             ("--out", {"required": True, "help": "model file to write (.safetensors)"}),
             ("--data", {"help": "aligned real faces to train on as well (recommended)"}),
-            ("--exclude-file", {"help": "split file of file stems to leave out (the held-out split)"}),
+            EXCLUDE,
             ("--encoder-from", {"help": "model file whose encoder to continue training"}),
         ],
         [EncoderTrainConfig],
@@ -136,7 +136,7 @@ TRAINING_VERBS: dict[str, Verb] = {
         [("data_dir", "faces aligned at the output's size (ganfill align --size 192 for --scale 3)")],
         [
             ("--out", {"required": True, "help": "finisher file to write (.safetensors)"}),
-            ("--exclude-file", {"help": "split file of file stems to leave out (the held-out split)"}),
+            EXCLUDE,
             ("--init-from", {"help": "finisher file to continue training"}),
             (
                 "--guesses",
@@ -151,7 +151,7 @@ TRAINING_VERBS: dict[str, Verb] = {
         [("data_dir", "faces aligned at the model's size (ganfill align)")],
         [
             ("--out", {"required": True, "help": "library file to write (.safetensors)"}),
-            ("--exclude-file", {"help": "split file of file stems to leave out (the held-out split)"}),
+            EXCLUDE,
         ],
         [ExemplarConfig],
     ),

@@ -140,7 +140,8 @@ class TrainConfig(_Config):
     init_from: str | None = None
     """Start from a model file's weights (its generator and discriminator), with fresh optimisers."""
     exclude_file: str | None = None
-    """A split file of file stems never to train on (the held-out split)."""
+    """A split file of file stems never to train on (the held-out split), with those its
+    NAME_twins.txt beside it lists (copies of its faces under other names)."""
 
     def __post_init__(self) -> None:
         _check(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
