@@ -297,7 +297,9 @@ def complete_photos(
             continue
         target = out / f"{names[i]}.png"
         save_atomic(result.image, target, exif=result.image.info.get("exif", b""))
-        log.record(path, target, what, "done", time.perf_counter() - start, None)
+        seconds = time.perf_counter() - start
+        report.seconds += seconds
+        log.record(path, target, what, "done", seconds, None)
         report.completed.append(target)
     shards.wait_for_all(shard)
     if shard.rank == 0:

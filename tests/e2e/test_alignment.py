@@ -1,4 +1,5 @@
 import csv
+import json
 from pathlib import Path
 
 import numpy as np
@@ -169,6 +170,21 @@ def test_complete_align_keeps_exif_orientation_and_mode(tiny_model_file: Path, t
     assert (out / "sideways.png").stat().st_mtime_ns == written
     assert main([*args, "--iters", "3", "--no-progress"]) == 0  # other settings: done again
     assert (out / "sideways.png").stat().st_mtime_ns != written
+
+
+def test_a_photo_jobs_report_counts_its_time(tiny_model_file: Path, tmp_path: Path) -> None:
+    from ganfill.batch import complete_photos
+    from ganfill.completion import Completer
+    from ganfill.config import CompletionConfig, MaskConfig, RunConfig
+
+    out = tmp_path / "out"
+    config, run = CompletionConfig(iters=2), RunConfig()
+    report = complete_photos(
+        [UTK], out, Completer(tiny_model_file), config, mask=MaskConfig(), box=(70, 100, 60, 40), run=run
+    )
+    recorded = [json.loads(line)["seconds"] for line in (out / "manifest.jsonl").open()]
+    assert len(report.completed) == 1 and recorded[0] > 0
+    assert report.seconds == pytest.approx(sum(recorded), abs=1e-3)  # the summary line prints it
 
 
 def test_no_face_or_missed_mask_is_a_clear_error(tiny_model_file: Path, tmp_path: Path, capsys) -> None:
