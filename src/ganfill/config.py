@@ -205,6 +205,8 @@ class EncoderTrainConfig(_Config):
     CPU with AMX); the losses and the encoder's weights stay float32. Ignored elsewhere."""
     seed: int = 0
     """Seed of the initialisation, the masks and the batches."""
+    device: Device = "auto"
+    """auto prefers CUDA, then MPS, then the CPU (the generator, D and the encoder move there)."""
 
     def __post_init__(self) -> None:
         _check(self.steps >= 1, f"steps must be >= 1, got {self.steps}")
@@ -287,6 +289,9 @@ class FinisherTrainConfig(_Config):
     (a stopped run keeps its last one)."""
     seed: int = 0
     """Seed of the initialisation, the masks and the batches."""
+    device: Device = "auto"
+    """auto prefers CUDA, then MPS, then the CPU (the finisher, its critic and the guessing model
+    move there; the detail pass over the guesses stays on the CPU, as at use)."""
 
     def __post_init__(self) -> None:
         _check(self.steps >= 1 and self.save_every >= 1, "steps and save_every must be >= 1")

@@ -88,32 +88,33 @@ def train_encoder(
     """
     g, d = model.generator, model.discriminator
     size, z_dim = model.config.image_size, model.config.z_dim
-    enc = _starting_encoder(model, config, start)
+    device = next(g.parameters()).device  # the model's: attach_encoder puts it on config.device
+    enc = _starting_encoder(model, config, start).to(device)
     opt = torch.optim.Adam(enc.parameters(), lr=config.lr, betas=(0.5, 0.999))
     rng = np.random.default_rng(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
     n_real = int(config.batch_size * config.real_fraction) if faces is not None else 0
     n_fake = config.batch_size - n_real
     log: list[dict[str, float]] = []
-    device = next(g.parameters()).device
     amp = devices.amp(device, config.amp)
     start = time.perf_counter()
     with frozen(g, d):
         for step in tqdm(range(config.steps), disable=not progress, unit="step", file=sys.stderr):
-            z = sample_z(n_fake, z_dim, generator=gen)
+            z = sample_z(n_fake, z_dim, generator=gen).to(device)
             known = torch.from_numpy(mask_kinds.mixed(TRAIN_MASKS, config.batch_size, size, rng))[:, None]
+            known = known.to(device)
             with amp:
                 loss, loss_z, loss_pix, z_hat = _sample_terms(g, enc, config, z, known[:n_fake])
-                loss_hole, guesses = torch.zeros(()), z_hat
+                loss_hole, guesses = torch.zeros((), device=device), z_hat
                 if n_real:
                     idx = torch.randint(len(faces), (n_real,), generator=gen)
                     loss, loss_hole, z_real = _real_face_terms(
-                        model, enc, config, faces[idx], known[n_fake:], loss
+                        model, enc, config, faces[idx].to(device), known[n_fake:], loss
                     )
                     guesses = torch.cat([z_hat, z_real])
             if config.latent_weight > 0:  # guesses spread like the prior's codes
-                directions = F.normalize(torch.randn(z_dim, 64, generator=gen), dim=0)
-                prior = sample_z(len(guesses), z_dim, generator=gen)
+                directions = F.normalize(torch.randn(z_dim, 64, generator=gen), dim=0).to(device)
+                prior = sample_z(len(guesses), z_dim, generator=gen).to(device)
                 loss = loss + config.latent_weight * sliced_distance(guesses, prior, directions)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -148,7 +149,7 @@ def attach_encoder(
     """
     from ganfill.data import excluded, load_folder
 
-    model = load_model(model_path)
+    model = load_model(model_path, device=devices.pick_device(config.device))
     start, prior = None, {}
     if encoder_from is not None:
         earlier = load_model(encoder_from)

@@ -45,7 +45,7 @@ def blurred(images: torch.Tensor, sigma: float) -> torch.Tensor:
     if sigma <= 0:
         return images
     radius = max(1, round(3 * sigma))
-    x = torch.arange(-radius, radius + 1, dtype=images.dtype)
+    x = torch.arange(-radius, radius + 1, dtype=images.dtype, device=images.device)
     kernel = torch.exp(-0.5 * (x / sigma) ** 2)
     row = (kernel / kernel.sum()).view(1, 1, 1, -1).repeat(images.shape[1], 1, 1, 1)
     out = F.conv2d(F.pad(images, (radius, radius, 0, 0), mode="reflect"), row, groups=images.shape[1])

@@ -22,6 +22,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 from tqdm import tqdm
 
+from ganfill import devices
 from ganfill import masks as mask_kinds
 from ganfill.checkpoint import Model, ModelFileError, load_model, read_safetensors, write_safetensors
 from ganfill.config import ConfigError, FinisherTrainConfig
@@ -66,10 +67,11 @@ def critic_file(finisher_file: str | Path) -> Path:
 
 
 def _networks(
-    config: FinisherTrainConfig, init_from: str | Path | None
+    config: FinisherTrainConfig, init_from: str | Path | None, device: torch.device
 ) -> tuple[Finisher, PatchCritic, dict]:
     """A finisher to train (init_from's weights if given) and its critic (init_from's kept one if
-    there is one, else fresh), and how init_from was trained (empty for a fresh start)."""
+    there is one, else fresh), both on device, and how init_from was trained (empty for a fresh
+    start)."""
     finisher = Finisher(config.width, config.blocks, config.scale, config.keep, config.highpass)
     critic, before = PatchCritic(), {}
     if init_from:
@@ -82,7 +84,7 @@ def _networks(
             if meta.get("kind") != CRITIC_KIND:
                 raise ModelFileError(f"{kept}: not a finisher's critic (kind {meta.get('kind')!r})")
             critic.load_state_dict(tensors)
-    return finisher.train().requires_grad_(True), critic, before
+    return finisher.to(device).train().requires_grad_(True), critic.to(device), before
 
 
 def _save(out: str | Path, finisher: Finisher, critic: PatchCritic, info: dict) -> None:
@@ -113,8 +115,8 @@ def hole_crops(
 def _detail(images: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
     """Mean |Laplacian| of each image's grey values inside its hole [B] (realism.detail, in torch
     so that it has a gradient)."""
-    grey = (images * GREY_WEIGHTS).sum(1, keepdim=True)
-    edges = F.conv2d(F.pad(grey, (1, 1, 1, 1), mode="reflect"), LAPLACIAN_KERNEL).abs()
+    grey = (images * GREY_WEIGHTS.to(images.device)).sum(1, keepdim=True)
+    edges = F.conv2d(F.pad(grey, (1, 1, 1, 1), mode="reflect"), LAPLACIAN_KERNEL.to(images.device)).abs()
     return (edges * hole).sum((1, 2, 3)) / hole.sum((1, 2, 3)).clamp(min=1)
 
 
@@ -125,15 +127,19 @@ def _batch(
     gen: torch.Generator,
     guesses: Model | None = None,
     detail: Finisher | None = None,
+    *,
+    device: torch.device | str = "cpu",
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """A step's faces in [-1, 1] (flipped at random), their known-masks (none known without
     context) and, with a model, its guesses of the faces at its size (with the detail pass, as
     completion draws them) pasted into the holes (without context: its whole faces), all
-    mirrored `border` px beyond the frame and cut around the holes."""
-    batch = faces[torch.randint(len(faces), (config.batch_size,), generator=gen)].float().div(127.5).sub(1)
-    flip = torch.rand(len(batch), generator=gen) < 0.5
+    mirrored `border` px beyond the frame and cut around the holes, on `device`."""
+    picked = faces[torch.randint(len(faces), (config.batch_size,), generator=gen)]
+    batch = picked.to(device).float().div(127.5).sub(1)
+    flip = (torch.rand(len(batch), generator=gen) < 0.5).to(device)
     batch[flip] = batch[flip].flip(-1)
     known = torch.from_numpy(mask_kinds.mixed(config.holes, len(batch), batch.shape[-1], rng))[:, None]
+    known = known.to(device)
     fills = None
     if guesses is not None:  # drawn at the model's size, shown at the finisher's (nearest)
         r = config.scale
@@ -222,16 +228,17 @@ def train_finisher(
     if guesses is not None and guesses.encoder is None:
         raise ConfigError("guesses need a model with an encoder (ganfill train-encoder)")
     torch.manual_seed(config.seed)
-    finisher, critic, before = _networks(config, init_from)
+    device = devices.pick_device(config.device)
+    finisher, critic, before = _networks(config, init_from, device)
+    guesses = None if guesses is None else guesses.to(device)
     opt = torch.optim.Adam(finisher.parameters(), lr=config.lr, betas=(0.5, 0.999))
     opt_critic = torch.optim.Adam(critic.parameters(), lr=config.lr, betas=(0.5, 0.999))
-    rng = np.random.default_rng(config.seed)
-    gen = torch.Generator().manual_seed(config.seed)
+    rng, gen = np.random.default_rng(config.seed), torch.Generator().manual_seed(config.seed)
     log: list[dict[str, float]] = []
     start = time.perf_counter()
     steps = range(-config.critic_warmup, config.steps)  # negative: the critic's warm-up
     for step in tqdm(steps, disable=not progress, unit="step", file=sys.stderr):
-        batch, known, fills = _batch(faces, config, rng, gen, guesses, detail)
+        batch, known, fills = _batch(faces, config, rng, gen, guesses, detail, device=device)
         soft = float(rng.uniform(0, config.soften))
         with torch.set_grad_enabled(step >= 0):
             total, terms, composite, patches = _losses(finisher, critic, batch, known, config, soft, fills)
@@ -243,9 +250,8 @@ def train_finisher(
         opt.step()
         critic_loss = _critic_step(critic, opt_critic, batch, composite, patches)
         if step % 50 == 0 or step == config.steps - 1:
-            entry = {k: v.item() for k, v in terms.items()}
+            entry = {k: v.item() for k, v in terms.items()} | {"seconds": time.perf_counter() - start}
             log.append({"step": step, "loss": total.item(), "critic": critic_loss, **entry})
-            log[-1]["seconds"] = time.perf_counter() - start
             if on_log is not None:
                 on_log(log[-1])
         if (step + 1) % config.save_every == 0 or step == config.steps - 1:

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from ganfill.cli import main
@@ -68,6 +69,11 @@ def test_sixteen_bit_images_and_masks_are_read_as_such(tiny_model_file: Path, tm
         (["sample", "{model}", "--out", "{tmp}/s.png", "-n", "0"], "number of samples must be >= 1"),
         (["train-encoder", "{model}", "--out", "{tmp}/e.safetensors", "--steps", "0"], "steps must be >= 1"),
         (["train", "{tmp}", "--out", "{tmp}/run", "--epochs", "0"], "epochs must be >= 1"),
+        pytest.param(
+            ["train-encoder", "{model}", "--out", "{tmp}/e.safetensors", "--steps", "1", "--device", "cuda"],
+            "device cuda: no CUDA GPU is available",
+            marks=pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is here"),
+        ),
     ],
 )
 def test_other_verbs_refuse_nonsense_in_one_line(

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from ganfill import masks
 from ganfill.checkpoint import ModelFileError, read_safetensors
-from ganfill.config import FinisherTrainConfig
+from ganfill.config import ConfigError, FinisherTrainConfig
 from ganfill.finisher import Finisher, add_detail, blurred, consistent, finish, load_finisher, save_finisher
 from ganfill.finisher_training import _batch, critic_file, hole_crops, train_finisher
 
@@ -78,6 +78,14 @@ def test_training_learns_the_detail_and_the_file_round_trips(tmp_path: Path) -> 
         again[0]["l1"] < log[0]["l1"]
         and load_finisher(tmp_path / "more.safetensors").info["steps_done"] == 120
     )
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is here")
+def test_training_runs_on_the_device_asked_for(tmp_path: Path) -> None:
+    config = FinisherTrainConfig(steps=1, batch_size=2, width=8, blocks=1, device="cuda")
+    with pytest.raises(ConfigError, match="device cuda: no CUDA GPU is available"):
+        train_finisher(_striped_faces(4), tmp_path / "f.safetensors", config, progress=False)
+    assert not (tmp_path / "f.safetensors").exists()
 
 
 def test_a_continued_run_keeps_its_critic_or_warms_a_fresh_one_up(tmp_path: Path) -> None:
