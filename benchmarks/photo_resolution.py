@@ -18,6 +18,7 @@ mouth box filled by each method.
     python benchmarks/photo_resolution.py [--limit 128] [--skip 0] [--masks eyes,mouth,center]
         [--methods ganfill,telea,ns,patchmatch,oracle] [--grid docs/photo_grid.png]
         [--model FILE] [--finisher FILE|none] [--exemplars FILE|none] [--detail STRENGTH]
+        [--search KEY:VALUE:...]  (search settings, CompletionConfig's fields: spread:0.8:lr:0.04)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from machine import describe_machine
+from realistic_search import parse_setup
 
 from ganfill import masks
 from ganfill.alignment import unwarp
@@ -130,16 +132,19 @@ def main() -> None:
     parser.add_argument("--finisher", help="finisher file, or none (default: the bundled one)")
     parser.add_argument("--exemplars", help="exemplar library file, or none (default: the bundled one)")
     parser.add_argument("--detail", type=float, help="strength of the detail pass (default: the schedule's)")
+    parser.add_argument("--search", default="", help="search settings as key:value pairs (CompletionConfig)")
     args = parser.parse_args()
     print(describe_machine())
     completer = Completer.load(
         ModelSource(model=args.model, finisher=args.finisher, exemplars=args.exemplars)
     )
-    config = CompletionConfig(detail=args.detail)
+    _, search = parse_setup(f"search={args.search}")
+    config = CompletionConfig(detail=args.detail, **search)
     strength = "default" if args.detail is None else args.detail
     files = {"model": args.model, "finisher": args.finisher, "exemplars": args.exemplars}
     print(
-        ", ".join(f"{name} {file or 'bundled'}" for name, file in files.items()) + f", detail pass {strength}"
+        ", ".join(f"{name} {file or 'bundled'}" for name, file in files.items())
+        + f", detail pass {strength}, search {search or 'default'}"
     )
     aligner = completer.aligner()
     found = [(p, aligner.detect(p)) for p in photos(args.data, args.limit, args.skip)]
