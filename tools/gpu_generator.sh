@@ -5,8 +5,8 @@
 #
 #   bash tools/gpu_generator.sh [G_SECONDS] [ENCODER_STEPS]     (on the device: OUT is set there)
 #
-# Environment: FACES (default gpu/faces), DEVICE (cuda), INIT (a model file to start G and D
-# from; default none: from scratch), OUT (where results go; default runs/gpu).
+# Environment: FACES (default gpu/faces), DEVICE (cuda), INIT (a model file with an encoder to
+# start G, D and the encoder from; default none: from scratch), OUT (results; default runs/gpu).
 set -euo pipefail
 g_seconds=${1:-360}
 encoder_steps=${2:-3000}
@@ -28,7 +28,7 @@ timeout -s TERM "$g_seconds" python3 -m ganfill train "$faces" --out "$run" --de
 python3 -m ganfill export "$run" "$run/gan.safetensors"
 python3 -m ganfill train-encoder "$run/gan.safetensors" --out "$run/full.safetensors" --data "$faces" \
     --exclude-file "$split" --device "$device" --amp --steps "$encoder_steps" --batch-size 256 \
-    --hole-weight 1.0 --no-progress
+    --hole-weight 1.0 --no-progress ${INIT:+--encoder-from "$INIT"}
 python3 - "$run/full.safetensors" "$out/faces64.safetensors" <<'EOF'
 import sys
 from ganfill.checkpoint import load_model, save_model
