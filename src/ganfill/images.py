@@ -89,13 +89,21 @@ def open_image(path: str | Path) -> Image.Image:
         raise ImageError(f"{path}: not a readable image ({type(exc).__name__})") from None
 
 
+DEEP_GREY = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")
+
+
+def white_of(im: Image.Image) -> float:
+    """The value of white in a 16- or 32-bit grey image: 65535 in the 16-bit modes or where
+    values pass 255, else 255."""
+    return 65535.0 if im.mode.startswith("I;16") or np.asarray(im).max(initial=0) > 255 else 255.0
+
+
 def to_8bit(im: Image.Image) -> Image.Image:
     """16- and 32-bit grey images scaled to 8 bits (PIL's convert would clip them to white)."""
-    if im.mode not in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+    if im.mode not in DEEP_GREY:
         return im
-    values = np.asarray(im, dtype=np.float64)
-    top = 65535.0 if im.mode.startswith("I;16") or values.max(initial=0) > 255 else 255.0
-    return Image.fromarray(np.clip(values * (255.0 / top), 0, 255).round().astype(np.uint8), mode="L")
+    values = np.asarray(im, dtype=np.float64) * (255.0 / white_of(im))
+    return Image.fromarray(np.clip(values, 0, 255).round().astype(np.uint8), mode="L")
 
 
 def upright(im: Image.Image) -> Image.Image:

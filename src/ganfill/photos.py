@@ -11,14 +11,14 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from ganfill.alignment import AlignmentError, Face, FaceAligner, Interpolation, unwarp, warp
 from ganfill.blending import poisson_blend_coarse
 from ganfill.config import CompletionConfig
 from ganfill.finisher import Finisher, finish
 from ganfill.grain import match_grain, photo_grain
-from ganfill.images import GREY, ImageError, upright
+from ganfill.images import GREY, ImageError, to_8bit, white_of
 from ganfill.masks import feather_weights, grow_holes
 
 # Image.transpose operations that undo each EXIF orientation (inverse of ImageOps.exif_transpose).
@@ -31,7 +31,8 @@ UNDO_ORIENTATION = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_270,
 }
-SUPPORTED_MODES = ("RGB", "RGBA", "L")
+KEPT_MODES = ("RGB", "RGBA", "L", "LA", "I", "I;16", "I;16B", "I;16L")
+"""Modes a completed photo keeps (PNG holds them, a fill fits them); others come back RGB(A)."""
 GREY_SPREAD = 6
 """Most a pixel's channels differ (JPEG's colour noise) in a photo taken for black-and-white."""
 
@@ -97,13 +98,12 @@ def complete_photo(
     adds the photo's own finest grain where the fill is smoother (grain.py; seeded by seed).
     """
     orientation = photo.getexif().get(0x0112, 1)
-    base = upright(photo)
+    base = _returned(photo)
     if base.size != (known.shape[1], known.shape[0]):
         raise ImageError(
             f"mask is {known.shape[1]}x{known.shape[0]}, the photo is {base.width}x{base.height}"
         )
-    base = base if base.mode in SUPPORTED_MODES else base.convert("RGB")
-    rgb = np.asarray(base.convert("RGB"))
+    rgb = np.asarray(to_8bit(base).convert("RGB"))
     known = grow_holes(known, dilate)
     hole = known < 0.5
     chosen, known_aligned = _faces_in_hole(rgb, known, aligner)
@@ -227,14 +227,31 @@ def _blend_region(target: np.ndarray, source: np.ndarray, keep: np.ndarray, fact
     return out
 
 
+def _returned(photo: Image.Image) -> Image.Image:
+    """The photo upright, in the mode its completion comes back in: its own if KEPT_MODES holds
+    it; float grey as 8-bit grey; a palette or other mode as RGBA if it has transparency, else RGB."""
+    im = ImageOps.exif_transpose(photo)
+    if im.mode == "F":
+        return to_8bit(im)
+    if im.mode in KEPT_MODES:
+        return im
+    alpha = im.mode in ("PA", "RGBa", "La") or "transparency" in im.info
+    return im.convert("RGBA" if alpha else "RGB")
+
+
 def _restore_mode(base: Image.Image, rgb: np.ndarray, hole: np.ndarray) -> Image.Image:
-    """The completed RGB pixels in the photo's own mode; pixels outside the hole stay as they were."""
+    """The completed RGB pixels in the photo's own mode; pixels outside the hole stay as they were
+    (alpha and 16-bit values too)."""
     if base.mode == "RGB":
         return Image.fromarray(rgb)
     original = np.array(base)
+    grey = np.asarray(Image.fromarray(rgb).convert("L"))
     if base.mode == "RGBA":
         original[..., :3][hole] = rgb[hole]
-    else:  # L: only the hole is converted to grey
-        grey = np.asarray(Image.fromarray(rgb).convert("L"))
+    elif base.mode == "LA":
+        original[..., 0][hole] = grey[hole]
+    elif base.mode == "L":
         original[hole] = grey[hole]
-    return Image.fromarray(original, mode=base.mode)
+    else:  # 16- or 32-bit grey: the fill scaled to the photo's white
+        original[hole] = np.round(grey[hole] * (white_of(base) / 255.0)).astype(original.dtype)
+    return Image.fromarray(original)  # the array's type names the mode: base's

@@ -106,6 +106,37 @@ def test_complete_align_changes_only_masked_pixels(tiny_model_file: Path, tmp_pa
     assert np.array_equal(before[far], after[far]) and (before[ring] != after[ring]).any()
 
 
+@pytest.mark.parametrize(
+    "mode, returned",
+    [("LA", "LA"), ("I;16", "I;16"), ("I", "I"), ("PA", "RGBA"), ("P", "RGB"), ("CMYK", "RGB")],
+)
+def test_other_modes_keep_their_pixels_alpha_and_depth_outside_the_hole(
+    tiny_model_file: Path, mode: str, returned: str
+) -> None:
+    from ganfill.completion import Completer
+
+    face = Image.open(UTK)
+    if mode in ("I;16", "I"):  # 16-bit grey: values no 8-bit image holds
+        deep = np.asarray(face.convert("L")).astype(np.uint16) * 257 + 3
+        photo = Image.fromarray(deep if mode == "I;16" else deep.astype(np.int32))
+    elif mode == "LA":
+        photo = Image.merge("LA", (face.convert("L"), Image.linear_gradient("L").resize(face.size)))
+    elif mode == "PA":
+        photo = face.convert("P").convert("PA")
+    else:
+        photo = face.convert(mode)
+    known = np.ones((200, 200), np.float32)
+    known[100:140, 70:130] = 0
+    result = Completer(tiny_model_file).complete_photo(photo, known, iters=2)
+    expected = photo if mode == returned else photo.convert(returned)
+    before, after, keep = np.asarray(expected), np.asarray(result.image), known.astype(bool)
+    assert result.image.mode == returned and result.image.size == photo.size
+    assert np.array_equal(before[keep], after[keep])  # every channel, alpha and 16-bit values kept
+    assert (before[~keep] != after[~keep]).any()
+    if returned in ("LA", "RGBA"):  # the hole keeps its transparency too
+        assert np.array_equal(before[..., -1], after[..., -1])
+
+
 def test_a_grainy_photo_gets_its_grain_in_the_fill(tiny_model_file: Path) -> None:
     from ganfill.completion import Completer
     from ganfill.grain import grain_covariance, residual
