@@ -159,10 +159,13 @@ def unwarp(
     shape: tuple[int, int],
     *,
     interpolation: Interpolation = "linear",
+    border: Literal["replicate", "zero"] = "replicate",
 ) -> np.ndarray:
-    """An aligned frame mapped back into photo coordinates (height, width) by the inverse map."""
+    """An aligned frame mapped back into photo coordinates (height, width) by the inverse map;
+    beyond the frame its edge pixels carried out (replicate) or zeros."""
     flags = _CV2_FLAGS[interpolation] | cv2.WARP_INVERSE_MAP
-    return cv2.warpAffine(aligned, matrix, (shape[1], shape[0]), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+    mode = cv2.BORDER_REPLICATE if border == "replicate" else cv2.BORDER_CONSTANT
+    return cv2.warpAffine(aligned, matrix, (shape[1], shape[0]), flags=flags, borderMode=mode)
 
 
 # -- folders ---------------------------------------------------------------------------------------

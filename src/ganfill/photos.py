@@ -115,7 +115,7 @@ def complete_photo(
     grey = len(seen) > 0 and int((seen.max(-1) - seen.min(-1)).max()) <= GREY_SPREAD
     crop, hole_crop = rgb[area].astype(np.float64), hole[area]
     matrices = [_shifted(m, area) for m, _ in drawn]
-    regions = [_landing(hole_crop, m, faces.shape[1]) for m, (_, faces) in zip(matrices, drawn, strict=True)]
+    regions = _shares(hole_crop, matrices, [faces.shape[1] for _, faces in drawn])
     fade = feather_weights(known[area], feather)[..., None]
     filled = np.logical_or.reduce(regions)
     target = photo_grain(rgb, hole) if grain > 0 else None
@@ -199,7 +199,21 @@ def _shifted(matrix: np.ndarray, area: tuple[slice, slice]) -> np.ndarray:
 
 def _landing(hole: np.ndarray, matrix: np.ndarray, side: int) -> np.ndarray:
     """The hole's pixels that a side x side frame, placed by its photo -> frame map, covers."""
-    return hole & (unwarp(np.ones((side, side), np.uint8), matrix, hole.shape, interpolation="nearest") > 0)
+    frame = np.ones((side, side), np.uint8)
+    return hole & (unwarp(frame, matrix, hole.shape, interpolation="nearest", border="zero") > 0)
+
+
+def _shares(hole: np.ndarray, matrices: list[np.ndarray], sides: list[int]) -> list[np.ndarray]:
+    """Each face's part of the hole, largest face first: the hole's pixels its frame covers and no
+    larger face's does; the pixels no frame covers go to the largest face (its frame's edge pixels
+    carried out to them), so that no face's fill is drawn over another's."""
+    taken, shares = np.zeros_like(hole), []
+    for matrix, side in zip(matrices, sides, strict=True):
+        landing = _landing(hole, matrix, side)
+        shares.append(landing & ~taken)
+        taken |= landing
+    shares[0] |= hole & ~taken
+    return shares
 
 
 def _photo_px_per_model_px(matrix: np.ndarray) -> float:

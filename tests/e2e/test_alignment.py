@@ -137,6 +137,28 @@ def test_other_modes_keep_their_pixels_alpha_and_depth_outside_the_hole(
         assert np.array_equal(before[..., -1], after[..., -1])
 
 
+def test_each_face_of_a_group_fills_its_own_part_of_the_hole(
+    tiny_model_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ganfill import photos
+    from ganfill.completion import Completer
+
+    blended = []  # each face's part of the hole, in the order the faces are blended in
+    real_blend = photos._blend_region
+    monkeypatch.setattr(
+        photos, "_blend_region", lambda t, s, keep, f: blended.append(~keep) or real_blend(t, s, keep, f)
+    )
+    face = np.asarray(Image.open(UTK))
+    photo = Image.fromarray(np.concatenate([face, face[:, ::-1]], 1))  # two people side by side
+    known = np.ones((200, 400), np.float32)
+    known[100:140, 40:360] = 0  # one box across both mouths
+    Completer(tiny_model_file).complete_photo(photo, known, iters=2)
+    assert len(blended) == 2 and not (blended[0] & blended[1]).any()  # no face drawn over another
+    first, second = (np.nonzero(part.any(0))[0] for part in blended)  # columns of the work area
+    assert first.max() <= second.min() or second.max() <= first.min()  # one side each (a slanted edge shared)
+    assert blended[0].sum() + blended[1].sum() == (known == 0).sum()  # the whole hole filled
+
+
 def test_a_grainy_photo_gets_its_grain_in_the_fill(tiny_model_file: Path) -> None:
     from ganfill.completion import Completer
     from ganfill.grain import grain_covariance, residual
