@@ -296,7 +296,9 @@ def complete_photos(
             log.record(path, None, what, "failed", 0, line)
             continue
         target = out / f"{names[i]}.png"
-        save_atomic(result.image, target, exif=result.image.info.get("exif", b""))
+        for s, image in enumerate(result.images):  # the best, then NAME.sampleK.png (--samples K)
+            name = target if s == 0 else out / f"{names[i]}.sample{s + 1}.png"
+            save_atomic(image, name, exif=image.info.get("exif", b""))
         seconds = time.perf_counter() - start
         report.seconds += seconds
         log.record(path, target, what, "done", seconds, None)

@@ -208,8 +208,11 @@ def test_complete_align_keeps_exif_orientation_and_mode(tiny_model_file: Path, t
         "--model",
         str(tiny_model_file),
     ]
-    assert main([*args, "--iters", "2", "--no-progress"]) == 0
+    assert main([*args, "--iters", "2", "--no-progress", "--samples", "2"]) == 0
     done = Image.open(out / "sideways.png")
+    second = Image.open(out / "sideways.sample2.png")  # --samples K: the others beside the best
+    assert second.size == done.size and second.getexif().get(0x0112) == 6
+    assert not np.array_equal(np.asarray(second), np.asarray(done))
     stored = Image.open(path)
     assert done.size == stored.size and done.mode == stored.mode
     assert done.getexif().get(0x0112) == 6
@@ -219,7 +222,9 @@ def test_complete_align_keeps_exif_orientation_and_mode(tiny_model_file: Path, t
     keep = np.asarray(Image.fromarray(upright_keep).transpose(Image.Transpose.ROTATE_90))
     assert np.array_equal(a[keep], b[keep])
     written = (out / "sideways.png").stat().st_mtime_ns
-    assert main([*args, "--iters", "2", "--no-progress"]) == 0  # the same job again: nothing to do
+    assert (
+        main([*args, "--iters", "2", "--no-progress", "--samples", "2"]) == 0
+    )  # the same job: nothing to do
     assert (out / "sideways.png").stat().st_mtime_ns == written
     assert main([*args, "--iters", "3", "--no-progress"]) == 0  # other settings: done again
     assert (out / "sideways.png").stat().st_mtime_ns != written
