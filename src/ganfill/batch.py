@@ -160,6 +160,10 @@ def complete_files(
     config, mask = config or CompletionConfig(), mask or MaskConfig()
     run, output = run or RunConfig(), output or OutputConfig()
     if output.align:
+        if config.save_every:
+            raise ConfigError(
+                "save_every records the search on aligned faces; with align a photo is written whole"
+            )
         return complete_photos(
             inputs, out_dir, completer, config, mask=mask, box=output.box_tuple, run=run, warn=warn
         )

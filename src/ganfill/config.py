@@ -597,6 +597,10 @@ class OutputConfig(_Config):
     def __post_init__(self) -> None:
         _check(self.box is None or self.align, "box needs align (a region of an ordinary photo)")
         _check(
+            not (self.align and (self.keep_hats or self.gif)),
+            "keep_hats and gif show the search on aligned faces; with align a photo is written whole",
+        )
+        _check(
             self.box is None or self.box_tuple is not None,
             f"box wants x,y,w,h with w, h > 0, got {self.box!r}",
         )

@@ -261,6 +261,10 @@ def test_no_face_or_missed_mask_is_a_clear_error(tiny_model_file: Path, tmp_path
     assert "mask touches none of the faces" in capsys.readouterr().err
     assert main(["complete", str(UTK), "--align", "--out", str(tmp_path / "o"), *model]) == 2
     assert "exactly one of --mask" in capsys.readouterr().err
+    boxed = ["complete", str(UTK), "--align", "--box", "70,100,60,40", "--out", str(tmp_path / "p"), *model]
+    for flags, message in [(["--gif"], "keep_hats and gif"), (["--save-every", "5"], "save_every records")]:
+        assert main([*boxed, *flags]) == 2  # not silently ignored
+        assert message in capsys.readouterr().err and not (tmp_path / "p").exists()
 
 
 def test_unknown_landmark_set() -> None:
