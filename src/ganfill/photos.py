@@ -133,8 +133,7 @@ def complete_photo(
         image = _restore_mode(base, _pasted(rgb, hole, area, fade * out + (1 - fade) * crop), hole)
         if orientation in UNDO_ORIENTATION:
             image = image.transpose(UNDO_ORIENTATION[orientation])
-        image.info["exif"] = photo.info.get("exif", b"")
-        images.append(image)
+        images.append(_with_metadata(image, photo))
     return PhotoCompletion(images, aligned, done)
 
 
@@ -239,6 +238,16 @@ def _blend_region(target: np.ndarray, source: np.ndarray, keep: np.ndarray, fact
     crop = np.s_[y0:y1, x0:x1]
     out[crop] = poisson_blend_coarse(target[crop], source[crop], keep[crop].astype(np.float32), factor)
     return out
+
+
+def _with_metadata(image: Image.Image, photo: Image.Image) -> Image.Image:
+    """image carrying the photo's EXIF and its ICC colour profile (Display P3, Adobe RGB: PNG
+    writes it), where the profile describes image's channels (not a CMYK profile over RGB)."""
+    image.info["exif"] = photo.info.get("exif", b"")
+    icc = photo.info.get("icc_profile") or b""
+    if icc[16:20] == (b"RGB " if image.mode in ("RGB", "RGBA") else b"GRAY"):  # its colour space
+        image.info["icc_profile"] = icc
+    return image
 
 
 def _returned(photo: Image.Image) -> Image.Image:

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import PHOTOS
-from PIL import Image
+from PIL import Image, ImageCms
 
 from ganfill.alignment import TEMPLATE, AlignmentError, FaceAligner, align_folder, unwarp, warp
 from ganfill.cli import main
@@ -82,7 +82,8 @@ def _photo_with_orientation(tmp_path: Path) -> Path:
     exif = Image.Exif()
     exif[0x0112] = 6
     path = tmp_path / "sideways.jpg"
-    im.save(path, exif=exif.tobytes(), quality=95)
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()  # a colour profile
+    im.save(path, exif=exif.tobytes(), quality=95, icc_profile=srgb)
     return path
 
 
@@ -125,9 +126,13 @@ def test_other_modes_keep_their_pixels_alpha_and_depth_outside_the_hole(
         photo = face.convert("P").convert("PA")
     else:
         photo = face.convert(mode)
+    space = {"LA": b"GRAY", "I;16": b"GRAY", "I": b"GRAY", "CMYK": b"CMYK"}.get(mode, b"RGB ")
+    photo.info["icc_profile"] = bytes(16) + space + bytes(108)  # a colour profile's header
     known = np.ones((200, 200), np.float32)
     known[100:140, 70:130] = 0
     result = Completer(tiny_model_file).complete_photo(photo, known, iters=2)
+    kept = result.image.info.get("icc_profile")
+    assert kept == (None if mode == "CMYK" else photo.info["icc_profile"])  # not CMYK's over RGB
     expected = photo if mode == returned else photo.convert(returned)
     before, after, keep = np.asarray(expected), np.asarray(result.image), known.astype(bool)
     assert result.image.mode == returned and result.image.size == photo.size
@@ -215,7 +220,7 @@ def test_complete_align_keeps_exif_orientation_and_mode(tiny_model_file: Path, t
     assert not np.array_equal(np.asarray(second), np.asarray(done))
     stored = Image.open(path)
     assert done.size == stored.size and done.mode == stored.mode
-    assert done.getexif().get(0x0112) == 6
+    assert done.getexif().get(0x0112) == 6 and done.info["icc_profile"] == stored.info["icc_profile"]
     a, b = np.asarray(stored), np.asarray(done)
     upright_keep = np.ones((200, 200), bool)
     upright_keep[100:140, 70:130] = False
