@@ -302,7 +302,7 @@ def complete_photos(
         target = out / f"{names[i]}.png"
         for s, image in enumerate(result.images):  # the best, then NAME.sampleK.png (--samples K)
             name = target if s == 0 else out / f"{names[i]}.sample{s + 1}.png"
-            save_atomic(image, name, exif=image.info.get("exif", b""))
+            save_atomic(image, name, exif=image.info.get("exif", b""), dpi=image.info.get("dpi"))
         seconds = time.perf_counter() - start
         report.seconds += seconds
         log.record(path, target, what, "done", seconds, None)

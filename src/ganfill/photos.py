@@ -241,9 +241,11 @@ def _blend_region(target: np.ndarray, source: np.ndarray, keep: np.ndarray, fact
 
 
 def _with_metadata(image: Image.Image, photo: Image.Image) -> Image.Image:
-    """image carrying the photo's EXIF and its ICC colour profile (Display P3, Adobe RGB: PNG
-    writes it), where the profile describes image's channels (not a CMYK profile over RGB)."""
+    """image carrying the photo's EXIF, its print resolution (dpi) and its ICC colour profile
+    (Display P3, Adobe RGB), where the profile describes image's channels (not a CMYK one over RGB)."""
     image.info["exif"] = photo.info.get("exif", b"")
+    if "dpi" in photo.info:
+        image.info["dpi"] = photo.info["dpi"]
     icc = photo.info.get("icc_profile") or b""
     if icc[16:20] == (b"RGB " if image.mode in ("RGB", "RGBA") else b"GRAY"):  # its colour space
         image.info["icc_profile"] = icc

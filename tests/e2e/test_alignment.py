@@ -83,7 +83,7 @@ def _photo_with_orientation(tmp_path: Path) -> Path:
     exif[0x0112] = 6
     path = tmp_path / "sideways.jpg"
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()  # a colour profile
-    im.save(path, exif=exif.tobytes(), quality=95, icc_profile=srgb)
+    im.save(path, exif=exif.tobytes(), quality=95, icc_profile=srgb, dpi=(300, 300))
     return path
 
 
@@ -221,6 +221,7 @@ def test_complete_align_keeps_exif_orientation_and_mode(tiny_model_file: Path, t
     stored = Image.open(path)
     assert done.size == stored.size and done.mode == stored.mode
     assert done.getexif().get(0x0112) == 6 and done.info["icc_profile"] == stored.info["icc_profile"]
+    assert np.round(done.info["dpi"]).tolist() == [300, 300]  # prints at the photo's size
     a, b = np.asarray(stored), np.asarray(done)
     upright_keep = np.ones((200, 200), bool)
     upright_keep[100:140, 70:130] = False

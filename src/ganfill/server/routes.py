@@ -52,7 +52,9 @@ def _png(image: Image.Image) -> bytes:
     """The picture as PNG bytes, fast to write (zlib level 1: a few times faster than PIL's default
     on a large photo, for files a little larger)."""
     buf = io.BytesIO()
-    image.save(buf, format="PNG", exif=image.info.get("exif", b""), compress_level=1)
+    image.save(
+        buf, format="PNG", exif=image.info.get("exif", b""), dpi=image.info.get("dpi"), compress_level=1
+    )
     return buf.getvalue()
 
 
