@@ -27,6 +27,7 @@ from ganfill.data import stem_of
 from ganfill.errors import InputWarning, UserError
 from ganfill.images import (
     ImageError,
+    carried,
     find_images,
     flat_names,
     load_mask_file,
@@ -302,7 +303,7 @@ def complete_photos(
         target = out / f"{names[i]}.png"
         for s, image in enumerate(result.images):  # the best, then NAME.sampleK.png (--samples K)
             name = target if s == 0 else out / f"{names[i]}.sample{s + 1}.png"
-            save_atomic(image, name, exif=image.info.get("exif", b""), dpi=image.info.get("dpi"))
+            save_atomic(image, name, **carried(image))
         seconds = time.perf_counter() - start
         report.seconds += seconds
         log.record(path, target, what, "done", seconds, None)

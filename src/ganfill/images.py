@@ -207,6 +207,12 @@ def side_by_side(columns: Sequence[np.ndarray]) -> np.ndarray:
     return grid(tiles, ncols=len(columns))
 
 
+def carried(image: Image.Image) -> dict[str, object]:
+    """Save parameters that keep the photo metadata an image carries in its info (EXIF, dpi; the
+    ICC profile PNG writes from info itself), for every writer of completed photos."""
+    return {"exif": image.info.get("exif", b""), "dpi": image.info.get("dpi")}
+
+
 def save_atomic(image: Image.Image, path: str | Path, **params: object) -> None:
     """Write an image so that a reader never sees a half-written file (write, then rename)."""
     fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".gif": "GIF", ".webp": "WEBP"}.get(

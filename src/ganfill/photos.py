@@ -270,13 +270,14 @@ def _restore_mode(base: Image.Image, rgb: np.ndarray, hole: np.ndarray) -> Image
     if base.mode == "RGB":
         return Image.fromarray(rgb)
     original = np.array(base)
-    grey = np.asarray(Image.fromarray(rgb).convert("L"))
     if base.mode == "RGBA":
         original[..., :3][hole] = rgb[hole]
-    elif base.mode == "LA":
-        original[..., 0][hole] = grey[hole]
+        return Image.fromarray(original)
+    grey = np.asarray(Image.fromarray(rgb).convert("L"))[hole]  # the grey modes: only the hole
+    if base.mode == "LA":
+        original[..., 0][hole] = grey
     elif base.mode == "L":
-        original[hole] = grey[hole]
+        original[hole] = grey
     else:  # 16- or 32-bit grey: the fill scaled to the photo's white
-        original[hole] = np.round(grey[hole] * (white_of(base) / 255.0)).astype(original.dtype)
+        original[hole] = np.round(grey * (white_of(base) / 255.0)).astype(original.dtype)
     return Image.fromarray(original)  # the array's type names the mode: base's

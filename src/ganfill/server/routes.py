@@ -19,7 +19,7 @@ from PIL import Image
 from ganfill.completion import Completer
 from ganfill.config import ServeConfig
 from ganfill.errors import UserError
-from ganfill.images import upright
+from ganfill.images import carried, upright
 from ganfill.server.jobs import Job, JobQueue, QueueFull
 from ganfill.server.schemas import (
     RESULT_DOC,
@@ -52,9 +52,7 @@ def _png(image: Image.Image) -> bytes:
     """The picture as PNG bytes, fast to write (zlib level 1: a few times faster than PIL's default
     on a large photo, for files a little larger)."""
     buf = io.BytesIO()
-    image.save(
-        buf, format="PNG", exif=image.info.get("exif", b""), dpi=image.info.get("dpi"), compress_level=1
-    )
+    image.save(buf, format="PNG", compress_level=1, **carried(image))
     return buf.getvalue()
 
 
