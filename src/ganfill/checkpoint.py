@@ -13,13 +13,23 @@ from safetensors import SafetensorError
 from safetensors.torch import save_file
 from torch import nn
 
-from ganfill.config import ModelConfig, TrainConfig
+from ganfill.config import ConfigError, ModelConfig, TrainConfig
 from ganfill.errors import UserError
 from ganfill.files import atomic_write
 from ganfill.models import Discriminator, Encoder, Generator
 
 META_KEY = "ganfill"
 FORMAT_VERSION = 1
+FINISHER_KIND, CRITIC_KIND, EXEMPLARS_KIND = "finisher", "finisher-critic", "ganfill-exemplars"
+KIND_NAMES = {
+    "model": "a model file",
+    "training": "a training checkpoint",
+    FINISHER_KIND: "a finisher",
+    CRITIC_KIND: "a finisher's critic",
+    EXEMPLARS_KIND: "an exemplar library",
+}
+"""Every kind of file ganfill writes (a header's "kind"), named as an error that finds one where
+another was wanted calls it."""
 
 
 class ModelFileError(UserError):
@@ -53,8 +63,9 @@ def write_safetensors(path: str | Path, tensors: dict[str, torch.Tensor], meta: 
         save_file(tensors, tmp, metadata={META_KEY: json.dumps(meta)})
 
 
-def read_safetensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Tensors and the JSON header of a file written by write_safetensors."""
+def read_safetensors(path: str | Path, *kinds: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Tensors and the JSON header of a file written by write_safetensors, whose header's kind is
+    one of kinds (a finisher given as a model names what it is, rather than failing inside)."""
     from safetensors import safe_open
 
     try:
@@ -65,7 +76,15 @@ def read_safetensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[st
         raise ModelFileError(f"{path}: not a readable safetensors file ({exc})") from None
     if header is None:
         raise ModelFileError(f"{path}: no ganfill header; not a ganfill model file")
-    return tensors, json.loads(header)
+    try:
+        meta = json.loads(header)
+        kind = meta.get("kind")
+    except (ValueError, AttributeError):
+        raise ModelFileError(f"{path}: its ganfill header is not a JSON object") from None
+    if kind not in kinds:
+        found = KIND_NAMES.get(kind, f"a file of kind {kind!r}")
+        raise ModelFileError(f"{path}: {found}, not {' or '.join(KIND_NAMES[k] for k in kinds)}")
+    return tensors, meta
 
 
 def prefixed(module: nn.Module, prefix: str) -> dict[str, torch.Tensor]:
@@ -118,13 +137,23 @@ def _load_into(module: nn.Module, tensors: dict[str, torch.Tensor], what: str, p
         raise ModelFileError(f"{path}: {what} weights do not match the config ({first})") from None
 
 
+def _model_config(meta: dict[str, Any], path: Path) -> ModelConfig:
+    """The networks' sizes a model file's header gives, or a ModelFileError naming the file."""
+    try:
+        config = ModelConfig.from_dict(meta["model"])
+    except (KeyError, TypeError, ValueError, AttributeError, ConfigError) as exc:
+        problem = f"{type(exc).__name__}: {exc}"
+        raise ModelFileError(f"{path}: its header's model config is invalid ({problem})") from None
+    return config
+
+
 def load_model(path: str | Path, *, device: torch.device | str = "cpu") -> Model:
     """Load a model file or run folder (its EMA generator when it has one) in eval mode."""
     path = resolve_model_path(path)
-    tensors, meta = read_safetensors(path)
+    tensors, meta = read_safetensors(path, "model", "training")
     if meta.get("format", 0) > FORMAT_VERSION:
         raise ModelFileError(f"{path}: written by a newer ganfill (format {meta['format']})")
-    config = ModelConfig.from_dict(meta["model"])
+    config = _model_config(meta, path)
     g, d = Generator(config), Discriminator(config)
     g_prefix = "generator_ema" if any(k.startswith("generator_ema.") for k in tensors) else "generator"
     _load_into(g, unprefixed(tensors, g_prefix), "generator", path)
@@ -219,8 +248,8 @@ def save_training_state(path: str | Path, state: TrainingState, config: TrainCon
 def load_training_state(path: str | Path, state: TrainingState, config: ModelConfig) -> None:
     """Restore state in place from a training checkpoint or run folder written for config."""
     path = resolve_model_path(path)
-    tensors, meta = read_safetensors(path)
-    if ModelConfig.from_dict(meta["model"]) != config:
+    tensors, meta = read_safetensors(path, "training")
+    if _model_config(meta, path) != config:
         raise ModelFileError(f"{path}: checkpoint's model config differs from this run's")
     state.generator.load_state_dict(unprefixed(tensors, "generator"))
     state.discriminator.load_state_dict(unprefixed(tensors, "discriminator"))

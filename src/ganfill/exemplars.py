@@ -23,12 +23,11 @@ import torch
 from PIL import Image
 
 from ganfill.blending import poisson_blend
-from ganfill.checkpoint import ModelFileError, read_safetensors, write_safetensors
+from ganfill.checkpoint import EXEMPLARS_KIND, ModelFileError, read_safetensors, write_safetensors
 from ganfill.config import ExemplarConfig
 from ganfill.data import load_folder
 from ganfill.images import GREY
 
-KIND = "ganfill-exemplars"
 DEFAULT_EXEMPLARS = Path(__file__).resolve().parent / "weights" / "exemplars.safetensors"
 LUMA = GREY.astype(np.float32)
 RING = 6
@@ -53,8 +52,8 @@ class Library:
 
     def __init__(self, path: str | Path = DEFAULT_EXEMPLARS) -> None:
         self.path = Path(path)
-        tensors, meta = read_safetensors(self.path)
-        if meta.get("kind") != KIND or set(tensors) != {"jpeg", "offsets"} or "size" not in meta:
+        tensors, meta = read_safetensors(self.path, EXEMPLARS_KIND)
+        if set(tensors) != {"jpeg", "offsets"} or "size" not in meta:
             raise ModelFileError(f"{self.path}: not an exemplar library (kind {meta.get('kind')!r})")
         self._jpeg, self._offsets = tensors["jpeg"].numpy(), tensors["offsets"].numpy()
         self.size: int = int(meta["size"])
@@ -140,7 +139,7 @@ def build_library(
         "quality": config.quality,
     }
     tensors = {"jpeg": torch.from_numpy(np.concatenate(blobs)), "offsets": torch.from_numpy(offsets)}
-    write_safetensors(out, tensors, {"kind": KIND, "size": luma.shape[1], "info": info})
+    write_safetensors(out, tensors, {"kind": EXEMPLARS_KIND, "size": luma.shape[1], "info": info})
     return len(chosen)
 
 

@@ -24,10 +24,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganfill.checkpoint import ModelFileError, read_safetensors, write_safetensors
+from ganfill.checkpoint import FINISHER_KIND, ModelFileError, read_safetensors, write_safetensors
 
 SCALE = 3
-KIND = "finisher"
 PROJECTIONS = 3
 BORDER = 12  # pixels the detail pass sees mirrored beyond the frame: its 5 blocks reach 12 px
 DEFAULT_FINISHER = Path(__file__).resolve().parent / "weights" / "finisher.safetensors"
@@ -113,14 +112,12 @@ def save_finisher(path: str | Path, finisher: Finisher, info: dict, *, half: boo
     """Write a finisher file: weights (float16 with half: the bundled file) plus its shape and
     how it was trained (no pickle)."""
     tensors = {k: v.half() if half else v for k, v in finisher.state_dict().items()}
-    write_safetensors(path, tensors, {"kind": KIND, "spec": finisher.spec, "info": info})
+    write_safetensors(path, tensors, {"kind": FINISHER_KIND, "spec": finisher.spec, "info": info})
 
 
 def load_finisher(path: str | Path = DEFAULT_FINISHER) -> Finisher:
     """A finisher file in eval mode with gradients off."""
-    tensors, meta = read_safetensors(path)
-    if meta.get("kind") != KIND:
-        raise ModelFileError(f"{path}: not a finisher file (kind {meta.get('kind')!r})")
+    tensors, meta = read_safetensors(path, FINISHER_KIND)
     finisher = Finisher(**meta["spec"])
     try:
         finisher.load_state_dict({k: v.float() for k, v in tensors.items()})

@@ -24,7 +24,13 @@ from tqdm import tqdm
 
 from ganfill import devices
 from ganfill import masks as mask_kinds
-from ganfill.checkpoint import Model, ModelFileError, load_model, read_safetensors, write_safetensors
+from ganfill.checkpoint import (
+    CRITIC_KIND,
+    Model,
+    load_model,
+    read_safetensors,
+    write_safetensors,
+)
 from ganfill.config import ConfigError, FinisherTrainConfig
 from ganfill.finisher import (
     SCALE,
@@ -41,7 +47,6 @@ from ganfill.realism import LAPLACIAN
 
 LAPLACIAN_KERNEL = torch.from_numpy(LAPLACIAN).float().view(1, 1, 3, 3)
 GREY_WEIGHTS = torch.from_numpy(GREY).float().view(1, 3, 1, 1)
-CRITIC_KIND = "finisher-critic"
 
 
 class PatchCritic(nn.Module):
@@ -80,9 +85,7 @@ def _networks(
         before = earlier.info
         kept = critic_file(init_from)
         if kept.exists():
-            tensors, meta = read_safetensors(kept)
-            if meta.get("kind") != CRITIC_KIND:
-                raise ModelFileError(f"{kept}: not a finisher's critic (kind {meta.get('kind')!r})")
+            tensors, _ = read_safetensors(kept, CRITIC_KIND)
             critic.load_state_dict(tensors)
     return finisher.to(device).train().requires_grad_(True), critic.to(device), before
 

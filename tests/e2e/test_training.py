@@ -63,8 +63,8 @@ def test_resume_continues_exactly(small_faces: Path, tmp_path: Path) -> None:
     assert [r["step"] for r in rows_b] == ["1", "2", "3", "4", "5", "6"]
     for ra, rb in zip(rows_a, rows_b, strict=True):
         assert (ra["d_loss"], ra["g_loss"]) == (rb["d_loss"], rb["g_loss"])
-    wa, _ = read_safetensors(tmp_path / "a" / "checkpoints" / "latest.safetensors")
-    wb, _ = read_safetensors(tmp_path / "b" / "checkpoints" / "latest.safetensors")
+    wa, _ = read_safetensors(tmp_path / "a" / "checkpoints" / "latest.safetensors", "training")
+    wb, _ = read_safetensors(tmp_path / "b" / "checkpoints" / "latest.safetensors", "training")
     for key in ("generator.project.weight", "discriminator.head.weight", "opt_g.0.exp_avg"):
         assert torch.equal(wa[key], wb[key]), key
 
@@ -168,7 +168,7 @@ def test_init_from_a_model_file(small_faces: Path, tmp_path: Path, tiny_model_fi
     cfg = tiny_train(max_steps=1, init_from=str(tiny_model_file), model=start.config)
     run = tmp_path / "warm"
     train(small_faces, run, cfg, progress=False)
-    tensors, _ = read_safetensors(run / "checkpoints" / "latest.safetensors")
+    tensors, _ = read_safetensors(run / "checkpoints" / "latest.safetensors", "training")
     moved = (tensors["generator.project.weight"] - start.generator.project.weight).abs().max()
     assert 0 < moved < 0.01  # one small Adam step away from the model's weights
     with pytest.raises(ValueError, match="model config differs"):
@@ -214,7 +214,7 @@ def test_sigterm_stops_with_a_checkpoint(small_faces: Path, tmp_path: Path) -> N
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "interrupted" in out
-    _, meta = read_safetensors(run / "checkpoints" / "latest.safetensors")
+    _, meta = read_safetensors(run / "checkpoints" / "latest.safetensors", "training")
     assert meta["step"] >= 3
 
 
@@ -226,5 +226,5 @@ def test_amp_trains_in_bfloat16_on_a_cpu_with_amx(small_faces: Path, tmp_path: P
     result = train(small_faces, tmp_path / "run", tiny_train(amp=True, max_steps=2), progress=False)
     assert result.step == 2
     assert torch.bfloat16 in {t.dtype for t in dtypes}  # the training steps
-    weights, _ = read_safetensors(tmp_path / "run" / "checkpoints" / "latest.safetensors")
+    weights, _ = read_safetensors(tmp_path / "run" / "checkpoints" / "latest.safetensors", "training")
     assert all(w.dtype == torch.float32 for w in weights.values() if w.is_floating_point())  # kept in float32

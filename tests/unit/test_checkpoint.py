@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganfill.checkpoint import ModelFileError, load_model, read_safetensors, save_model
+from ganfill.checkpoint import ModelFileError, load_model, read_safetensors, save_model, write_safetensors
 from ganfill.models import generate
 
 
@@ -21,7 +21,7 @@ def test_round_trip_gives_identical_outputs(tiny_model, tmp_path: Path) -> None:
 
 def test_half_storage_is_close(tiny_model, tmp_path: Path) -> None:
     save_model(tmp_path / "h.safetensors", tiny_model, half=True)
-    tensors, _ = read_safetensors(tmp_path / "h.safetensors")
+    tensors, _ = read_safetensors(tmp_path / "h.safetensors", "model")
     assert tensors["generator.project.weight"].dtype == torch.float16
     loaded = load_model(tmp_path / "h.safetensors")
     diff = (generate(loaded.generator, 4) - generate(tiny_model.generator, 4)).abs().max()
@@ -45,3 +45,16 @@ def test_not_a_model_file_is_a_clear_error(tmp_path: Path) -> None:
         load_model(tmp_path / "missing.safetensors")
     with pytest.raises(ModelFileError, match="no checkpoints"):
         load_model(tmp_path)
+
+
+def test_another_kind_of_file_or_a_broken_header_is_named(tiny_model_file: Path, tmp_path: Path) -> None:
+    finisher = tmp_path / "finisher.safetensors"
+    write_safetensors(finisher, {"w": torch.zeros(2)}, {"kind": "finisher", "spec": {}})
+    with pytest.raises(ModelFileError, match=r"finisher\.safetensors: a finisher, not a model file or a"):
+        load_model(finisher)
+    tensors, meta = read_safetensors(tiny_model_file, "model")
+    broken = {"image_size": meta | {"model": {"image_size": 20}}, "items": meta | {"model": 3}}
+    for problem, header in broken.items():
+        write_safetensors(tmp_path / "b.safetensors", tensors, header)
+        with pytest.raises(ModelFileError, match=rf"b\.safetensors: its header's model config.*{problem}"):
+            load_model(tmp_path / "b.safetensors")

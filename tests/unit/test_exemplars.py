@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from ganfill import masks
-from ganfill.checkpoint import ModelFileError, read_safetensors, write_safetensors
+from ganfill.checkpoint import EXEMPLARS_KIND, ModelFileError, read_safetensors, write_safetensors
 from ganfill.config import ExemplarConfig
 from ganfill.exemplars import LUMA, Library, build_library, nearest, sharpness, transfer, transfer_face
 
@@ -35,7 +35,7 @@ def library_file(tmp_path: Path) -> Path:
 
 
 def test_the_library_keeps_the_sharpest_faces_less_the_excluded_and_adds_mirrors(library_file: Path) -> None:
-    _, meta = read_safetensors(library_file)  # safetensors: no pickle
+    _, meta = read_safetensors(library_file, EXEMPLARS_KIND)  # safetensors: no pickle
     assert meta["info"]["faces"] == 15 and meta["info"]["of"] == 31
     library = Library(library_file)
     luma = np.round(_faces()[:15].astype(np.float32) @ LUMA).astype(np.uint8)
@@ -92,7 +92,7 @@ def test_a_file_that_is_no_library_is_a_one_line_error(tmp_path: Path) -> None:
 
     other = tmp_path / "other.safetensors"
     write_safetensors(other, {"w": torch.zeros(2)}, {"kind": "ganfill-finisher"})
-    with pytest.raises(ModelFileError, match="not an exemplar library"):
+    with pytest.raises(ModelFileError, match="a file of kind 'ganfill-finisher', not an exemplar library"):
         Library(other)
     broken = tmp_path / "broken.safetensors"
     blob = {"jpeg": torch.arange(10, dtype=torch.uint8), "offsets": torch.tensor([0, 10])}

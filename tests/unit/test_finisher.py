@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from ganfill import masks
-from ganfill.checkpoint import ModelFileError, read_safetensors
+from ganfill.checkpoint import CRITIC_KIND, ModelFileError, read_safetensors
 from ganfill.config import ConfigError, FinisherTrainConfig
 from ganfill.finisher import Finisher, add_detail, blurred, consistent, finish, load_finisher, save_finisher
 from ganfill.finisher_training import _batch, critic_file, hole_crops, train_finisher
@@ -92,11 +92,11 @@ def test_a_continued_run_keeps_its_critic_or_warms_a_fresh_one_up(tmp_path: Path
     faces, first = _striped_faces(16), tmp_path / "f.safetensors"
     config = FinisherTrainConfig(steps=20, batch_size=4, lr=2e-3, width=8, blocks=1, save_every=20)
     train_finisher(faces, first, config, progress=False)
-    trained = read_safetensors(critic_file(first))[0]
+    trained = read_safetensors(critic_file(first), CRITIC_KIND)[0]
     assert critic_file(first).name == "f.critic.safetensors"
     still = dataclasses.replace(config, steps=1, lr=1e-12)  # continued, learning nothing
     train_finisher(faces, tmp_path / "kept.safetensors", still, init_from=first, progress=False)
-    kept = read_safetensors(critic_file(tmp_path / "kept.safetensors"))[0]
+    kept = read_safetensors(critic_file(tmp_path / "kept.safetensors"), CRITIC_KIND)[0]
     weights = [k for k in trained if not k.endswith(("_u", "_v"))]  # spectral norm's vectors move in use
     assert all(torch.allclose(kept[k], trained[k], atol=1e-6) for k in weights)  # the critic carried on
     critic_file(first).unlink()  # as the bundled file: no critic kept
@@ -104,14 +104,14 @@ def test_a_continued_run_keeps_its_critic_or_warms_a_fresh_one_up(tmp_path: Path
     train_finisher(faces, fresh, dataclasses.replace(config, steps=1), init_from=first, progress=False)
     warm = dataclasses.replace(config, steps=1, critic_warmup=10)
     train_finisher(faces, warmed, warm, init_from=first, progress=False)
-    a, b = (read_safetensors(critic_file(f))[0] for f in (fresh, warmed))
+    a, b = (read_safetensors(critic_file(f), CRITIC_KIND)[0] for f in (fresh, warmed))
     assert not any(torch.allclose(a[k], trained[k]) for k in weights)  # a fresh critic
     assert not any(torch.allclose(a[k], b[k]) for k in weights)  # the warm-up trained it
     assert load_finisher(warmed).info["steps_done"] == 21  # warm-up steps are not the finisher's
 
 
 def test_a_model_file_is_not_a_finisher(tiny_model_file: Path, tmp_path: Path) -> None:
-    with pytest.raises(ModelFileError, match="not a finisher file"):
+    with pytest.raises(ModelFileError, match="a model file, not a finisher"):
         load_finisher(tiny_model_file)
     fresh = Finisher(8, 1)
     save_finisher(tmp_path / "f.safetensors", fresh, {}, half=True)
