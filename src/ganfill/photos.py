@@ -40,7 +40,11 @@ INTERPOLATION: Interpolation = "cubic"
 """How a completed face is resampled into the photo (linear loses about an eighth of its fine detail)."""
 FINISH_ABOVE = 1.25
 """Photo pixels per model pixel above which a face is drawn by the finisher (else warped up)."""
+BEYOND_MARGIN = 8
+"""Known pixels around the hole's part beyond the faces' frames that its inpainting reads."""
 
+Area = tuple[slice, slice]
+"""A rectangle of the photo, as the index of its rows and columns."""
 CompleteFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 """(aligned faces uint8 [N, S, S, 3], known [N, S, S]) -> completions uint8 [N, K, S, S, 3], best first."""
 
@@ -99,13 +103,8 @@ def complete_photo(
     """
     orientation = photo.getexif().get(0x0112, 1)
     base = _returned(photo)
-    if base.size != (known.shape[1], known.shape[0]):
-        raise ImageError(
-            f"mask is {known.shape[1]}x{known.shape[0]}, the photo is {base.width}x{base.height}"
-        )
-    rgb = np.asarray(to_8bit(base).convert("RGB"))
-    known = grow_holes(known, dilate)
-    hole = known < 0.5
+    known = _grown(known, base.size, dilate)
+    rgb, hole = np.asarray(to_8bit(base).convert("RGB")), known < 0.5
     chosen, known_aligned = _faces_in_hole(rgb, known, aligner)
     aligned = np.stack([warp(rgb, face.matrix, aligner.size) for face in chosen])
     done = complete(aligned, known_aligned.astype(np.float32))  # [N, K, S, S, 3]
@@ -117,17 +116,17 @@ def complete_photo(
     matrices = [_shifted(m, area) for m, _ in drawn]
     regions = _shares(hole_crop, matrices, [faces.shape[1] for _, faces in drawn])
     fade = feather_weights(known[area], feather)[..., None]
-    filled = np.logical_or.reduce(regions)
+    around = _beyond_faces(crop, hole_crop, np.logical_or.reduce(regions))
     target = photo_grain(rgb, hole) if grain > 0 else None
     rng = np.random.default_rng(seed)
     images = []
     for k in range(done.shape[1]):
-        out = crop
+        out = around
         for m, (_, faces), region in zip(matrices, drawn, regions, strict=True):
             back = unwarp(faces[k], m, hole_crop.shape, interpolation=INTERPOLATION).astype(np.float64)
             out = _blend_region(out, back, ~region, _coarseness(m))
         if target is not None:
-            out = match_grain(out, filled, target, rng, grain)
+            out = match_grain(out, hole_crop, target, rng, grain)
         if grey:  # a black-and-white photo stored as RGB gets a black-and-white fill
             out = np.repeat(out @ GREY[:, None], 3, axis=-1)
         image = _restore_mode(base, _pasted(rgb, hole, area, fade * out + (1 - fade) * crop), hole)
@@ -137,7 +136,19 @@ def complete_photo(
     return PhotoCompletion(images, aligned, done)
 
 
-def _pasted(rgb: np.ndarray, hole: np.ndarray, area: tuple[slice, slice], out: np.ndarray) -> np.ndarray:
+def _grown(known: np.ndarray, size: tuple[int, int], dilate: int) -> np.ndarray:
+    """The photo's known-mask with its hole grown by dilate pixels; refuses a mask of another size
+    than the photo's, or one that leaves none of the photo's pixels known."""
+    if size != (known.shape[1], known.shape[0]):
+        raise ImageError(f"mask is {known.shape[1]}x{known.shape[0]}, the photo is {size[0]}x{size[1]}")
+    known = grow_holes(known, dilate)
+    if not known.any():
+        grown = f" grown by {dilate} px" if dilate else ""
+        raise ImageError(f"the mask{grown} covers the whole photo; nothing is known to fill it from")
+    return known
+
+
+def _pasted(rgb: np.ndarray, hole: np.ndarray, area: Area, out: np.ndarray) -> np.ndarray:
     """rgb with its hole's pixels in the work area replaced by out's (rounded), the others as they were."""
     result = rgb.copy()
     result[area][hole[area]] = np.clip(np.round(out[hole[area]]), 0, 255).astype(np.uint8)
@@ -173,22 +184,46 @@ def _faces_in_hole(rgb: np.ndarray, known: np.ndarray, aligner: FaceAligner) -> 
     return [f for f, _ in chosen], np.stack([k for _, k in chosen])
 
 
-def _work_area(matrices: list[np.ndarray], size: int, hole: np.ndarray) -> tuple[slice, slice]:
-    """The part of the photo that can change: the hole's pixels inside the faces' frames, plus
-    a 2-pixel rim of known pixels for the blend's boundary."""
+def _work_area(matrices: list[np.ndarray], size: int, hole: np.ndarray) -> Area:
+    """The part of the photo that can change: the hole's pixels inside the faces' frames (the whole
+    hole where it reaches past them), plus a 2-pixel rim of known pixels for the blend's boundary."""
     corners = np.float64([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]])
     points = np.concatenate([corners @ cv2.invertAffineTransform(m).T for m in matrices])
     h, w = hole.shape
     x0, y0 = np.clip(np.floor(points.min(0)).astype(int), 0, [w, h])
     x1, y1 = np.clip(np.ceil(points.max(0)).astype(int) + 1, 0, [w, h])
-    ys, xs = np.nonzero(hole[y0:y1, x0:x1])
+    if hole[y0:y1, x0:x1].sum() == hole.sum():
+        return _box_around(hole[y0:y1, x0:x1], 2, hole.shape, (y0, x0))
+    return _box_around(hole, 2, hole.shape)
+
+
+def _box_around(mask: np.ndarray, rim: int, shape: tuple[int, ...], origin: tuple[int, int] = (0, 0)) -> Area:
+    """The bounding box of mask's pixels (mask placed at origin in an image of shape), grown by rim."""
+    ys, xs = np.nonzero(mask)
     return (
-        slice(max(0, y0 + ys.min() - 2), min(h, y0 + ys.max() + 3)),
-        slice(max(0, x0 + xs.min() - 2), min(w, x0 + xs.max() + 3)),
+        slice(max(0, origin[0] + ys.min() - rim), min(shape[0], origin[0] + ys.max() + rim + 1)),
+        slice(max(0, origin[1] + xs.min() - rim), min(shape[1], origin[1] + xs.max() + rim + 1)),
     )
 
 
-def _shifted(matrix: np.ndarray, area: tuple[slice, slice]) -> np.ndarray:
+def _beyond_faces(crop: np.ndarray, hole: np.ndarray, filled: np.ndarray) -> np.ndarray:
+    """crop with the hole's pixels that no face's frame covers (a mask reaching past the faces)
+    inpainted by Telea's method from the pixels around the hole: no face's fill has anything to
+    draw there. The faces' fills are then blended against these pixels where they meet them."""
+    rest = hole & ~filled
+    if not rest.any():
+        return crop
+    box = _box_around(rest, BEYOND_MARGIN, hole.shape)
+    if hole[box].all():  # no known pixel near: read the whole work area's
+        box = (slice(None), slice(None))
+    pixels = np.clip(np.round(crop[box]), 0, 255).astype(np.uint8)
+    painted = cv2.inpaint(pixels, hole[box].astype(np.uint8), 3, cv2.INPAINT_TELEA)
+    out = crop.copy()
+    out[box][rest[box]] = painted[rest[box]]
+    return out
+
+
+def _shifted(matrix: np.ndarray, area: Area) -> np.ndarray:
     """The photo -> frame map of a face, for coordinates inside the work area."""
     origin = np.float64([area[1].start, area[0].start])
     out = matrix.astype(np.float64).copy()
@@ -204,14 +239,13 @@ def _landing(hole: np.ndarray, matrix: np.ndarray, side: int) -> np.ndarray:
 
 def _shares(hole: np.ndarray, matrices: list[np.ndarray], sides: list[int]) -> list[np.ndarray]:
     """Each face's part of the hole, largest face first: the hole's pixels its frame covers and no
-    larger face's does; the pixels no frame covers go to the largest face (its frame's edge pixels
-    carried out to them), so that no face's fill is drawn over another's."""
+    larger face's does, so that no face's fill is drawn over another's (_beyond_faces fills the
+    pixels no frame covers)."""
     taken, shares = np.zeros_like(hole), []
     for matrix, side in zip(matrices, sides, strict=True):
         landing = _landing(hole, matrix, side)
         shares.append(landing & ~taken)
         taken |= landing
-    shares[0] |= hole & ~taken
     return shares
 
 

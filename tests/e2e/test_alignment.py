@@ -10,6 +10,7 @@ from PIL import Image, ImageCms
 from ganfill.alignment import TEMPLATE, AlignmentError, FaceAligner, align_folder, unwarp, warp
 from ganfill.cli import main
 from ganfill.config import AlignConfig
+from ganfill.images import ImageError
 
 UTK = PHOTOS / "utk_100_1_0_20170112215032192.jpg"
 CELEBA = PHOTOS / "celeba_000053.jpg"
@@ -161,7 +162,27 @@ def test_each_face_of_a_group_fills_its_own_part_of_the_hole(
     assert len(blended) == 2 and not (blended[0] & blended[1]).any()  # no face drawn over another
     first, second = (np.nonzero(part.any(0))[0] for part in blended)  # columns of the work area
     assert first.max() <= second.min() or second.max() <= first.min()  # one side each (a slanted edge shared)
-    assert blended[0].sum() + blended[1].sum() == (known == 0).sum()  # the whole hole filled
+
+
+def test_a_mask_reaching_past_the_face_removes_what_it_covers_there(tiny_model_file: Path) -> None:
+    from ganfill.completion import Completer
+
+    canvas = np.full((200, 340, 3), 128, np.uint8)
+    canvas[:, :200] = np.asarray(Image.open(UTK))
+    canvas[105:135, 270:300] = (255, 0, 0)  # an object beside the face, outside its frame
+    known = np.ones((200, 340), np.float32)
+    known[100:140, 70:310] = 0  # one box from the mouth to the object
+    done = np.asarray(
+        Completer(tiny_model_file).complete_photo(Image.fromarray(canvas), known, iters=2).image
+    )
+    hole = known == 0
+    assert np.array_equal(done[~hole], canvas[~hole])
+    object_left = done[105:135, 270:300].astype(int)
+    assert np.abs(object_left - 128).max() < 40  # inpainted from the grey around it, no red left
+    assert (done[100:140, 70:130] != canvas[100:140, 70:130]).any()  # the mouth filled
+    rim = np.pad(np.zeros((198, 338), np.float32), 1, constant_values=1)  # a 1-px rim known
+    with pytest.raises(ImageError, match="the mask grown by 2 px covers the whole photo"):
+        Completer(tiny_model_file).complete_photo(Image.fromarray(canvas), rim, dilate=2)
 
 
 def test_a_grainy_photo_gets_its_grain_in_the_fill(tiny_model_file: Path) -> None:
