@@ -189,6 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(exc: Exception) -> str:
+    """An error as one line that names its file first ("a.txt: No such file or directory", not
+    "[Errno 2] No such file or directory: 'a.txt'")."""
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: run one verb; user errors become one line on stderr and exit status 2."""
     args = build_parser().parse_args(argv)
@@ -196,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings_as_lines(f"ganfill {args.command}"):
             return args.func(args)
     except (UserError, OSError) as exc:
-        print(f"ganfill {args.command}: error: {exc}", file=sys.stderr)
+        print(f"ganfill {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"ganfill {args.command}: interrupted", file=sys.stderr)

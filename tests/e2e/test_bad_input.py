@@ -69,6 +69,8 @@ def test_sixteen_bit_images_and_masks_are_read_as_such(tiny_model_file: Path, tm
         (["sample", "{model}", "--out", "{tmp}/s.png", "-n", "0"], "number of samples must be >= 1"),
         (["train-encoder", "{model}", "--out", "{tmp}/e.safetensors", "--steps", "0"], "steps must be >= 1"),
         (["train", "{tmp}", "--out", "{tmp}/run", "--epochs", "0"], "epochs must be >= 1"),
+        (["sample", "{tmp}/finisher.safetensors", "--out", "{tmp}/s.png"], "safetensors: a finisher"),
+        (["eval", "{tmp}", "--out", "{tmp}/e", "--split", "{tmp}/no.txt"], "{tmp}/no.txt: No such file"),
         pytest.param(
             ["train-encoder", "{model}", "--out", "{tmp}/e.safetensors", "--steps", "1", "--device", "cuda"],
             "device cuda: no CUDA GPU is available",
@@ -79,6 +81,9 @@ def test_sixteen_bit_images_and_masks_are_read_as_such(tiny_model_file: Path, tm
 def test_other_verbs_refuse_nonsense_in_one_line(
     tiny_model_file: Path, tmp_path: Path, capsys, args, message
 ) -> None:
+    from ganfill.finisher import Finisher, save_finisher
+
+    save_finisher(tmp_path / "finisher.safetensors", Finisher(8, 1), {})
     filled = [a.format(model=tiny_model_file, tmp=tmp_path) for a in args]
     assert main(filled) == 2
-    assert message in one_line_error(capsys)
+    assert message.format(tmp=tmp_path) in one_line_error(capsys)
