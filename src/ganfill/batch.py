@@ -95,6 +95,8 @@ class _Inputs:
         im = open_rgb(path)
         if im.size != (self.size, self.size):
             message = f"{path}: {im.width}x{im.height} resized to {self.size}x{self.size}"
+            if im.width != im.height:  # squashed: an aligned face is square
+                message += " (not an aligned face? ordinary photos need --align)"
             warnings.warn(message, InputWarning, stacklevel=1)
             im = im.resize((self.size, self.size), Image.BICUBIC)
         image = np.asarray(im, dtype=np.uint8)

@@ -95,7 +95,13 @@ def test_other_sizes_are_resized_with_a_warning(
 ) -> None:
     one = sorted(faces_dir.iterdir())[0]
     assert run(str(one), "--out", str(tmp_path / "o"), "--model", str(tiny_model_file), "--iters", "1") == 0
-    assert "64x64 resized to 16x16" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "64x64 resized to 16x16" in err and "--align" not in err  # an aligned face at another size
+    tall = tmp_path / "tall.png"
+    Image.open(one).resize((64, 80)).save(tall)
+    assert run(str(tall), "--out", str(tmp_path / "t"), "--model", str(tiny_model_file), "--iters", "1") == 0
+    hint = "64x80 resized to 16x16 (not an aligned face? ordinary photos need --align)"
+    assert hint in capsys.readouterr().err
 
 
 def test_mask_files(small_faces: Path, tiny_model_file: Path, tmp_path: Path, capsys) -> None:
