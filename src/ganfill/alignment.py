@@ -65,6 +65,7 @@ class Face:
 
     @property
     def area(self) -> int:
+        """The detection box's area in photo pixels (the largest face comes first)."""
         left, top, right, bottom = self.box
         return (right - left) * (bottom - top)
 

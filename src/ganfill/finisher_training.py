@@ -62,7 +62,8 @@ class PatchCritic(nn.Module):
         self.net = nn.Sequential(*layers, spectral_norm(nn.Conv2d(channels, 1, 3, 1, 1)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)  # [B, 1, H/8, W/8]
+        """A realness logit per patch of x: [B, 1, H/8, W/8]."""
+        return self.net(x)
 
 
 def critic_file(finisher_file: str | Path) -> Path:

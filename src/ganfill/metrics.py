@@ -70,7 +70,7 @@ class FaceMetrics:
     def _up(self, image: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(np.repeat(np.repeat(image, UPSCALE, 0), UPSCALE, 1))
 
-    def view(self, image: np.ndarray, reference_shape=None) -> tuple[FaceView, object]:
+    def view(self, image: np.ndarray, reference_shape: object | None = None) -> tuple[FaceView, object]:
         """Landmarks found by detection, and the embedding taken at reference_shape (or its own)."""
         big = self._up(image)
         rects = self.detector(big, 0)

@@ -35,6 +35,7 @@ class Generator(nn.Module):
         self.deconvs = nn.Sequential(*layers, nn.Tanh())
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Images in [-1, 1] [B, 3, S, S] drawn from codes z [B, z_dim]."""
         width = self.project.out_features // 16
         x = torch.relu(self.project_bn(self.project(z)))  # [B, width*16]
         x = x.view(-1, width, 4, 4)  # [B, gf*8, 4, 4] at 64x64
@@ -59,7 +60,8 @@ class Discriminator(nn.Module):
         self.head = nn.Linear(width_in * 4 * 4, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.convs(x).flatten(1)).squeeze(1)  # [B] logits
+        """A realness logit per image of x [B, 3, S, S]: [B]."""
+        return self.head(self.convs(x).flatten(1)).squeeze(1)
 
 
 class Encoder(nn.Module):

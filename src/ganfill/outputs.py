@@ -32,10 +32,17 @@ class Outputs:
         return self
 
     def write(
-        self, names: list[str], sources: list[Path], masks: list[str], images, knowns, result: Completion
+        self,
+        names: list[str],
+        sources: list[Path],
+        masks: list[str],
+        images: np.ndarray,
+        knowns: np.ndarray,
+        result: Completion,
     ) -> list[Path]:
         """Write one batch's files (each atomically), then their manifest lines; returns the
-        completions' paths. The first batch of the first process also writes the frames."""
+        completions' paths. images uint8 [B, S, S, 3] and knowns [B, S, S] are the inputs. The
+        first batch of the first process also writes the frames."""
         job = (names, sources, masks, result)
         if self.writer is None:
             self._write(*job)

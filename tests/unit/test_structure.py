@@ -72,3 +72,37 @@ def test_functions_are_short_and_the_cli_thin() -> None:
                     long.append(f"{name}.{node.name}: {lines} lines")
     assert not long, long
     assert len((PACKAGE / "cli.py").read_text().splitlines()) < 300
+
+
+def public_functions(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """A module's public functions and the public methods of its public classes (not nested ones)."""
+    found = []
+    for node in tree.body:
+        members = node.body if isinstance(node, ast.ClassDef) and not node.name.startswith("_") else [node]
+        found += [
+            f
+            for f in members
+            if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef) and not f.name.startswith("_")
+        ]
+    return found
+
+
+def untold(tree: ast.Module) -> list[str]:
+    """The public functions of a module without types on every argument and the return, or without
+    a docstring."""
+    out = []
+    for f in public_functions(tree):
+        args = [a for a in f.args.args + f.args.kwonlyargs if a.arg not in ("self", "cls")]
+        missing = [a.arg for a in args if a.annotation is None]
+        if f.returns is None or missing or not ast.get_docstring(f):
+            out.append(f"{f.name} (untyped: {missing}, return typed: {f.returns is not None})")
+    return out
+
+
+def test_public_functions_are_typed_and_say_what_they_do() -> None:
+    found = [f"{name}.{what}" for name, tree in modules().items() for what in untold(tree)]
+    assert not found, found
+    planted = "def f(x):\n    return x\nclass C:\n    def g(self) -> int:\n        return 1\n"
+    planted += "class _P:\n    def h(self):\n        pass\n"
+    planted += 'def ok(x: int) -> int:\n    """Doc."""\n    return x\n'
+    assert [w.split()[0] for w in untold(ast.parse(planted))] == ["f", "g"]

@@ -41,6 +41,7 @@ class Job:
 
     @property
     def progress(self) -> float:
+        """The share of the job's search steps done, 0 to 1."""
         return 1.0 if self.status == "done" else min(1.0, self.iteration / max(1, self.total))
 
     def plan(self, steps: int) -> None:
@@ -77,6 +78,7 @@ class JobQueue:
         self.lock = threading.Lock()
 
     def counts(self) -> dict[str, int]:
+        """Jobs running and waiting now (the health route's figures)."""
         with self.lock:
             states = [j.status for j in self.jobs.values()]
         return {"running": states.count("running"), "waiting": states.count("queued")}
@@ -113,6 +115,7 @@ class JobQueue:
             job.changed.notify_all()
 
     def cancel(self, job_id: str) -> Job | None:
+        """Ask a queued or running job to stop (it ends at its next step); None if unknown."""
         job = self.jobs.get(job_id)
         if job is not None and job.status in ("queued", "running"):
             job.cancel_event.set()
@@ -134,6 +137,7 @@ class JobQueue:
             self.jobs.pop(job.id, None)
 
     def shutdown(self) -> None:
+        """Cancel every job and stop the workers without waiting (the server is closing)."""
         for job in self.jobs.values():
             job.cancel_event.set()
         self.pool.shutdown(wait=False, cancel_futures=True)

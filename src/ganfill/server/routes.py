@@ -45,6 +45,7 @@ class Service:
 
 
 def service(request: Request) -> Service:
+    """The app's Service (the routes' shared model, queue and limits)."""
     return request.app.state.service
 
 

@@ -25,6 +25,7 @@ class ApiError(HTTPException):
 
 
 def error(status: int, message: str, **headers: str) -> ApiError:
+    """A client error with status and one-line message (headers such as Retry-After)."""
     return ApiError(status_code=status, detail=message, headers=headers or None)
 
 
