@@ -96,7 +96,8 @@ def complete_photo(
     """Complete every face that the mask touches; known [H, W] is in the photo's displayed pixels.
 
     Only the faces' region of the photo is worked on (warped back, blended, clipped), so a
-    large photo costs little more than a small one. dilate grows the hole first and feather
+    large photo costs little more than a small one; a hole reaching past every face's frame is
+    inpainted there from the photo around it (Telea). dilate grows the hole first and feather
     fades the fill in across the hole's outer pixels (both in photo pixels). A face larger
     in the photo than the model's frame is drawn by the finisher at 3x, with its detail; grain
     adds the photo's own finest grain where the fill is smoother (grain.py; seeded by seed).
