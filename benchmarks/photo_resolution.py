@@ -19,6 +19,7 @@ mouth box filled by each method.
         [--methods ganfill,telea,ns,patchmatch,oracle] [--grid docs/photo_grid.png]
         [--model FILE] [--finisher FILE|none] [--exemplars FILE|none] [--detail STRENGTH]
         [--search KEY:VALUE:...]  (search settings, CompletionConfig's fields: spread:0.8:lr:0.04)
+        [--without-copies]  (leave out the held-out faces with a copy among the training files)
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from ganfill.alignment import unwarp
 from ganfill.baselines import METHODS
 from ganfill.completion import Completer
 from ganfill.config import CompletionConfig, ModelSource
-from ganfill.data import read_split, stem_of
+from ganfill.data import HELDOUT_FILE, read_split, stem_of
 from ganfill.images import find_images, grid, open_rgb, save_png, show_holes
 from ganfill.metrics import FaceMetrics, pixel_metrics
 from ganfill.photos import box_mask, complete_photo, own_faces
@@ -49,10 +50,17 @@ ASTRONAUT_BOXES = ((185, 98, 75, 28), (195, 130, 50, 25))  # eyes, mouth (x, y, 
 ASTRONAUT_CROP = np.s_[30:230, 125:325]  # 200x200 around her face, the size of the chips' crops
 
 
-def photos(data: Path, limit: int, skip: int = 0) -> list[np.ndarray]:
-    """The held-out UTKFace chips of heldout_256.txt after the first `skip`, each pasted into a
-    SIDE x SIDE photo."""
-    stems = set(read_split(HERE / "heldout_256.txt"))
+def copied() -> set[str]:
+    """The held-out faces that have a copy among the training files (the twins file's comments
+    name them: `copy  # held-out face (correlation)`), which today's bundled files saw."""
+    lines = (HELDOUT_FILE.with_name("heldout_twins.txt")).read_text().splitlines()
+    return {line.split("#", 1)[1].split()[0] for line in lines if "#" in line and not line.startswith("#")}
+
+
+def photos(data: Path, limit: int, skip: int = 0, without: set[str] = frozenset()) -> list[np.ndarray]:
+    """The held-out UTKFace chips of heldout_256.txt after the first `skip`, but those in without,
+    each pasted into a SIDE x SIDE photo."""
+    stems = set(read_split(HERE / "heldout_256.txt")) - without
     chips = [f for f in find_images([data]) if stem_of(f) in stems][skip : skip + limit]
     out = []
     for chip in chips:
@@ -133,6 +141,7 @@ def main() -> None:
     parser.add_argument("--exemplars", help="exemplar library file, or none (default: the bundled one)")
     parser.add_argument("--detail", type=float, help="strength of the detail pass (default: the schedule's)")
     parser.add_argument("--search", default="", help="search settings as key:value pairs (CompletionConfig)")
+    parser.add_argument("--without-copies", action="store_true", help="leave out faces copied in training")
     args = parser.parse_args()
     print(describe_machine())
     completer = Completer.load(
@@ -147,7 +156,8 @@ def main() -> None:
         + f", detail pass {strength}, search {search or 'default'}"
     )
     aligner = completer.aligner()
-    found = [(p, aligner.detect(p)) for p in photos(args.data, args.limit, args.skip)]
+    without = copied() if args.without_copies else set()
+    found = [(p, aligner.detect(p)) for p in photos(args.data, args.limit, args.skip, without)]
     pictures = [(p, faces[0].matrix) for p, faces in found if faces]
     boxes = [faces[0].box for _, faces in found if faces]
     faces = FaceMetrics()
