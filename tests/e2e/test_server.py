@@ -213,3 +213,21 @@ def test_a_chunked_body_over_the_limit_is_refused_unread(client: TestClient) -> 
         "/api/v1/complete", content=body(), headers={"content-type": "multipart/form-data; boundary=x"}
     )
     assert r.status_code == 413 and "limit" in r.json()["error"]
+
+
+def test_a_port_in_use_is_a_one_line_error_before_serving(tiny_model_file: Path, capsys) -> None:
+    import socket
+
+    from ganfill.cli import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--model", str(tiny_model_file), "--port", str(port)]) == 2
+    out = capsys.readouterr()
+    assert "serving on" not in out.out  # nothing claimed the server was up
+    assert (
+        out.err.strip()
+        == f"ganfill serve: error: 127.0.0.1:{port}: Address already in use (another server there? --port)"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from ganfill.completion import Completer
 from ganfill.config import ServeConfig
-from ganfill.errors import warnings_as_lines
+from ganfill.errors import UserError, warnings_as_lines
 from ganfill.server.jobs import JobQueue
 from ganfill.server.routes import Service, router
 from ganfill.server.uploads import ApiError
@@ -62,11 +63,30 @@ def _page() -> FileResponse:
     return FileResponse(STATIC / "index.html")
 
 
+def listening(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port, or a one-line error saying why not (the port in use, a
+    privileged port, an unknown host) before anything says the server is up."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise UserError(f"{host}:{port}: {exc.strerror or exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise UserError(f"{host}:{port}: {exc.strerror or exc} (another server there? --port)") from None
+    return sock
+
+
 def serve(completer: Completer, config: ServeConfig | None = None) -> None:
     """Serve the app with uvicorn until interrupted."""
     import uvicorn
 
     config = config or ServeConfig()
+    sock = listening(config.host, config.port)
     print(f"ganfill serving on http://{config.host}:{config.port}/ (API docs at /docs)")
-    with warnings_as_lines("ganfill serve"):
-        uvicorn.run(create_app(completer, config), host=config.host, port=config.port, log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(create_app(completer, config), log_level="warning"))
+    with warnings_as_lines("ganfill serve"), sock:
+        server.run(sockets=[sock])
