@@ -183,9 +183,7 @@ class Completer:
         longest search before it starts, on_step(iteration, loss) after each step.
         """
         base = dataclasses.replace(config or CompletionConfig(), **options)
-        imgs = torch.as_tensor(np.array(images, dtype=np.uint8))
-        if imgs.ndim == 3:
-            imgs = imgs[None]
+        imgs = _image_batch(images)
         given = masks.as_batch(np.asarray(known, dtype=np.float32))
         mask = torch.as_tensor(masks.grow_holes(given, base.dilate))
         if imgs.shape[1:3] != (self.size, self.size) or mask.shape[1:] != imgs.shape[1:3]:
@@ -351,6 +349,23 @@ class Completer:
             history=history,
             frames=frames,
         )
+
+
+def _image_batch(images: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """uint8 images [B, H, W, 3] (one image [H, W, 3] too) as a tensor; refuses other dtypes
+    rather than casting them (floats in [0, 1] would become a black image) and other channels."""
+    array = images.numpy(force=True) if isinstance(images, torch.Tensor) else np.asarray(images)
+    if array.dtype != np.uint8:
+        low, high = (float(array.min()), float(array.max())) if array.size else (0.0, 0.0)
+        raise ImageError(
+            f"images must be uint8 in 0-255, got {array.dtype} in [{low:g}, {high:g}]"
+            " (floats in [0, 1]: np.round(images * 255).astype(np.uint8))"
+        )
+    if array.ndim == 3:
+        array = array[None]
+    if array.ndim != 4 or array.shape[-1] != 3:
+        raise ImageError(f"images must be RGB [B, H, W, 3] (or one [H, W, 3]), got shape {array.shape}")
+    return torch.as_tensor(np.array(array))  # a copy: the caller's array may be read-only
 
 
 def _concat(parts: list[Completion]) -> Completion:

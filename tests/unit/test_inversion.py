@@ -9,7 +9,7 @@ from ganfill.checkpoint import Model
 from ganfill.completion import Completer
 from ganfill.config import CompletionConfig
 from ganfill.devices import bfloat16_is_fast
-from ganfill.images import to_uint8
+from ganfill.images import ImageError, to_uint8
 from ganfill.inversion import importance_weights, invert
 
 
@@ -195,3 +195,17 @@ def test_dilate_grows_the_hole_and_feather_fades_the_fill_in(planted: Model) -> 
     d_soft = np.abs(soft[edge].astype(int) - images[edge]).mean()
     assert d_soft < 0.75 * np.abs(grown[edge].astype(int) - images[edge]).mean()  # half the fill there
     assert np.array_equal(soft[far], images[far])
+
+
+def test_images_other_than_uint8_rgb_are_refused_not_cast(planted: Model) -> None:
+    completer = Completer(planted)
+    known = masks.make("center", 2, 16)
+    images = np.random.default_rng(0).integers(0, 255, (2, 16, 16, 3), dtype=np.uint8)
+    with pytest.raises(ImageError, match=r"uint8 in 0-255, got float32 in \[0, 0.99"):
+        completer.complete(images.astype(np.float32) / 255, known, iters=1)  # was cast to black
+    with pytest.raises(ImageError, match=r"RGB \[B, H, W, 3\].*\(2, 16, 16, 4\)"):
+        completer.complete(np.concatenate([images, images[..., :1]], -1), known, iters=1)
+    one = completer.complete(images[0], known[0], iters=1, blend="none").images  # one image, any array
+    assert one.shape == (1, 16, 16, 3)
+    tensor = completer.complete(torch.from_numpy(images[:1]), known[:1], iters=1, blend="none").images
+    assert np.array_equal(one, tensor)
