@@ -215,7 +215,7 @@ class Completer:
 
     def complete_photo(
         self,
-        photo: Image.Image | str | Path,
+        photo: Image.Image | np.ndarray | str | Path,
         known: np.ndarray | None = None,
         config: CompletionConfig | None = None,
         *,
@@ -226,7 +226,8 @@ class Completer:
         on_plan: Callable[[int], None] | None = None,
         **options: object,
     ) -> PhotoCompletion:
-        """Complete the faces of an ordinary photo where known ([H, W], 1 = keep) is 0, or in box.
+        """Complete the faces of an ordinary photo (a PIL image, a file, or a uint8 array) where known
+        ([H, W], 1 = keep) is 0, or in box.
 
         Faces are aligned to the model's frame, completed there and warped back; only the masked
         pixels change, blended at the seam. Size, mode and EXIF orientation are kept. With
@@ -234,6 +235,8 @@ class Completer:
         """
         if isinstance(photo, str | Path):
             photo = open_image(photo)
+        elif isinstance(photo, np.ndarray):
+            photo = _photo_of(photo)
         if known is None:
             if box is None:
                 raise ConfigError("complete_photo needs a mask or a box")
@@ -349,6 +352,14 @@ class Completer:
             history=history,
             frames=frames,
         )
+
+
+def _photo_of(array: np.ndarray) -> Image.Image:
+    """A photo given as an array: uint8 grey [H, W], RGB [H, W, 3] or RGBA [H, W, 4]."""
+    if array.dtype != np.uint8 or not (array.ndim == 2 or (array.ndim == 3 and array.shape[-1] in (3, 4))):
+        shape = f"{array.dtype} {array.shape}"
+        raise ImageError(f"a photo array must be uint8 [H, W], [H, W, 3] or [H, W, 4], got {shape}")
+    return Image.fromarray(array)
 
 
 def _image_batch(images: np.ndarray | torch.Tensor) -> torch.Tensor:

@@ -98,6 +98,10 @@ def test_complete_align_changes_only_masked_pixels(tiny_model_file: Path, tmp_pa
     before, after = np.asarray(photo), np.asarray(result.image)
     keep = known.astype(bool)
     assert result.image.size == photo.size and result.image.mode == photo.mode
+    from_array = Completer(tiny_model_file).complete_photo(before, known, iters=3).image  # a notebook's array
+    assert np.array_equal(np.asarray(from_array), after)
+    with pytest.raises(ImageError, match=r"uint8 \[H, W\], \[H, W, 3\] or \[H, W, 4\], got float64"):
+        Completer(tiny_model_file).complete_photo(before / 255.0, known, iters=3)
     assert np.array_equal(before[keep], after[keep])
     assert (before[~keep] != after[~keep]).any()
     grown = Completer(tiny_model_file).complete_photo(photo, known, iters=3, dilate=4, feather=3)
