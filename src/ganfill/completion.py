@@ -183,14 +183,7 @@ class Completer:
         longest search before it starts, on_step(iteration, loss) after each step.
         """
         base = dataclasses.replace(config or CompletionConfig(), **options)
-        imgs = _image_batch(images)
-        given = masks.as_batch(np.asarray(known, dtype=np.float32))
-        mask = torch.as_tensor(masks.grow_holes(given, base.dilate))
-        if imgs.shape[1:3] != (self.size, self.size) or mask.shape[1:] != imgs.shape[1:3]:
-            raise ImageError(
-                f"images must be {self.size}x{self.size} with masks of the same size; got "
-                f"{tuple(imgs.shape[1:3])} and {tuple(mask.shape[1:])}"
-            )
+        imgs, mask = _inputs(images, known, self.size, base.dilate)
         ids = list(range(len(imgs))) if image_ids is None else list(image_ids)
         schedule = self.plan(mask.numpy(), base, lowres=lowres, samples=samples)
         if on_plan is not None:
@@ -360,6 +353,26 @@ def _photo_of(array: np.ndarray) -> Image.Image:
         shape = f"{array.dtype} {array.shape}"
         raise ImageError(f"a photo array must be uint8 [H, W], [H, W, 3] or [H, W, 4], got {shape}")
     return Image.fromarray(array)
+
+
+def _inputs(
+    images: np.ndarray | torch.Tensor, known: np.ndarray | torch.Tensor, size: int, dilate: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The images and their known masks (holes grown by dilate) as tensors, checked: uint8 RGB at
+    the model's size, one mask per image or one for all."""
+    imgs = _image_batch(images)
+    given = masks.as_batch(np.asarray(known, dtype=np.float32))
+    if len(given) == 1 < len(imgs):
+        given = np.repeat(given, len(imgs), 0)
+    if len(given) != len(imgs):
+        raise ImageError(f"{len(imgs)} images but {len(given)} masks: give one per image, or one for all")
+    mask = torch.as_tensor(masks.grow_holes(given, dilate))
+    if imgs.shape[1:3] != (size, size) or mask.shape[1:] != imgs.shape[1:3]:
+        raise ImageError(
+            f"images must be {size}x{size} with masks of the same size; got "
+            f"{tuple(imgs.shape[1:3])} and {tuple(mask.shape[1:])}"
+        )
+    return imgs, mask
 
 
 def _image_batch(images: np.ndarray | torch.Tensor) -> torch.Tensor:

@@ -209,3 +209,13 @@ def test_images_other_than_uint8_rgb_are_refused_not_cast(planted: Model) -> Non
     assert one.shape == (1, 16, 16, 3)
     tensor = completer.complete(torch.from_numpy(images[:1]), known[:1], iters=1, blend="none").images
     assert np.array_equal(one, tensor)
+
+
+def test_one_mask_serves_every_image_and_a_count_mismatch_is_named(planted: Model) -> None:
+    completer = Completer(planted)
+    images = np.random.default_rng(1).integers(0, 255, (3, 16, 16, 3), dtype=np.uint8)
+    known = masks.make("center", 3, 16)
+    shared = completer.complete(images, known[0], iters=2, blend="none").images
+    assert np.array_equal(shared, completer.complete(images, known, iters=2, blend="none").images)
+    with pytest.raises(ImageError, match="3 images but 2 masks"):
+        completer.complete(images, known[:2], iters=2)
