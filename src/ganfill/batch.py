@@ -280,7 +280,8 @@ def complete_photos(
     mask_path = mask_source(mask)
     if (mask_path is None) == (box is None):
         raise ConfigError(
-            "--align needs exactly one of --mask MASK.png (photo pixels, white = fill) or --box"
+            "--align needs exactly one of --mask MASK.png (photo pixels, white = fill) or --box x,y,w,h"
+            " (mask kinds such as eyes are drawn in the model's frame: for aligned faces)"
         )
     files, out = _inputs_and_output(inputs, out_dir), Path(out_dir)
     by_stem = masks_by_stem(mask_path) if mask_path and mask_path.is_dir() else {}
