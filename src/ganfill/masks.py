@@ -123,7 +123,8 @@ def make(kind: str, n: int, size: int, *, seed: int = 0, start: int = 0, **param
         raise MaskError(f"unknown mask {kind!r}; choose from {', '.join(KINDS)} or a mask file")
     fn = KINDS[kind]
     try:
-        return np.stack([fn(np.random.default_rng([seed, start + i]), size, **params) for i in range(n)])
+        drawn = [fn(np.random.default_rng([seed, start + i]), size, **params) for i in range(n)]
+        return np.stack(drawn) if drawn else np.ones((0, size, size), np.float32)
     except (TypeError, KeyError) as exc:
         raise MaskError(f"mask {kind!r}: bad parameter ({exc})") from None
 

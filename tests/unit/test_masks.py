@@ -29,6 +29,8 @@ def test_shape_polarity_fraction_and_determinism(kind: str) -> None:
     assert np.array_equal(a, masks.make(kind, 6, 64, seed=3))
     # image i's mask depends on (seed, i) only, not on the batch it is drawn in
     assert np.array_equal(a[4:], masks.make(kind, 2, 64, seed=3, start=4))
+    none = masks.make(kind, 0, 64)  # an empty batch, not numpy's "need at least one array"
+    assert none.shape == (0, 64, 64) and none.dtype == np.float32
 
 
 @pytest.mark.parametrize("kind", ["random", "pattern", "strokes"])
