@@ -113,6 +113,34 @@ def test_bad_input_gets_a_clear_4xx(client: TestClient, kwargs, status: int, mes
     assert message in r.json()["error"]
 
 
+def test_a_box_instead_of_a_mask_file(client: TestClient) -> None:
+    boxed = client.post(
+        "/api/v1/complete", files={"image": ("p.jpg", PHOTO)}, data={"box": "70,100,60,40", "iters": "2"}
+    )
+    assert boxed.status_code == 200, boxed.text
+    before = np.asarray(Image.open(io.BytesIO(PHOTO)))
+    after = np.asarray(Image.open(io.BytesIO(boxed.content)))
+    keep = np.ones((200, 200), bool)
+    keep[100:140, 70:130] = False
+    assert np.array_equal(before[keep], after[keep]) and (before[~keep] != after[~keep]).any()
+    body = {"image": base64.b64encode(PHOTO).decode(), "box": "70,100,60,40", "iters": 2}
+    assert client.post("/api/v1/complete", json=body).status_code == 200
+    for data, files, status, message in [
+        (
+            {"box": "70,100,60,40"},
+            {"mask": ("m.png", mouth_mask())},
+            400,
+            "exactly one of a mask file or box",
+        ),
+        ({}, {}, 400, "exactly one of a mask file or box"),
+        ({"box": "70,100,0,40"}, {}, 422, "box wants x,y,w,h with w, h > 0"),
+        ({"box": "300,300,10,10"}, {}, 422, "lies outside the 200x200 photo"),
+        ({"box": "70,100,60,40", "align": "false"}, {}, 422, "box needs align"),
+    ]:
+        r = client.post("/api/v1/complete", files={"image": ("p.jpg", PHOTO), **files}, data=data)
+        assert r.status_code == status and message in r.json()["error"], (data, r.text)
+
+
 def test_too_big_and_no_face(client: TestClient) -> None:
     r = client.post("/api/v1/complete", **form(image=b"\xff\xd8" + b"0" * 2_100_000))
     assert r.status_code == 413 and "limit" in r.json()["error"]

@@ -9,9 +9,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
-from ganfill.config import CompletionConfig, RunConfig, field_docs
+from ganfill.config import CompletionConfig, OutputConfig, RunConfig, field_docs
 
 RUN_FIELDS = ("samples", "seed")
+MASK_DOC = "mask image of the photo's size; white (>= 128) = to fill (or give box instead)"
 
 
 def _fields(cls: type, names: tuple[str, ...] | None = None) -> dict[str, Any]:
@@ -36,9 +37,10 @@ class _Request(BaseModel):
 Options = create_model(
     "Options",
     __base__=_Request,
-    __doc__="Completion options of a request: every CompletionConfig field, samples and seed.",
+    __doc__="Completion options of a request: every CompletionConfig field, samples, seed and box.",
     **_fields(CompletionConfig),
     **_fields(RunConfig, RUN_FIELDS),
+    **_fields(OutputConfig, ("box",)),
 )
 
 
@@ -46,7 +48,7 @@ class CompleteJSON(Options):  # type: ignore[misc, valid-type]
     """The JSON form of a completion request."""
 
     image: str = Field(description="the photo, base64 (a data: URL prefix is allowed)")
-    mask: str = Field(description="mask image of the same size, base64; white (>= 128) = to fill")
+    mask: str | None = Field(None, description=f"{MASK_DOC}, base64")
 
 
 def split_options(options: BaseModel) -> tuple[CompletionConfig, RunConfig]:
@@ -102,10 +104,10 @@ def upload_doc() -> dict[str, Any]:
                 "multipart/form-data": {
                     "schema": {
                         "type": "object",
-                        "required": ["image", "mask"],
+                        "required": ["image"],
                         "properties": {
                             "image": {"type": "string", "format": "binary"},
-                            "mask": {"type": "string", "format": "binary", "description": "white = fill"},
+                            "mask": {"type": "string", "format": "binary", "description": MASK_DOC},
                             **Options.model_json_schema()["properties"],
                         },
                     }

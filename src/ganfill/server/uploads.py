@@ -12,8 +12,9 @@ from fastapi import HTTPException, Request
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, ValidationError
 
-from ganfill.config import CompletionConfig, ConfigError, RunConfig, ServeConfig
+from ganfill.config import CompletionConfig, ConfigError, OutputConfig, RunConfig, ServeConfig
 from ganfill.images import ImageError, mask_to_known, pil_flaws, upright
+from ganfill.photos import box_mask
 from ganfill.server.schemas import CompleteJSON, Options, split_options
 
 ALLOWED_FORMATS = {"PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF"}
@@ -87,21 +88,24 @@ class Upload:
     run: RunConfig
 
 
-async def _parts(request: Request, body: bytes) -> tuple[bytes, bytes, dict]:
-    """Image bytes, mask bytes and raw options from a multipart form or a JSON body."""
+async def _parts(request: Request, body: bytes) -> tuple[bytes, bytes | None, dict]:
+    """Image bytes, mask bytes (None when not sent: a box instead) and raw options from a
+    multipart form or a JSON body."""
     kind = request.headers.get("content-type", "")
     if kind.startswith("application/json"):
         data = CompleteJSON.model_validate_json(body)
-        return _b64(data.image, "image"), _b64(data.mask, "mask"), data.model_dump(exclude={"image", "mask"})
+        mask = None if data.mask is None else _b64(data.mask, "mask")
+        return _b64(data.image, "image"), mask, data.model_dump(exclude={"image", "mask"})
     if kind.startswith("multipart/form-data"):
         form = await request.form()
-        files = {k: form.get(k) for k in ("image", "mask")}
-        missing = [k for k, v in files.items() if v is None or isinstance(v, str)]
-        if missing:
-            raise error(400, f"missing file field(s): {', '.join(missing)}")
+        image, mask = form.get("image"), form.get("mask")
+        if image is None or isinstance(image, str):
+            raise error(400, "missing file field(s): image")
+        if isinstance(mask, str):
+            raise error(400, "mask: send it as a file (or the box field instead)")
         raw = {k: v for k, v in form.items() if k in Options.model_fields}
-        return await files["image"].read(), await files["mask"].read(), raw
-    raise error(415, "send multipart/form-data (image, mask, options) or application/json")
+        return await image.read(), None if mask is None else await mask.read(), raw
+    raise error(415, "send multipart/form-data (image, mask or box, options) or application/json")
 
 
 def _check_limits(config: CompletionConfig, run: RunConfig, limits: ServeConfig) -> None:
@@ -111,6 +115,19 @@ def _check_limits(config: CompletionConfig, run: RunConfig, limits: ServeConfig)
         raise error(422, f"restarts: at most {limits.max_restarts}")
     if run.samples > limits.max_samples:
         raise error(422, f"samples: at most {limits.max_samples}")
+
+
+def _known(mask: bytes | None, options: BaseModel, size: tuple[int, int], limits: ServeConfig) -> np.ndarray:
+    """The request's known-mask in the upright photo's pixels: from the mask file, or from box
+    (x,y,w,h, with align, as the CLI's --box); exactly one of them."""
+    if (mask is None) == (options.box is None):
+        raise error(400, "send exactly one of a mask file or box (x,y,w,h in photo pixels)")
+    try:
+        if mask is not None:
+            return mask_to_known(decode_image(mask, "mask", limits), size, what="mask")
+        return box_mask(size, OutputConfig(align=options.align, box=options.box).box_tuple)
+    except (ImageError, ConfigError) as exc:
+        raise error(422, str(exc)) from None
 
 
 async def read_upload(request: Request, limits: ServeConfig, size: int) -> Upload:
@@ -128,10 +145,7 @@ async def read_upload(request: Request, limits: ServeConfig, size: int) -> Uploa
     _check_limits(config, run, limits)
     image = decode_image(image_bytes, "image", limits)
     shown = upright(image)
-    try:
-        known = mask_to_known(decode_image(mask_bytes, "mask", limits), shown.size, what="mask")
-    except ImageError as exc:
-        raise error(422, str(exc)) from None
+    known = _known(mask_bytes, options, shown.size, limits)
     if not options.align and shown.size != (size, size):
         raise error(422, f"with align off the image must be an aligned {size}x{size} face")
     return Upload(image, known, options, config, run)
