@@ -117,20 +117,21 @@ def complete_photo(
     matrices = [_shifted(m, area) for m, _ in drawn]
     regions = _shares(hole_crop, matrices, [faces.shape[1] for _, faces in drawn])
     fade = feather_weights(known[area], feather)[..., None]
-    around = _beyond_faces(crop, hole_crop, np.logical_or.reduce(regions))
+    filled = np.logical_or.reduce(regions)
+    beyond = _beyond_faces(rgb, hole, area, filled)
     target = photo_grain(rgb, hole) if grain > 0 else None
     rng = np.random.default_rng(seed)
     images = []
     for k in range(done.shape[1]):
-        out = around
+        out = beyond[area].astype(np.float64)
         for m, (_, faces), region in zip(matrices, drawn, regions, strict=True):
             back = unwarp(faces[k], m, hole_crop.shape, interpolation=INTERPOLATION).astype(np.float64)
             out = _blend_region(out, back, ~region, _coarseness(m))
         if target is not None:
-            out = match_grain(out, hole_crop, target, rng, grain)
+            out = match_grain(out, filled, target, rng, grain)
         if grey:  # a black-and-white photo stored as RGB gets a black-and-white fill
             out = np.repeat(out @ GREY[:, None], 3, axis=-1)
-        image = _restore_mode(base, _pasted(rgb, hole, area, fade * out + (1 - fade) * crop), hole)
+        image = _restore_mode(base, _pasted(beyond, hole, area, fade * out + (1 - fade) * crop), hole)
         if orientation in UNDO_ORIENTATION:
             image = image.transpose(UNDO_ORIENTATION[orientation])
         images.append(_with_metadata(image, photo))
@@ -186,16 +187,14 @@ def _faces_in_hole(rgb: np.ndarray, known: np.ndarray, aligner: FaceAligner) -> 
 
 
 def _work_area(matrices: list[np.ndarray], size: int, hole: np.ndarray) -> Area:
-    """The part of the photo that can change: the hole's pixels inside the faces' frames (the whole
-    hole where it reaches past them), plus a 2-pixel rim of known pixels for the blend's boundary."""
+    """The part of the photo the faces' fills can change: the hole's pixels inside the faces'
+    frames, plus a 2-pixel rim of known pixels for the blend's boundary."""
     corners = np.float64([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]])
     points = np.concatenate([corners @ cv2.invertAffineTransform(m).T for m in matrices])
     h, w = hole.shape
     x0, y0 = np.clip(np.floor(points.min(0)).astype(int), 0, [w, h])
     x1, y1 = np.clip(np.ceil(points.max(0)).astype(int) + 1, 0, [w, h])
-    if hole[y0:y1, x0:x1].sum() == hole.sum():
-        return _box_around(hole[y0:y1, x0:x1], 2, hole.shape, (y0, x0))
-    return _box_around(hole, 2, hole.shape)
+    return _box_around(hole[y0:y1, x0:x1], 2, hole.shape, (y0, x0))
 
 
 def _box_around(mask: np.ndarray, rim: int, shape: tuple[int, ...], origin: tuple[int, int] = (0, 0)) -> Area:
@@ -207,19 +206,20 @@ def _box_around(mask: np.ndarray, rim: int, shape: tuple[int, ...], origin: tupl
     )
 
 
-def _beyond_faces(crop: np.ndarray, hole: np.ndarray, filled: np.ndarray) -> np.ndarray:
-    """crop with the hole's pixels that no face's frame covers (a mask reaching past the faces)
-    inpainted by Telea's method from the pixels around the hole: no face's fill has anything to
-    draw there. The faces' fills are then blended against these pixels where they meet them."""
-    rest = hole & ~filled
+def _beyond_faces(rgb: np.ndarray, hole: np.ndarray, area: Area, filled: np.ndarray) -> np.ndarray:
+    """rgb with the hole's pixels that no face's frame covers (filled: the covered ones in the
+    work area; a mask reaching past the faces) inpainted by Telea's method from the photo around
+    them, in uint8 on their own box: no face's fill has anything to draw there, and the faces'
+    fills are then blended against these pixels where they meet them."""
+    rest = hole.copy()
+    rest[area] &= ~filled
     if not rest.any():
-        return crop
+        return rgb
     box = _box_around(rest, BEYOND_MARGIN, hole.shape)
-    if hole[box].all():  # no known pixel near: read the whole work area's
+    if hole[box].all():  # no known pixel near: read the whole photo's
         box = (slice(None), slice(None))
-    pixels = np.clip(np.round(crop[box]), 0, 255).astype(np.uint8)
-    painted = cv2.inpaint(pixels, hole[box].astype(np.uint8), 3, cv2.INPAINT_TELEA)
-    out = crop.copy()
+    painted = cv2.inpaint(np.ascontiguousarray(rgb[box]), hole[box].astype(np.uint8), 3, cv2.INPAINT_TELEA)
+    out = rgb.copy()
     out[box][rest[box]] = painted[rest[box]]
     return out
 
