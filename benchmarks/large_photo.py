@@ -1,9 +1,11 @@
 """A large photo against the 64-px path, side by side: seconds and peak memory of completing the
 mouth of a face of F px in a W x H photo (`Completer.complete_photo`, with and without the
 exemplar library, whose first use reads it), and of completing the same face already aligned at
-64x64 (`Completer.complete`), each in a fresh process, rounds alternating.
+64x64 (`Completer.complete`), each in a fresh process, rounds alternating. `--past WxH` grows
+the mask W px right and H px down from the mouth's top right corner, past the face, where
+Telea's inpainting fills it (photos.py).
 
-    python benchmarks/large_photo.py [--size 4000x3000] [--face 1000] [--rounds 3]
+    python benchmarks/large_photo.py [--size 4000x3000] [--face 1000] [--rounds 3] [--past 1500x600]
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from machine import describe_machine
 HERE = Path(__file__).resolve().parent
 
 
-def child(kind: str, width: int, height: int, face_px: int) -> None:
+def child(kind: str, width: int, height: int, face_px: int, past: tuple[int, int] = (0, 0)) -> None:
     """Run one completion in this process and print its seconds and peak RSS as JSON."""
     import io
 
@@ -37,6 +39,8 @@ def child(kind: str, width: int, height: int, face_px: int) -> None:
     image = Image.open(io.BytesIO(image_bytes))
     image.load()
     known = mask_to_known(Image.open(io.BytesIO(mask_bytes)), image.size, what="mask")
+    ys, xs = np.nonzero(known == 0)
+    known[ys.min() : ys.min() + past[1], xs.max() : xs.max() + past[0]] = 0  # past the face
     aligner = completer.aligner()
     face = aligner.detect(np.asarray(image.convert("RGB")))[0]
     aligned = aligner.warp(np.asarray(image.convert("RGB")), face)
@@ -60,20 +64,24 @@ def main() -> None:
     parser.add_argument("--size", default="4000x3000")
     parser.add_argument("--face", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--past", default="0x0", help="grow the mask W x H px past the face")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     width, height = map(int, args.size.split("x"))
+    past = tuple(map(int, args.past.split("x")))
     if args.child:
-        child(args.child, width, height, args.face)
+        child(args.child, width, height, args.face, past)
         return
     print(describe_machine())
     runs: dict[str, list[dict]] = {"photo": [], "generator": [], "aligned": []}
     for _ in range(args.rounds):
         for kind in runs:
             cmd = [sys.executable, __file__, "--child", kind, "--size", args.size, "--face", str(args.face)]
+            cmd += ["--past", args.past]
             done = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=HERE)
             runs[kind].append(json.loads(done.stdout.splitlines()[-1]))
-    print(f"mouth of a {args.face} px face; median of {args.rounds} rounds; peak RSS of the whole process")
+    where = f", the mask {args.past} px past the face" if past != (0, 0) else ""
+    print(f"mouth of a {args.face} px face{where}; median of {args.rounds} rounds; peak RSS of each process")
     print("| path | seconds | peak RSS MB |")
     print("|---|---|---|")
     labels = {
