@@ -63,7 +63,7 @@ def _page() -> FileResponse:
     return FileResponse(STATIC / "index.html")
 
 
-def listening(host: str, port: int) -> socket.socket:
+def _listening(host: str, port: int) -> socket.socket:
     """A socket bound to host:port, or a one-line error saying why not (the port in use, a
     privileged port, an unknown host) before anything says the server is up."""
     try:
@@ -85,7 +85,7 @@ def serve(completer: Completer, config: ServeConfig | None = None) -> None:
     import uvicorn
 
     config = config or ServeConfig()
-    sock = listening(config.host, config.port)
+    sock = _listening(config.host, config.port)
     print(f"ganfill serving on http://{config.host}:{config.port}/ (API docs at /docs)")
     server = uvicorn.Server(uvicorn.Config(create_app(completer, config), log_level="warning"))
     with warnings_as_lines("ganfill serve"), sock:
