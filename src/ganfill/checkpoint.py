@@ -20,10 +20,11 @@ from ganfill.models import Discriminator, Encoder, Generator
 
 META_KEY = "ganfill"
 FORMAT_VERSION = 1
+MODEL_KIND, TRAINING_KIND = "model", "training"
 FINISHER_KIND, CRITIC_KIND, EXEMPLARS_KIND = "finisher", "finisher-critic", "ganfill-exemplars"
 KIND_NAMES = {
-    "model": "a model file",
-    "training": "a training checkpoint",
+    MODEL_KIND: "a model file",
+    TRAINING_KIND: "a training checkpoint",
     FINISHER_KIND: "a finisher",
     CRITIC_KIND: "a finisher's critic",
     EXEMPLARS_KIND: "an exemplar library",
@@ -107,7 +108,7 @@ def save_model(path: str | Path, model: Model, *, half: bool = False) -> None:
         tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
     meta = {
         "format": FORMAT_VERSION,
-        "kind": "model",
+        "kind": MODEL_KIND,
         "model": model.config.to_dict(),
         "info": model.info,
         "encoder": None if model.encoder is None else model.encoder.spec,
@@ -150,7 +151,7 @@ def _model_config(meta: dict[str, Any], path: Path) -> ModelConfig:
 def load_model(path: str | Path, *, device: torch.device | str = "cpu") -> Model:
     """Load a model file or run folder (its EMA generator when it has one) in eval mode."""
     path = resolve_model_path(path)
-    tensors, meta = read_safetensors(path, "model", "training")
+    tensors, meta = read_safetensors(path, MODEL_KIND, TRAINING_KIND)
     if meta.get("format", 0) > FORMAT_VERSION:
         raise ModelFileError(f"{path}: written by a newer ganfill (format {meta['format']})")
     config = _model_config(meta, path)
@@ -164,7 +165,7 @@ def load_model(path: str | Path, *, device: torch.device | str = "cpu") -> Model
         _load_into(encoder, unprefixed(tensors, "encoder"), "encoder", path)
         encoder.eval()
     info = dict(meta.get("info", {}))
-    if meta.get("kind") == "training":
+    if meta.get("kind") == TRAINING_KIND:
         info.setdefault("step", meta.get("step"))
     model = Model(g.eval(), d.eval(), config, info, encoder)
     return model.to(device)
@@ -234,7 +235,7 @@ def save_training_state(path: str | Path, state: TrainingState, config: TrainCon
     opt_d, meta_d = flatten_optimizer(state.opt_d, "opt_d")
     meta = {
         "format": FORMAT_VERSION,
-        "kind": "training",
+        "kind": TRAINING_KIND,
         "step": state.step,
         "model": config.model.to_dict(),
         "train": config.to_dict(),
@@ -248,7 +249,7 @@ def save_training_state(path: str | Path, state: TrainingState, config: TrainCon
 def load_training_state(path: str | Path, state: TrainingState, config: ModelConfig) -> None:
     """Restore state in place from a training checkpoint or run folder written for config."""
     path = resolve_model_path(path)
-    tensors, meta = read_safetensors(path, "training")
+    tensors, meta = read_safetensors(path, TRAINING_KIND)
     if _model_config(meta, path) != config:
         raise ModelFileError(f"{path}: checkpoint's model config differs from this run's")
     state.generator.load_state_dict(unprefixed(tensors, "generator"))

@@ -21,7 +21,7 @@ from ganfill.config import CompletionConfig, ConfigError, ModelSource
 from ganfill.devices import bfloat16_is_fast, pick_device
 from ganfill.exemplars import Library, default_library, transfer
 from ganfill.finisher import Finisher, add_detail, default_detail, default_finisher, load_finisher
-from ganfill.images import ImageError, open_image, to_tensor, to_uint8
+from ganfill.images import ImageError, open_image, photo_from_array, to_tensor, to_uint8, uint8_batch
 from ganfill.inversion import invert
 from ganfill.photos import PhotoCompletion, box_mask, complete_photo
 from ganfill.schedule import Schedule, plan
@@ -229,7 +229,7 @@ class Completer:
         if isinstance(photo, str | Path):
             photo = open_image(photo)
         elif isinstance(photo, np.ndarray):
-            photo = _photo_of(photo)
+            photo = photo_from_array(photo)
         if known is None:
             if box is None:
                 raise ConfigError("complete_photo needs a mask or a box")
@@ -347,20 +347,12 @@ class Completer:
         )
 
 
-def _photo_of(array: np.ndarray) -> Image.Image:
-    """A photo given as an array: uint8 grey [H, W], RGB [H, W, 3] or RGBA [H, W, 4]."""
-    if array.dtype != np.uint8 or not (array.ndim == 2 or (array.ndim == 3 and array.shape[-1] in (3, 4))):
-        shape = f"{array.dtype} {array.shape}"
-        raise ImageError(f"a photo array must be uint8 [H, W], [H, W, 3] or [H, W, 4], got {shape}")
-    return Image.fromarray(array)
-
-
 def _inputs(
     images: np.ndarray | torch.Tensor, known: np.ndarray | torch.Tensor, size: int, dilate: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The images and their known masks (holes grown by dilate) as tensors, checked: uint8 RGB at
     the model's size, one mask per image or one for all."""
-    imgs = _image_batch(images)
+    imgs = torch.as_tensor(uint8_batch(images))
     given = masks.as_batch(np.asarray(known, dtype=np.float32))
     if len(given) == 1 < len(imgs):
         given = np.repeat(given, len(imgs), 0)
@@ -373,23 +365,6 @@ def _inputs(
             f"{tuple(imgs.shape[1:3])} and {tuple(mask.shape[1:])}"
         )
     return imgs, mask
-
-
-def _image_batch(images: np.ndarray | torch.Tensor) -> torch.Tensor:
-    """uint8 images [B, H, W, 3] (one image [H, W, 3] too) as a tensor; refuses other dtypes
-    rather than casting them (floats in [0, 1] would become a black image) and other channels."""
-    array = images.numpy(force=True) if isinstance(images, torch.Tensor) else np.asarray(images)
-    if array.dtype != np.uint8:
-        low, high = (float(array.min()), float(array.max())) if array.size else (0.0, 0.0)
-        raise ImageError(
-            f"images must be uint8 in 0-255, got {array.dtype} in [{low:g}, {high:g}]"
-            " (floats in [0, 1]: np.round(images * 255).astype(np.uint8))"
-        )
-    if array.ndim == 3:
-        array = array[None]
-    if array.ndim != 4 or array.shape[-1] != 3:
-        raise ImageError(f"images must be RGB [B, H, W, 3] (or one [H, W, 3]), got shape {array.shape}")
-    return torch.as_tensor(np.array(array))  # a copy: the caller's array may be read-only
 
 
 def _concat(parts: list[Completion]) -> Completion:

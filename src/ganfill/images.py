@@ -133,6 +133,31 @@ def load_uint8(path: str | Path, size: int, *, crop: int | None = None) -> np.nd
     return np.asarray(im, dtype=np.uint8)
 
 
+def uint8_batch(images: np.ndarray | torch.Tensor) -> np.ndarray:
+    """uint8 images [B, H, W, 3] (one image [H, W, 3] too) as a writable array; refuses other dtypes
+    rather than casting them (floats in [0, 1] would become a black image) and other channels."""
+    array = images.numpy(force=True) if isinstance(images, torch.Tensor) else np.asarray(images)
+    if array.dtype != np.uint8:
+        low, high = (float(array.min()), float(array.max())) if array.size else (0.0, 0.0)
+        raise ImageError(
+            f"images must be uint8 in 0-255, got {array.dtype} in [{low:g}, {high:g}]"
+            " (floats in [0, 1]: np.round(images * 255).astype(np.uint8))"
+        )
+    if array.ndim == 3:
+        array = array[None]
+    if array.ndim != 4 or array.shape[-1] != 3:
+        raise ImageError(f"images must be RGB [B, H, W, 3] (or one [H, W, 3]), got shape {array.shape}")
+    return np.array(array)  # a copy: the caller's array may be read-only
+
+
+def photo_from_array(array: np.ndarray) -> Image.Image:
+    """A photo given as an array: uint8 grey [H, W], RGB [H, W, 3] or RGBA [H, W, 4]."""
+    if array.dtype != np.uint8 or not (array.ndim == 2 or (array.ndim == 3 and array.shape[-1] in (3, 4))):
+        shape = f"{array.dtype} {array.shape}"
+        raise ImageError(f"a photo array must be uint8 [H, W], [H, W, 3] or [H, W, 4], got {shape}")
+    return Image.fromarray(array)
+
+
 def to_tensor(images: np.ndarray | torch.Tensor) -> torch.Tensor:
     """uint8 images [B, H, W, 3] (or [H, W, 3]) -> float tensor [B, 3, H, W] in [-1, 1]."""
     t = torch.as_tensor(np.asarray(images))
