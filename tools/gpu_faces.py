@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from skimage.metrics import peak_signal_noise_ratio
 
 from ganfill.data import HELDOUT_FILE, excluded, stem_of
 from ganfill.images import find_images
@@ -37,8 +38,8 @@ def pack(src: Path, out: Path, leave_out: set[str], quality: int) -> tuple[int, 
         face.save(buffer, "WEBP", quality=quality, method=6)
         data = buffer.getvalue()
         (out / f"{stem_of(path)}.webp").write_bytes(data)
-        error = np.asarray(face, float) - np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), float)
-        psnrs.append(10 * np.log10(255**2 / max(np.mean(error**2), 1e-6)))
+        decoded = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+        psnrs.append(peak_signal_noise_ratio(np.asarray(face), decoded, data_range=255))  # as metrics.py
         count, size = count + 1, size + len(data)
     return count, size, psnrs
 
