@@ -33,15 +33,13 @@ import numpy as np
 from machine import describe_machine
 from realistic_search import parse_setup
 
-from ganfill import masks
-from ganfill.alignment import unwarp
 from ganfill.baselines import METHODS
 from ganfill.completion import Completer
-from ganfill.config import CompletionConfig, ModelSource
+from ganfill.config import CompletionConfig, MaskConfig, ModelSource
 from ganfill.data import HELDOUT_FILE, read_split, stem_of
 from ganfill.images import find_images, grid, open_rgb, save_png, show_holes
 from ganfill.metrics import FaceMetrics, pixel_metrics
-from ganfill.photos import box_mask, complete_photo, own_faces
+from ganfill.photos import box_mask, complete_photo, kind_mask, own_faces
 from ganfill.realism import detail_ratio_at, swd
 
 HERE = Path(__file__).resolve().parent
@@ -73,10 +71,7 @@ def photos(data: Path, limit: int, skip: int = 0, without: set[str] = frozenset(
 
 def photo_mask(kind: str, matrix: np.ndarray, size: int) -> np.ndarray:
     """The model's `kind` mask, drawn in the face's aligned frame, as a known-mask of the photo."""
-    frame = masks.make(kind, 1, size)[0]
-    return (
-        unwarp((frame * 255).astype(np.uint8), matrix, (SIDE, SIDE), interpolation="nearest") > 127
-    ).astype(np.float32)
+    return kind_mask([matrix], (SIDE, SIDE), size, MaskConfig(mask=kind))
 
 
 def fill(

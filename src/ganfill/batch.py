@@ -278,22 +278,23 @@ def complete_photos(
 ) -> JobReport:
     """Complete faces inside ordinary photos: NAME.png per photo, same size, mode and EXIF."""
     mask_path = mask_source(mask)
-    if (mask_path is None) == (box is None):
-        raise ConfigError(
-            "--align needs exactly one of --mask MASK.png (photo pixels, white = fill) or --box x,y,w,h"
-            " (mask kinds such as eyes are drawn in the model's frame: for aligned faces)"
-        )
+    if box is not None and (mask_path is not None or mask.mask != MaskConfig.mask):
+        raise ConfigError(f"--align takes --mask {mask.mask} or --box {','.join(map(str, box))}, not both")
+    kind = mask if box is None and mask_path is None else None  # drawn in every face's aligned frame
+    if kind is not None:
+        mask_kinds.check_region(kind.mask)
     files, out = _inputs_and_output(inputs, out_dir), Path(out_dir)
     by_stem = masks_by_stem(mask_path) if mask_path and mask_path.is_dir() else {}
     shard = shards.join(completer.device)
     settings = _settings(completer, config, mask, run) | {"box": box}
     todo, report, log = _resume(out, files, shard, settings)
-    names, what = flat_names(files), str(mask_path) if mask_path else f"box {box}"
+    names = flat_names(files)
+    what = str(mask_path) if mask_path else f"box {box}" if box else f"{mask.mask} of every face"
     for i in todo:
         path, start = files[i], time.perf_counter()
         try:
             photo = open_image(path)
-            known = None if mask_path is None else _photo_mask(path, photo, mask_path, by_stem)
+            known = kind if mask_path is None else _photo_mask(path, photo, mask_path, by_stem)
             result = completer.complete_photo(
                 photo, known, config, box=box, seed=run.seed, samples=run.samples
             )

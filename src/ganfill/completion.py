@@ -17,7 +17,7 @@ from PIL import Image, ImageOps
 from ganfill import masks
 from ganfill.blending import paste, poisson_blend
 from ganfill.checkpoint import Model, ModelFileError, load_model
-from ganfill.config import CompletionConfig, ConfigError, ModelSource
+from ganfill.config import CompletionConfig, ConfigError, MaskConfig, ModelSource
 from ganfill.devices import bfloat16_is_fast, pick_device
 from ganfill.exemplars import Library, default_library, transfer
 from ganfill.finisher import Finisher, add_detail, default_detail, default_finisher, load_finisher
@@ -209,7 +209,7 @@ class Completer:
     def complete_photo(
         self,
         photo: Image.Image | np.ndarray | str | Path,
-        known: np.ndarray | None = None,
+        known: np.ndarray | str | MaskConfig | None = None,
         config: CompletionConfig | None = None,
         *,
         box: tuple[int, int, int, int] | None = None,
@@ -220,20 +220,24 @@ class Completer:
         **options: object,
     ) -> PhotoCompletion:
         """Complete the faces of an ordinary photo (a PIL image, a file, or a uint8 array) where known
-        ([H, W], 1 = keep) is 0, or in box.
+        ([H, W], 1 = keep) is 0, in a mask kind ("eyes", or a MaskConfig) drawn in every face's
+        frame, or in box.
 
         Faces are aligned to the model's frame, completed there and warped back; only the masked
         pixels change, blended at the seam. Size, mode and EXIF orientation are kept. With
         samples=K the result holds the K best distinct completions.
         """
+        if (known is None) == (box is None):
+            raise ConfigError("complete_photo needs exactly one of known (a mask or a mask kind) or box")
         if isinstance(photo, str | Path):
             photo = open_image(photo)
         elif isinstance(photo, np.ndarray):
             photo = photo_from_array(photo)
-        if known is None:
-            if box is None:
-                raise ConfigError("complete_photo needs a mask or a box")
+        if box is not None:
             known = box_mask(ImageOps.exif_transpose(photo).size, box)
+        elif isinstance(known, str | MaskConfig):
+            known = MaskConfig(mask=known) if isinstance(known, str) else known
+            masks.check_region(known.mask)  # before the faces are looked for
         cfg = dataclasses.replace(config or CompletionConfig(), **options)
         in_photo = {"dilate": cfg.dilate, "feather": cfg.feather, "grain": cfg.grain, "seed": seed}
         # The detail pass sharpens the frame's fill and the exemplars give it a real face's fine

@@ -587,8 +587,9 @@ class OutputConfig(_Config):
     gif: bool = False
     """An animated completion.gif of the first batch's search (about 40 frames unless save_every)."""
     align: bool = False
-    """The inputs are ordinary photos: find the face, complete it in the model's frame and change
-    only the masked pixels of the photo (needs a mask file in photo pixels, or box)."""
+    """The inputs are ordinary photos: find the faces, complete them in the model's frame and change
+    only the masked pixels of the photo (a mask file in photo pixels, box, or a mask kind that is a
+    region of a face, drawn in every face's frame)."""
     box: str | None = None
     """With align: the region x,y,w,h in photo pixels to fill."""
     background_io: bool = True

@@ -113,8 +113,24 @@ KINDS: dict[str, MaskFn] = {
 }
 
 
+REGIONS = ("center", "left", "right", "top", "bottom", "eyes", "mouth", "pattern", "strokes")
+"""Kinds that are holes in a face (not scattered pixels or a low-resolution view): those a
+photo's faces can have drawn in their aligned frames."""
+
+
 class MaskError(UserError):
     """An unknown mask name or bad parameter; str() lists the valid choices."""
+
+
+def check_region(kind: str) -> str:
+    """kind, if it is one of REGIONS (a hole of a face in a photo), else a MaskError saying why."""
+    if kind in REGIONS:
+        return kind
+    what = "scattered pixels or a low-resolution view, for aligned faces" if kind in KINDS else "unknown"
+    raise MaskError(
+        f"mask {kind!r} is {what}; in a photo choose a region of each face ({', '.join(REGIONS)}),"
+        " a mask file or a box"
+    )
 
 
 def make(kind: str, n: int, size: int, *, seed: int = 0, start: int = 0, **params: object) -> np.ndarray:

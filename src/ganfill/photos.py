@@ -6,7 +6,7 @@ pixels around them. The photo keeps its size, mode and EXIF orientation.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -15,11 +15,11 @@ from PIL import Image, ImageOps
 
 from ganfill.alignment import AlignmentError, Face, FaceAligner, Interpolation, unwarp, warp
 from ganfill.blending import poisson_blend_coarse
-from ganfill.config import CompletionConfig
+from ganfill.config import CompletionConfig, MaskConfig
 from ganfill.finisher import Finisher, finish
 from ganfill.grain import match_grain, photo_grain
 from ganfill.images import GREY, ImageError, to_8bit, white_of
-from ganfill.masks import feather_weights, grow_holes
+from ganfill.masks import check_region, feather_weights, grow_holes, make
 
 # Image.transpose operations that undo each EXIF orientation (inverse of ImageOps.exif_transpose).
 UNDO_ORIENTATION = {
@@ -81,9 +81,23 @@ def box_mask(size: tuple[int, int], box: tuple[int, int, int, int]) -> np.ndarra
     return known
 
 
+def kind_mask(
+    matrices: Sequence[np.ndarray], shape: tuple[int, int], size: int, mask: MaskConfig, *, seed: int = 0
+) -> np.ndarray:
+    """A photo's known-mask [H, W] (shape) with mask's kind drawn in each face's size x size
+    aligned frame, placed by its photo -> frame map (the eyes of every face in a group photo);
+    face i takes the draw (seed, i) of a random kind."""
+    frames = make(check_region(mask.mask), len(matrices), size, seed=seed, **mask.params())
+    hole = np.zeros(shape, bool)
+    for matrix, frame in zip(matrices, frames, strict=True):
+        drawn = unwarp((frame < 0.5).astype(np.uint8), matrix, shape, interpolation="nearest", border="zero")
+        hole |= drawn > 0
+    return (~hole).astype(np.float32)
+
+
 def complete_photo(
     photo: Image.Image,
-    known: np.ndarray,
+    known: np.ndarray | MaskConfig,
     aligner: FaceAligner,
     complete: CompleteFn,
     *,
@@ -93,7 +107,8 @@ def complete_photo(
     seed: int = 0,
     finisher: Finisher | None = None,
 ) -> PhotoCompletion:
-    """Complete every face that the mask touches; known [H, W] is in the photo's displayed pixels.
+    """Complete every face that the mask touches: known [H, W] in the photo's displayed pixels,
+    or a mask kind drawn in every face's frame (kind_mask).
 
     Only the faces' region of the photo is worked on (warped back, blended, clipped), so a
     large photo costs little more than a small one; a hole reaching past every face's frame is
@@ -104,9 +119,10 @@ def complete_photo(
     """
     orientation = photo.getexif().get(0x0112, 1)
     base = _returned(photo)
-    known = _grown(known, base.size, dilate)
-    rgb, hole = np.asarray(to_8bit(base).convert("RGB")), known < 0.5
-    chosen, known_aligned = _faces_in_hole(rgb, known, aligner)
+    rgb = np.asarray(to_8bit(base).convert("RGB"))
+    found, known = _found_and_known(rgb, known, aligner, dilate, seed)
+    hole = known < 0.5
+    chosen, known_aligned = _faces_in_hole(found, known, aligner.size)
     aligned = np.stack([warp(rgb, face.matrix, aligner.size) for face in chosen])
     done = complete(aligned, known_aligned.astype(np.float32))  # [N, K, S, S, 3]
     drawn = [_drawn(rgb, known, f.matrix, faces, finisher) for f, faces in zip(chosen, done, strict=True)]
@@ -173,13 +189,27 @@ def _drawn(
     return big, finish(finisher, faces, context, seen)
 
 
-def _faces_in_hole(rgb: np.ndarray, known: np.ndarray, aligner: FaceAligner) -> tuple[list[Face], np.ndarray]:
-    """The detected faces whose aligned frame the hole reaches, largest first, and their known
-    masks in that frame [N, S, S] (True = keep)."""
-    faces = aligner.detect(rgb)
-    if not faces:
+def _found_and_known(
+    rgb: np.ndarray, known: np.ndarray | MaskConfig, aligner: FaceAligner, dilate: int, seed: int
+) -> tuple[list[Face], np.ndarray]:
+    """The faces found in the photo and its known-mask (a kind drawn in their frames), the hole
+    grown by dilate; a mask's size is checked before faces are looked for."""
+    size = (rgb.shape[1], rgb.shape[0])
+    if not isinstance(known, MaskConfig):
+        known = _grown(known, size, dilate)
+    found = aligner.detect(rgb)
+    if not found:
         raise AlignmentError("no face found in the photo")
-    framed = [(f, warp(known, f.matrix, aligner.size, interpolation="nearest") > 0.5) for f in faces]
+    if isinstance(known, MaskConfig):
+        in_frames = kind_mask([f.matrix for f in found], rgb.shape[:2], aligner.size, known, seed=seed)
+        known = _grown(in_frames, size, dilate)
+    return found, known
+
+
+def _faces_in_hole(faces: list[Face], known: np.ndarray, size: int) -> tuple[list[Face], np.ndarray]:
+    """The faces (largest first) whose aligned size x size frame the hole reaches, and their known
+    masks in that frame [N, S, S] (True = keep)."""
+    framed = [(f, warp(known, f.matrix, size, interpolation="nearest") > 0.5) for f in faces]
     chosen = [(f, k) for f, k in framed if not k.all()]
     if not chosen:
         raise AlignmentError("the mask touches none of the faces found in the photo")

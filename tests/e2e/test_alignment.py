@@ -168,6 +168,38 @@ def test_each_face_of_a_group_fills_its_own_part_of_the_hole(
     assert first.max() <= second.min() or second.max() <= first.min()  # one side each (a slanted edge shared)
 
 
+def test_a_mask_kind_is_drawn_in_every_face_of_a_photo(tiny_model_file: Path, tmp_path: Path, capsys) -> None:
+    from ganfill.config import MaskConfig
+    from ganfill.photos import kind_mask
+
+    face = np.asarray(Image.open(UTK))
+    group = np.concatenate([face, face[:, ::-1]], 1)  # two people side by side
+    Image.fromarray(group).save(tmp_path / "group.png")
+    found = FaceAligner(16).detect(group)  # the tiny model's frame
+    known = kind_mask([f.matrix for f in found], group.shape[:2], 16, MaskConfig(mask="eyes"))
+    assert len(found) == 2
+    for f in found:  # each face's eyes in the hole, its mouth kept
+        at = np.round(f.landmarks).astype(int)
+        assert (known[at[36:48, 1], at[36:48, 0]] == 0).all() and (known[at[48:, 1], at[48:, 0]] == 1).all()
+    Image.fromarray(((known < 0.5) * 255).astype(np.uint8)).save(tmp_path / "eyes.png")
+    model = ["--model", str(tiny_model_file), "--iters", "1", "--no-progress"]
+    by_kind = ["complete", str(tmp_path / "group.png"), "--align", "--mask", "eyes", *model]
+    assert main([*by_kind, "--out", str(tmp_path / "k")]) == 0
+    by_file = ["complete", str(tmp_path / "group.png"), "--align", "--mask", str(tmp_path / "eyes.png")]
+    assert main([*by_file, *model, "--out", str(tmp_path / "f")]) == 0
+    done = np.asarray(Image.open(tmp_path / "k" / "group.png"))
+    assert np.array_equal(done, np.asarray(Image.open(tmp_path / "f" / "group.png")))  # the same mask
+    hole = known == 0
+    assert np.array_equal(done[~hole], group[~hole]) and (done[hole] != group[hole]).any()
+    capsys.readouterr()
+    for flags, message in [
+        (["--mask", "random"], "'random' is scattered pixels or a low-resolution view"),
+        (["--mask", "eyes", "--box", "0,0,8,8"], "--align takes --mask eyes or --box 0,0,8,8, not both"),
+    ]:
+        assert main([*by_kind[:3], *flags, *model, "--out", str(tmp_path / "e")]) == 2
+        assert message in capsys.readouterr().err and not (tmp_path / "e").exists()
+
+
 def test_a_mask_reaching_past_the_face_removes_what_it_covers_there(tiny_model_file: Path) -> None:
     from ganfill.completion import Completer
 
@@ -290,9 +322,6 @@ def test_no_face_or_missed_mask_is_a_clear_error(tiny_model_file: Path, tmp_path
         main(["complete", str(UTK), "--align", "--box", "0,0,8,8", "--out", str(tmp_path / "o"), *model]) == 1
     )
     assert "mask touches none of the faces" in capsys.readouterr().err
-    kind = ["complete", str(UTK), "--align", "--mask", "eyes", "--out", str(tmp_path / "o"), *model]
-    assert main(kind) == 2
-    assert "exactly one of --mask" in (err := capsys.readouterr().err) and "kinds such as eyes" in err
     boxed = ["complete", str(UTK), "--align", "--box", "70,100,60,40", "--out", str(tmp_path / "p"), *model]
     for flags, message in [(["--gif"], "keep_hats and gif"), (["--save-every", "5"], "save_every records")]:
         assert main([*boxed, *flags]) == 2  # not silently ignored

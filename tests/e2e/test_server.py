@@ -130,14 +130,43 @@ def test_a_box_instead_of_a_mask_file(client: TestClient) -> None:
             {"box": "70,100,60,40"},
             {"mask": ("m.png", mouth_mask())},
             400,
-            "exactly one of a mask file or box",
+            "exactly one of a mask (a file or a kind) or box",
         ),
-        ({}, {}, 400, "exactly one of a mask file or box"),
+        ({}, {}, 400, "exactly one of a mask (a file or a kind) or box"),
         ({"box": "70,100,0,40"}, {}, 422, "box wants x,y,w,h with w, h > 0"),
         ({"box": "300,300,10,10"}, {}, 422, "lies outside the 200x200 photo"),
         ({"box": "70,100,60,40", "align": "false"}, {}, 422, "box needs align"),
     ]:
         r = client.post("/api/v1/complete", files={"image": ("p.jpg", PHOTO), **files}, data=data)
+        assert r.status_code == status and message in r.json()["error"], (data, r.text)
+
+
+def test_a_mask_kind_instead_of_a_mask_file(client: TestClient, tiny_completer: Completer) -> None:
+    from ganfill.config import MaskConfig
+    from ganfill.photos import kind_mask
+
+    before = np.asarray(Image.open(io.BytesIO(PHOTO)))
+    faces = tiny_completer.aligner().detect(before)
+    keep = kind_mask([f.matrix for f in faces], (200, 200), 16, MaskConfig(mask="eyes")) == 1
+    eyes = {"mask": "eyes", "iters": "2"}
+    r = client.post("/api/v1/complete", files={"image": ("p.jpg", PHOTO)}, data=eyes)
+    assert r.status_code == 200, r.text
+    after = np.asarray(Image.open(io.BytesIO(r.content)))
+    assert np.array_equal(before[keep], after[keep]) and (before[~keep] != after[~keep]).any()
+    body = {"image": base64.b64encode(PHOTO).decode(), "mask": "eyes", "iters": 2}
+    assert client.post("/api/v1/complete", json=body).content == r.content  # the same in JSON
+    face = png(Image.open(PHOTO_16).resize((16, 16)))  # an aligned face at the model's size
+    aligned = {"mask": "center", "align": "false", "iters": "2"}
+    r = client.post("/api/v1/complete", files={"image": ("f.png", face)}, data=aligned)
+    assert r.status_code == 200, r.text
+    for data, status, message in [
+        ({"mask": "random"}, 422, "'random' is scattered pixels or a low-resolution view"),
+        ({"mask": "lowres", "align": "false"}, 422, "mask lowres compares downsampled views"),
+        ({"mask": "nose"}, 400, "mask: send a file or a mask kind (center, random"),
+        ({"mask": "eyes", "box": "70,100,60,40"}, 400, "exactly one of a mask (a file or a kind) or box"),
+    ]:
+        image = face if data.get("align") == "false" else PHOTO
+        r = client.post("/api/v1/complete", files={"image": ("p.png", image)}, data=data)
         assert r.status_code == status and message in r.json()["error"], (data, r.text)
 
 

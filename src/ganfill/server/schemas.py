@@ -12,7 +12,10 @@ from pydantic import BaseModel, Field, create_model
 from ganfill.config import CompletionConfig, OutputConfig, RunConfig, field_docs
 
 RUN_FIELDS = ("samples", "seed")
-MASK_DOC = "mask image of the photo's size; white (>= 128) = to fill (or give box instead)"
+MASK_DOC = (
+    "mask image of the photo's size, white (>= 128) = to fill; or a mask kind's name (eyes, mouth,"
+    " center, ...: with align drawn in every face's frame); or give box instead"
+)
 
 
 def _fields(cls: type, names: tuple[str, ...] | None = None) -> dict[str, Any]:

@@ -12,8 +12,10 @@ from fastapi import HTTPException, Request
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, ValidationError
 
-from ganfill.config import CompletionConfig, ConfigError, OutputConfig, RunConfig, ServeConfig
-from ganfill.images import ImageError, mask_to_known, pil_flaws, upright
+from ganfill.config import CompletionConfig, ConfigError, MaskConfig, OutputConfig, RunConfig, ServeConfig
+from ganfill.errors import UserError
+from ganfill.images import mask_to_known, pil_flaws, upright
+from ganfill.masks import KINDS, check_region, make
 from ganfill.photos import box_mask
 from ganfill.server.schemas import CompleteJSON, Options, split_options
 
@@ -81,30 +83,30 @@ class Upload:
     """A checked completion request."""
 
     image: Image.Image
-    known: np.ndarray
-    """[H, W] in the image's upright pixels, 1 = keep."""
+    known: np.ndarray | MaskConfig
+    """[H, W] in the image's upright pixels, 1 = keep; or a mask kind for every face of a photo."""
     options: BaseModel
     config: CompletionConfig
     run: RunConfig
 
 
-async def _parts(request: Request, body: bytes) -> tuple[bytes, bytes | None, dict]:
-    """Image bytes, mask bytes (None when not sent: a box instead) and raw options from a
-    multipart form or a JSON body."""
+async def _parts(request: Request, body: bytes) -> tuple[bytes, bytes | str | None, dict]:
+    """Image bytes, the mask (its file's bytes, a mask kind's name, or None: a box instead) and raw
+    options from a multipart form or a JSON body."""
     kind = request.headers.get("content-type", "")
     if kind.startswith("application/json"):
         data = CompleteJSON.model_validate_json(body)
-        mask = None if data.mask is None else _b64(data.mask, "mask")
+        mask = data.mask if data.mask is None or data.mask in KINDS else _b64(data.mask, "mask")
         return _b64(data.image, "image"), mask, data.model_dump(exclude={"image", "mask"})
     if kind.startswith("multipart/form-data"):
         form = await request.form()
         image, mask = form.get("image"), form.get("mask")
         if image is None or isinstance(image, str):
             raise error(400, "missing file field(s): image")
-        if isinstance(mask, str):
-            raise error(400, "mask: send it as a file (or the box field instead)")
+        if isinstance(mask, str) and mask not in KINDS:
+            raise error(400, f"mask: send a file or a mask kind ({', '.join(KINDS)}), or box instead")
         raw = {k: v for k, v in form.items() if k in Options.model_fields}
-        return await image.read(), None if mask is None else await mask.read(), raw
+        return await image.read(), mask if mask is None or isinstance(mask, str) else await mask.read(), raw
     raise error(415, "send multipart/form-data (image, mask or box, options) or application/json")
 
 
@@ -117,16 +119,25 @@ def _check_limits(config: CompletionConfig, run: RunConfig, limits: ServeConfig)
         raise error(422, f"samples: at most {limits.max_samples}")
 
 
-def _known(mask: bytes | None, options: BaseModel, size: tuple[int, int], limits: ServeConfig) -> np.ndarray:
-    """The request's known-mask in the upright photo's pixels: from the mask file, or from box
-    (x,y,w,h, with align, as the CLI's --box); exactly one of them."""
+def _known(
+    mask: bytes | str | None, options: BaseModel, size: tuple[int, int], side: int, limits: ServeConfig
+) -> np.ndarray | MaskConfig:
+    """The request's known-mask in the upright image's pixels (from the mask file, box as the
+    CLI's --box, or a kind at the model's side for an aligned face), or, with align, the kind to
+    draw in every face's frame; exactly one of mask and box."""
     if (mask is None) == (options.box is None):
-        raise error(400, "send exactly one of a mask file or box (x,y,w,h in photo pixels)")
+        raise error(400, "send exactly one of a mask (a file or a kind) or box (x,y,w,h in photo pixels)")
     try:
-        if mask is not None:
+        if isinstance(mask, bytes):
             return mask_to_known(decode_image(mask, "mask", limits), size, what="mask")
-        return box_mask(size, OutputConfig(align=options.align, box=options.box).box_tuple)
-    except (ImageError, ConfigError) as exc:
+        if mask is None:
+            return box_mask(size, OutputConfig(align=options.align, box=options.box).box_tuple)
+        if options.align:
+            return MaskConfig(mask=check_region(mask))
+        if mask == "lowres":
+            raise ConfigError("mask lowres compares downsampled views: ganfill complete --mask lowres")
+        return make(mask, 1, side, seed=options.seed)[0]
+    except (UserError, ConfigError) as exc:
         raise error(422, str(exc)) from None
 
 
@@ -145,7 +156,7 @@ async def read_upload(request: Request, limits: ServeConfig, size: int) -> Uploa
     _check_limits(config, run, limits)
     image = decode_image(image_bytes, "image", limits)
     shown = upright(image)
-    known = _known(mask_bytes, options, shown.size, limits)
+    known = _known(mask_bytes, options, shown.size, size, limits)
     if not options.align and shown.size != (size, size):
         raise error(422, f"with align off the image must be an aligned {size}x{size} face")
     return Upload(image, known, options, config, run)
