@@ -191,12 +191,13 @@ def mask_to_known(im: Image.Image, size: tuple[int, int] | None, *, what: str) -
     convention meets the code's; refuses a mask of the wrong size, or one that fills nothing or all."""
     gray = np.asarray(upright(im).convert("L"))
     if size is not None and gray.shape != (size[1], size[0]):
-        raise ImageError(f"{what}: mask is {gray.shape[1]}x{gray.shape[0]}, the image is {size[0]}x{size[1]}")
+        shape = f"{gray.shape[1]}x{gray.shape[0]}"
+        raise ImageError(f"{what}: {shape}, but the image is {size[0]}x{size[1]} (a mask must match it)")
     known = (gray < 128).astype(np.float32)
     if known.all():
-        raise ImageError(f"{what}: mask marks nothing to fill (no white pixels)")
+        raise ImageError(f"{what}: marks nothing to fill (no white pixels)")
     if not known.any():
-        raise ImageError(f"{what}: mask marks every pixel to fill (all white); nothing is known")
+        raise ImageError(f"{what}: marks every pixel to fill (all white); nothing is known")
     return known
 
 

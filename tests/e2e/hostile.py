@@ -116,7 +116,7 @@ def mask_cases() -> list[Case]:
     hole[4:12, 4:12] = 255
     png = encode(Image.fromarray(hole), "PNG")
     return [
-        Case("small_mask.png", encode(Image.fromarray(hole[:8, :8]), "PNG"), "mask is 8x8", 422),
+        Case("small_mask.png", encode(Image.fromarray(hole[:8, :8]), "PNG"), "8x8, but the image is", 422),
         Case("black_mask.png", encode(Image.new("L", (SIZE, SIZE), 0), "PNG"), "marks nothing to fill", 422),
         Case("white_mask.png", encode(Image.new("L", (SIZE, SIZE), 255), "PNG"), "every pixel to fill", 422),
         Case("text_mask.png", b"not a mask", "not a readable", 415),

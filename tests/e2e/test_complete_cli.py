@@ -110,7 +110,7 @@ def test_mask_files(small_faces: Path, tiny_model_file: Path, tmp_path: Path, ca
     Image.new("L", (20, 20), 255).save(wrong)
     assert run(str(small_faces), "--out", str(tmp_path / "a"), "--mask", str(wrong), *model) == 2
     err = capsys.readouterr().err.strip()
-    assert "wrong.png: mask is 20x20, the image is 16x16" in err and "\n" not in err
+    assert "wrong.png: 20x20, but the image is 16x16 (a mask must match it)" in err and "\n" not in err
     black = tmp_path / "black.png"
     Image.new("L", (16, 16), 0).save(black)
     assert run(str(small_faces), "--out", str(tmp_path / "b"), "--mask", str(black), *model) == 2

@@ -96,7 +96,7 @@ def test_align_off_takes_an_aligned_face(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "status", "message"),
     [
-        ({"mask": mouth_mask((100, 100))}, 422, "mask is 100x100, the image is 200x200"),
+        ({"mask": mouth_mask((100, 100))}, 422, "mask: 100x100, but the image is 200x200"),
         ({"mask": png(Image.new("L", (200, 200), 0))}, 422, "nothing to fill"),
         ({"image": png(Image.new("RGB", (1200, 1000)))}, 413, "more than 1000000 pixels"),
         ({"iters": -1}, 422, "iters must be >= 0"),
