@@ -149,3 +149,31 @@ def check_zoom_and_pan(page, photo: Path) -> None:
     page.mouse.up()
     assert page.locator("#stage").get_attribute("style") != before
     page.click('[data-tool="brush"]')
+
+
+PAINTED = """(([x, y]) => {  // is the mask painted (white) at photo pixel x, y?
+  const c = document.getElementById('mask');
+  return c.getContext('2d').getImageData(Math.round(x), Math.round(y), 1, 1).data[3] > 0;
+})"""
+
+
+def test_a_preset_masks_every_face_found(server: str, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from ganfill.alignment import FaceAligner
+
+    face = np.asarray(Image.open(PHOTO))
+    group = tmp_path / "group.png"  # two people side by side
+    Image.fromarray(np.concatenate([face, face[:, ::-1]], 1)).save(group)
+    found = FaceAligner(16).detect(np.asarray(Image.open(group)))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.goto(server)
+        page.set_input_files("#file", str(group))
+        page.wait_for_function("document.getElementById('status').textContent.startsWith('Found 2 face')")
+        page.click("[data-preset=eyes]")
+        eyes = [page.evaluate(PAINTED, f.landmarks[36:48].mean(0).tolist()) for f in found]
+        mouths = [page.evaluate(PAINTED, f.landmarks[48:68].mean(0).tolist()) for f in found]
+        browser.close()
+    assert eyes == [True, True] and mouths == [False, False]

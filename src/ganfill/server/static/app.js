@@ -104,11 +104,16 @@ function stroke(x0, y0, x1, y1) {
 }
 
 function preset(name) {
-  const face = state.faces[0];
-  const [l, t, r, b] = face ? face.box : [0, 0, maskCanvas.width, maskCanvas.height];
-  const w = r - l, h = b - t;
+  // The preset over every face found (as the CLI's --align --mask eyes), or the whole image.
   snapshot();
   maskCtx.fillStyle = "#fff";
+  const faces = state.faces.length ? state.faces : [null];
+  for (const face of faces) presetOn(face, name);
+}
+
+function presetOn(face, name) {
+  const [l, t, r, b] = face ? face.box : [0, 0, maskCanvas.width, maskCanvas.height];
+  const w = r - l, h = b - t;
   if (name === "center") maskCtx.fillRect(l + w / 4, t + h / 4, w / 2, h / 2);
   if (name === "left") maskCtx.fillRect(l, t, w / 2, h);
   const around = (from, to, pad) => {
