@@ -162,7 +162,7 @@ class Completer:
     def complete(
         self,
         images: np.ndarray | torch.Tensor,
-        known: np.ndarray | torch.Tensor,
+        known: np.ndarray | torch.Tensor | str | MaskConfig,
         config: CompletionConfig | None = None,
         *,
         samples: int = 1,
@@ -174,7 +174,8 @@ class Completer:
         image_ids: Sequence[int] | None = None,
         **options: object,
     ) -> Completion:
-        """Complete images (uint8 [B, H, W, 3]) where known ([B, H, W], 1 = keep) is 0.
+        """Complete images (uint8 [B, H, W, 3]) where known ([B, H, W], 1 = keep) is 0, or in a
+        mask kind ("center", or a MaskConfig) drawn for each image as the CLI draws it.
 
         options override fields of config (iters, lam, optimizer, blend, restarts, ...). The S =
         `samples` best starts are returned as alternatives (restarts is raised to S if lower).
@@ -183,8 +184,12 @@ class Completer:
         longest search before it starts, on_step(iteration, loss) after each step.
         """
         base = dataclasses.replace(config or CompletionConfig(), **options)
+        count = 1 if np.ndim(images) == 3 else len(images)
+        ids = list(range(count)) if image_ids is None else list(image_ids)
+        if isinstance(known, str | MaskConfig):
+            kind = MaskConfig(mask=known) if isinstance(known, str) else known
+            known, lowres = _kind_masks(kind, ids, self.size, seed), lowres or kind.mask == "lowres"
         imgs, mask = _inputs(images, known, self.size, base.dilate)
-        ids = list(range(len(imgs))) if image_ids is None else list(image_ids)
         schedule = self.plan(mask.numpy(), base, lowres=lowres, samples=samples)
         if on_plan is not None:
             on_plan(schedule.steps)
@@ -349,6 +354,11 @@ class Completer:
             history=history,
             frames=frames,
         )
+
+
+def _kind_masks(kind: MaskConfig, ids: Sequence[int], size: int, seed: int) -> np.ndarray:
+    """Known-masks [N, S, S] of a kind: image i's is the draw (seed, ids[i]), as the CLI's."""
+    return np.stack([masks.make(kind.mask, 1, size, seed=seed, start=i, **kind.params())[0] for i in ids])
 
 
 def _inputs(

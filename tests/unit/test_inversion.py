@@ -219,3 +219,27 @@ def test_one_mask_serves_every_image_and_a_count_mismatch_is_named(planted: Mode
     assert np.array_equal(shared, completer.complete(images, known, iters=2, blend="none").images)
     with pytest.raises(ImageError, match="3 images but 2 masks"):
         completer.complete(images, known[:2], iters=2)
+
+
+def test_a_mask_kind_is_drawn_for_each_image_as_the_cli_draws_it(planted: Model) -> None:
+    from ganfill.config import MaskConfig
+
+    completer = Completer(planted)
+    images = np.random.default_rng(2).integers(0, 255, (3, 16, 16, 3), dtype=np.uint8)
+    drawn = np.stack([masks.make("strokes", 1, 16, seed=5, start=i, width="thick")[0] for i in (4, 5, 6)])
+    assert len({m.tobytes() for m in drawn}) == 3  # each image its own draw
+    by_kind = completer.complete(
+        images, MaskConfig(mask="strokes", stroke_width="thick"), seed=5, image_ids=[4, 5, 6], iters=2
+    )
+    by_array = completer.complete(images, drawn, seed=5, image_ids=[4, 5, 6], iters=2)
+    assert np.array_equal(by_kind.images, by_array.images)
+    assert np.array_equal(
+        completer.complete(images[0], "center", iters=2).images,
+        completer.complete(images[0], masks.make("center", 1, 16), iters=2).images,
+    )
+    lowres = completer.complete(images, "lowres", iters=2).images  # the search compares downsampled views
+    assert np.array_equal(
+        lowres, completer.complete(images, masks.make("lowres", 3, 16), lowres=True, iters=2).images
+    )
+    with pytest.raises(masks.MaskError, match="unknown mask 'nose'"):
+        completer.complete(images, "nose", iters=1)
