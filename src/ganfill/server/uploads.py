@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from ganfill.config import CompletionConfig, ConfigError, MaskConfig, OutputConfig, RunConfig, ServeConfig
 from ganfill.errors import UserError
 from ganfill.images import mask_to_known, pil_flaws, upright
-from ganfill.masks import KINDS, check_region, make
+from ganfill.masks import KINDS, check_region
 from ganfill.photos import box_mask
 from ganfill.server.schemas import CompleteJSON, Options, split_options
 
@@ -84,7 +84,7 @@ class Upload:
 
     image: Image.Image
     known: np.ndarray | MaskConfig
-    """[H, W] in the image's upright pixels, 1 = keep; or a mask kind for every face of a photo."""
+    """[H, W] in the image's upright pixels, 1 = keep; or a mask kind (every face's, in a photo)."""
     options: BaseModel
     config: CompletionConfig
     run: RunConfig
@@ -120,11 +120,11 @@ def _check_limits(config: CompletionConfig, run: RunConfig, limits: ServeConfig)
 
 
 def _known(
-    mask: bytes | str | None, options: BaseModel, size: tuple[int, int], side: int, limits: ServeConfig
+    mask: bytes | str | None, options: BaseModel, size: tuple[int, int], limits: ServeConfig
 ) -> np.ndarray | MaskConfig:
-    """The request's known-mask in the upright image's pixels (from the mask file, box as the
-    CLI's --box, or a kind at the model's side for an aligned face), or, with align, the kind to
-    draw in every face's frame; exactly one of mask and box."""
+    """The request's known-mask in the upright image's pixels (from the mask file, or box as the
+    CLI's --box), or a mask kind (with align, a region drawn in every face's frame); exactly one
+    of mask and box."""
     if (mask is None) == (options.box is None):
         raise error(400, "send exactly one of a mask (a file or a kind) or box (x,y,w,h in photo pixels)")
     try:
@@ -132,12 +132,8 @@ def _known(
             return mask_to_known(decode_image(mask, "mask", limits), size, what="mask")
         if mask is None:
             return box_mask(size, OutputConfig(align=options.align, box=options.box).box_tuple)
-        if options.align:
-            return MaskConfig(mask=check_region(mask))
-        if mask == "lowres":
-            raise ConfigError("mask lowres compares downsampled views: ganfill complete --mask lowres")
-        return make(mask, 1, side, seed=options.seed)[0]
-    except (UserError, ConfigError) as exc:
+        return MaskConfig(mask=check_region(mask) if options.align else mask)
+    except UserError as exc:
         raise error(422, str(exc)) from None
 
 
@@ -156,7 +152,7 @@ async def read_upload(request: Request, limits: ServeConfig, size: int) -> Uploa
     _check_limits(config, run, limits)
     image = decode_image(image_bytes, "image", limits)
     shown = upright(image)
-    known = _known(mask_bytes, options, shown.size, size, limits)
+    known = _known(mask_bytes, options, shown.size, limits)
     if not options.align and shown.size != (size, size):
         raise error(422, f"with align off the image must be an aligned {size}x{size} face")
     return Upload(image, known, options, config, run)
