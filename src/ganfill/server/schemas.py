@@ -51,7 +51,7 @@ class CompleteJSON(Options):  # type: ignore[misc, valid-type]
     """The JSON form of a completion request."""
 
     image: str = Field(description="the photo, base64 (a data: URL prefix is allowed)")
-    mask: str | None = Field(None, description=f"{MASK_DOC}, base64")
+    mask: str | None = Field(None, description=f"{MASK_DOC} (a file as base64)")
 
 
 def split_options(options: BaseModel) -> tuple[CompletionConfig, RunConfig]:
