@@ -459,7 +459,8 @@ class MaskConfig(_Config):
 
     mask: str = "center"
     """center, random, left, right, top, bottom, grid, lowres, pattern, strokes, eyes, mouth; or a mask image
-    for every input, or a folder of masks matched by file stem (white = fill)."""
+    for every input, or a folder of masks matched by file stem (white = fill). With align, a kind
+    that is a region of a face (not random, grid, lowres) is drawn in every face's frame."""
     center_scale: float = 0.25
     """center hole from scale to 1-scale of the side (0.25: 32x32 at 64)."""
     fraction: float = 0.8
