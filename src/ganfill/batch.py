@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from ganfill import manifest, shards
 from ganfill import masks as mask_kinds
@@ -294,7 +294,7 @@ def complete_photos(
         path, start = files[i], time.perf_counter()
         try:
             photo = open_image(path)
-            known = kind if mask_path is None else _photo_mask(path, photo, mask_path, by_stem)
+            known = kind if mask_path is None else _mask_file_of(path, mask_path, by_stem)
             result = completer.complete_photo(
                 photo, known, config, box=box, seed=run.seed, samples=run.samples
             )
@@ -318,10 +318,10 @@ def complete_photos(
     return report
 
 
-def _photo_mask(path: Path, photo: Image.Image, mask_path: Path, by_stem: dict[str, Path]) -> np.ndarray:
-    """The known-mask of a photo: the one mask file, or the file of its name in a mask folder."""
+def _mask_file_of(path: Path, mask_path: Path, by_stem: dict[str, Path]) -> Path:
+    """A photo's mask file: the one mask file, or the file of its name in a mask folder."""
     stem = stem_of(path)
     source = by_stem.get(stem) if by_stem else mask_path
     if source is None:
         raise ImageError(f"{path}: no mask named {stem}.* in {mask_path}")
-    return load_mask_file(source, ImageOps.exif_transpose(photo).size)
+    return source

@@ -21,7 +21,15 @@ from ganfill.config import CompletionConfig, ConfigError, MaskConfig, ModelSourc
 from ganfill.devices import bfloat16_is_fast, pick_device
 from ganfill.exemplars import Library, default_library, transfer
 from ganfill.finisher import Finisher, add_detail, default_detail, default_finisher, load_finisher
-from ganfill.images import ImageError, open_image, photo_from_array, to_tensor, to_uint8, uint8_batch
+from ganfill.images import (
+    ImageError,
+    load_mask_file,
+    open_image,
+    photo_from_array,
+    to_tensor,
+    to_uint8,
+    uint8_batch,
+)
 from ganfill.inversion import invert
 from ganfill.photos import PhotoCompletion, box_mask, complete_photo
 from ganfill.schedule import Schedule, plan
@@ -214,7 +222,7 @@ class Completer:
     def complete_photo(
         self,
         photo: Image.Image | np.ndarray | str | Path,
-        known: np.ndarray | str | MaskConfig | None = None,
+        known: np.ndarray | str | Path | MaskConfig | None = None,
         config: CompletionConfig | None = None,
         *,
         box: tuple[int, int, int, int] | None = None,
@@ -225,24 +233,20 @@ class Completer:
         **options: object,
     ) -> PhotoCompletion:
         """Complete the faces of an ordinary photo (a PIL image, a file, or a uint8 array) where known
-        ([H, W], 1 = keep) is 0, in a mask kind ("eyes", or a MaskConfig) drawn in every face's
-        frame, or in box.
+        ([H, W], 1 = keep) is 0, where a mask file is white, in a mask kind ("eyes", or a
+        MaskConfig) drawn in every face's frame, or in box.
 
         Faces are aligned to the model's frame, completed there and warped back; only the masked
         pixels change, blended at the seam. Size, mode and EXIF orientation are kept. With
         samples=K the result holds the K best distinct completions.
         """
         if (known is None) == (box is None):
-            raise ConfigError("complete_photo needs exactly one of known (a mask or a mask kind) or box")
+            raise ConfigError("complete_photo needs exactly one of known (a mask, its file or a kind) or box")
         if isinstance(photo, str | Path):
             photo = open_image(photo)
         elif isinstance(photo, np.ndarray):
             photo = photo_from_array(photo)
-        if box is not None:
-            known = box_mask(ImageOps.exif_transpose(photo).size, box)
-        elif isinstance(known, str | MaskConfig):
-            known = MaskConfig(mask=known) if isinstance(known, str) else known
-            masks.check_region(known.mask)  # before the faces are looked for
+        known = _photo_known(ImageOps.exif_transpose(photo).size, known, box)
         cfg = dataclasses.replace(config or CompletionConfig(), **options)
         in_photo = {"dilate": cfg.dilate, "feather": cfg.feather, "grain": cfg.grain, "seed": seed}
         # The detail pass sharpens the frame's fill and the exemplars give it a real face's fine
@@ -354,6 +358,27 @@ class Completer:
             history=history,
             frames=frames,
         )
+
+
+def _photo_known(
+    size: tuple[int, int],
+    known: np.ndarray | str | Path | MaskConfig | None,
+    box: tuple[int, int, int, int] | None,
+) -> np.ndarray | MaskConfig:
+    """complete_photo's mask for a photo of size (width, height): box's, a mask file's (white =
+    fill; a Path, or a name with a suffix or a folder), the array itself, or a kind's name or
+    MaskConfig (a region of a face: checked before faces are looked for)."""
+    if box is not None:
+        return box_mask(size, box)
+    if isinstance(known, str) and known not in masks.KINDS and (Path(known).suffix or "/" in known):
+        known = Path(known)  # a file's name, not a kind's
+    if isinstance(known, Path):
+        return load_mask_file(known, size)
+    if isinstance(known, str | MaskConfig):
+        kind = known if isinstance(known, MaskConfig) else MaskConfig(mask=known)
+        masks.check_region(kind.mask)
+        return kind
+    return np.asarray(known)
 
 
 def _kind_masks(kind: MaskConfig, ids: Sequence[int], size: int, seed: int) -> np.ndarray:

@@ -180,6 +180,8 @@ def load_mask_file(path: str | Path, size: tuple[int, int] | None = None) -> np.
             return mask_to_known(im, size, what=str(path))
     except Image.DecompressionBombError:
         raise ImageError(f"{path}: mask has too many pixels") from None
+    except FileNotFoundError:
+        raise ImageError(f"{path}: no such mask file") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         if isinstance(exc, ImageError):
             raise

@@ -169,7 +169,9 @@ def test_each_face_of_a_group_fills_its_own_part_of_the_hole(
 
 
 def test_a_mask_kind_is_drawn_in_every_face_of_a_photo(tiny_model_file: Path, tmp_path: Path, capsys) -> None:
+    from ganfill.completion import Completer
     from ganfill.config import MaskConfig
+    from ganfill.masks import MaskError
     from ganfill.photos import kind_mask
 
     face = np.asarray(Image.open(UTK))
@@ -191,6 +193,13 @@ def test_a_mask_kind_is_drawn_in_every_face_of_a_photo(tiny_model_file: Path, tm
     assert np.array_equal(done, np.asarray(Image.open(tmp_path / "f" / "group.png")))  # the same mask
     hole = known == 0
     assert np.array_equal(done[~hole], group[~hole]) and (done[hole] != group[hole]).any()
+    completer = Completer(tiny_model_file)  # the Python API: a kind's name, or the mask's file
+    for mask in ("eyes", tmp_path / "eyes.png", str(tmp_path / "eyes.png")):
+        assert np.array_equal(np.asarray(completer.complete_photo(group, mask, iters=1).image), done)
+    with pytest.raises(MaskError, match="mask 'nose' is unknown"):
+        completer.complete_photo(group, "nose", iters=1)
+    with pytest.raises(ImageError, match=r"nose\.png: no such mask file"):
+        completer.complete_photo(group, "nose.png", iters=1)
     capsys.readouterr()
     for flags, message in [
         (["--mask", "random"], "'random' is scattered pixels or a low-resolution view"),
