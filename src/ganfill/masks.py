@@ -19,17 +19,28 @@ MaskFn = Callable[..., np.ndarray]
 STROKE_WIDTHS = {"thin": (0.03, 0.07), "medium": (0.07, 0.12), "thick": (0.12, 0.2)}
 
 
+class MaskError(UserError):
+    """An unknown mask name or bad parameter; str() lists the valid choices."""
+
+
+def _share(name: str, value: float, high: float = 1.0) -> float:
+    """value, if it lies in (0, high): a mask that is all hole or has none is a MaskError."""
+    if not 0 < value < high:
+        raise MaskError(f"{name} must be in (0, {high:g}), got {value}")
+    return value
+
+
 def center(rng: np.random.Generator, size: int, *, scale: float = 0.25) -> np.ndarray:
     """A square hole from scale*size to (1-scale)*size: 32x32 at 64 for the default 0.25."""
     known = np.ones((size, size), np.float32)
-    lo, hi = int(scale * size), int((1 - scale) * size)
+    lo, hi = int(_share("scale", scale, 0.5) * size), int((1 - scale) * size)
     known[lo:hi, lo:hi] = 0
     return known
 
 
 def random(rng: np.random.Generator, size: int, *, fraction: float = 0.8) -> np.ndarray:
     """Each pixel missing with probability `fraction` (the paper's 80%)."""
-    return (rng.random((size, size)) >= fraction).astype(np.float32)
+    return (rng.random((size, size)) >= _share("fraction", fraction)).astype(np.float32)
 
 
 def _half(side: str) -> MaskFn:
@@ -75,7 +86,7 @@ def pattern(rng: np.random.Generator, size: int, *, fraction: float = 0.25) -> n
     """Random blobs covering about `fraction` of the image (the paper's 'pattern' mask)."""
     coarse = rng.random((6, 6))
     field = zoom(coarse, size / 6, order=3)[:size, :size]  # smooth noise at image size
-    return (field >= np.quantile(field, fraction)).astype(np.float32)
+    return (field >= np.quantile(field, _share("fraction", fraction))).astype(np.float32)
 
 
 def strokes(rng: np.random.Generator, size: int, *, width: str = "medium") -> np.ndarray:
@@ -116,10 +127,6 @@ KINDS: dict[str, MaskFn] = {
 REGIONS = ("center", "left", "right", "top", "bottom", "eyes", "mouth", "pattern", "strokes")
 """Kinds that are holes in a face (not scattered pixels or a low-resolution view): those a
 photo's faces can have drawn in their aligned frames."""
-
-
-class MaskError(UserError):
-    """An unknown mask name or bad parameter; str() lists the valid choices."""
 
 
 def check_region(kind: str) -> str:

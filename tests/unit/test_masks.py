@@ -99,3 +99,16 @@ def test_grow_holes_reaches_a_disc_and_feathering_ramps_to_one() -> None:
     assert fade[grown[0] == 1].max() == 0 and fade[10, 10] == 1  # kept pixels 0, the middle 1
     assert 0 < fade[10, 7] < fade[10, 8] < fade[10, 9] <= 1  # rising inwards from the edge
     assert np.array_equal(masks.feather_weights(grown[0], 0), 1 - grown[0])
+
+
+@pytest.mark.parametrize(
+    "kind, params, message",
+    [
+        ("center", {"scale": 0.7}, r"scale must be in \(0, 0.5\), got 0.7"),  # was no hole at all
+        ("random", {"fraction": 2.0}, r"fraction must be in \(0, 1\), got 2.0"),  # was all hole
+        ("pattern", {"fraction": -1}, r"fraction must be in \(0, 1\), got -1"),  # was numpy's ValueError
+    ],
+)
+def test_a_parameter_that_leaves_no_hole_or_no_face_is_named(kind: str, params: dict, message: str) -> None:
+    with pytest.raises(masks.MaskError, match=message):
+        masks.make(kind, 1, 16, **params)
