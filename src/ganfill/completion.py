@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageOps
+from PIL import Image
 
 from ganfill import masks
 from ganfill.blending import paste, poisson_blend
@@ -29,6 +29,7 @@ from ganfill.images import (
     to_tensor,
     to_uint8,
     uint8_batch,
+    upright_size,
 )
 from ganfill.inversion import invert
 from ganfill.photos import PhotoCompletion, box_mask, complete_photo
@@ -246,7 +247,7 @@ class Completer:
             photo = open_image(photo)
         elif isinstance(photo, np.ndarray):
             photo = photo_from_array(photo)
-        known = _photo_known(ImageOps.exif_transpose(photo).size, known, box)
+        known = _photo_known(upright_size(photo), known, box)
         cfg = dataclasses.replace(config or CompletionConfig(), **options)
         in_photo = {"dilate": cfg.dilate, "feather": cfg.feather, "grain": cfg.grain, "seed": seed}
         # The detail pass sharpens the frame's fill and the exemplars give it a real face's fine

@@ -111,6 +111,12 @@ def upright(im: Image.Image) -> Image.Image:
     return to_8bit(ImageOps.exif_transpose(im))
 
 
+def upright_size(im: Image.Image) -> tuple[int, int]:
+    """The (width, height) the image has once its EXIF orientation is applied, without applying
+    it (orientations 5-8 turn it a quarter)."""
+    return (im.height, im.width) if im.getexif().get(0x0112, 1) in (5, 6, 7, 8) else im.size
+
+
 def open_rgb(path: str | Path) -> Image.Image:
     """An image file as RGB with its EXIF orientation applied; ImageError if it is not an image."""
     return upright(open_image(path)).convert("RGB")

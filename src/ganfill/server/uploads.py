@@ -106,7 +106,9 @@ async def _parts(request: Request, body: bytes) -> tuple[bytes, bytes | str | No
         if isinstance(mask, str) and mask not in KINDS:
             raise error(400, f"mask: send a file or a mask kind ({', '.join(KINDS)}), or box instead")
         raw = {k: v for k, v in form.items() if k in Options.model_fields}
-        return await image.read(), mask if mask is None or isinstance(mask, str) else await mask.read(), raw
+        if mask is not None and not isinstance(mask, str):  # a file, not a kind's name
+            mask = await mask.read()
+        return await image.read(), mask, raw
     raise error(415, "send multipart/form-data (image, mask or box, options) or application/json")
 
 
