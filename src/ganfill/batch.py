@@ -30,6 +30,7 @@ from ganfill.images import (
     carried,
     find_images,
     flat_names,
+    known_to_mask_image,
     load_mask_file,
     open_image,
     open_rgb,
@@ -163,12 +164,8 @@ def complete_files(
     config, mask = config or CompletionConfig(), mask or MaskConfig()
     run, output = run or RunConfig(), output or OutputConfig()
     if output.align:
-        if config.save_every:
-            raise ConfigError(
-                "save_every records the search on aligned faces; with align a photo is written whole"
-            )
         return complete_photos(
-            inputs, out_dir, completer, config, mask=mask, box=output.box_tuple, run=run, warn=warn
+            inputs, out_dir, completer, config, mask=mask, output=output, run=run, warn=warn
         )
     files, out = _inputs_and_output(inputs, out_dir), Path(out_dir)
     reader = _Inputs(files, completer.size, mask, run.seed, warn)
@@ -195,8 +192,9 @@ def complete_files(
             )
             report.seconds += result.seconds
             names, sources = [reader.names[i] for i in ok], [files[i] for i in ok]
+            filled = mask_kinds.grow_holes(knowns, config.dilate)  # the holes as the search filled them
             report.completed += sink.write(
-                names, sources, [reader.mask_of(i) for i in ok], images, knowns, result
+                names, sources, [reader.mask_of(i) for i in ok], images, filled, result
             )
     shards.wait_for_all(shard)
     if shard.rank == 0:
@@ -272,12 +270,17 @@ def complete_photos(
     config: CompletionConfig,
     *,
     mask: MaskConfig,
-    box: tuple[int, int, int, int] | None = None,
+    output: OutputConfig,
     run: RunConfig,
     warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
 ) -> JobReport:
-    """Complete faces inside ordinary photos: NAME.png per photo, same size, mode and EXIF."""
-    mask_path = mask_source(mask)
+    """Complete faces inside ordinary photos: NAME.png per photo, same size, mode and EXIF (and
+    NAME.mask.png, the mask filled, with output.save_masks)."""
+    if config.save_every:
+        raise ConfigError(
+            "save_every records the search on aligned faces; with align a photo is written whole"
+        )
+    mask_path, box = mask_source(mask), output.box_tuple
     if box is not None and (mask_path is not None or mask.mask != MaskConfig.mask):
         raise ConfigError(f"--align takes --mask {mask.mask} or --box {','.join(map(str, box))}, not both")
     kind = mask if box is None and mask_path is None else None  # drawn in every face's aligned frame
@@ -308,6 +311,8 @@ def complete_photos(
         for s, image in enumerate(result.images):  # the best, then NAME.sampleK.png (--samples K)
             name = target if s == 0 else out / f"{names[i]}.sample{s + 1}.png"
             save_atomic(image, name, **carried(image))
+        if output.save_masks:
+            save_atomic(known_to_mask_image(result.known), out / f"{names[i]}.mask.png")
         seconds = time.perf_counter() - start
         report.seconds += seconds
         log.record(path, target, what, "done", seconds, None)

@@ -29,10 +29,11 @@ from ganfill.images import (
     to_tensor,
     to_uint8,
     uint8_batch,
+    upright,
     upright_size,
 )
 from ganfill.inversion import invert
-from ganfill.photos import PhotoCompletion, box_mask, complete_photo
+from ganfill.photos import PhotoCompletion, box_mask, complete_photo, photo_known
 from ganfill.schedule import Schedule, plan
 from ganfill.symmetry import mirror_detail
 
@@ -196,7 +197,7 @@ class Completer:
         count = 1 if np.ndim(images) == 3 else len(images)
         ids = list(range(count)) if image_ids is None else list(image_ids)
         if isinstance(known, str | MaskConfig):
-            kind = MaskConfig(mask=known) if isinstance(known, str) else known
+            kind = _kind(known)
             known, lowres = _kind_masks(kind, ids, self.size, seed), lowres or kind.mask == "lowres"
         imgs, mask = _inputs(images, known, self.size, base.dilate)
         schedule = self.plan(mask.numpy(), base, lowres=lowres, samples=samples)
@@ -241,13 +242,7 @@ class Completer:
         pixels change, blended at the seam. Size, mode and EXIF orientation are kept. With
         samples=K the result holds the K best distinct completions.
         """
-        if (known is None) == (box is None):
-            raise ConfigError("complete_photo needs exactly one of known (a mask, its file or a kind) or box")
-        if isinstance(photo, str | Path):
-            photo = open_image(photo)
-        elif isinstance(photo, np.ndarray):
-            photo = photo_from_array(photo)
-        known = _photo_known(upright_size(photo), known, box)
+        photo, known = _photo_and_known(photo, known, box)
         cfg = dataclasses.replace(config or CompletionConfig(), **options)
         in_photo = {"dilate": cfg.dilate, "feather": cfg.feather, "grain": cfg.grain, "seed": seed}
         # The detail pass sharpens the frame's fill and the exemplars give it a real face's fine
@@ -270,6 +265,30 @@ class Completer:
             return transfer(self.exemplars, faces, face_known, done.alternatives)
 
         return complete_photo(photo, known, self.aligner(), fill, finisher=self.finisher, **in_photo)
+
+    def known_mask(
+        self,
+        image: Image.Image | np.ndarray | str | Path,
+        known: np.ndarray | str | Path | MaskConfig | None = None,
+        *,
+        box: tuple[int, int, int, int] | None = None,
+        align: bool = True,
+        dilate: int = 0,
+        seed: int = 0,
+    ) -> np.ndarray:
+        """The known-mask [H, W] (1 = keep) that complete_photo (align) or complete (an aligned
+        face) fills for the same arguments: a mask kind drawn where the completion draws it, a
+        hole grown by dilate; to show or edit a mask before completing (the page's presets)."""
+        if align:
+            photo, known = _photo_and_known(image, known, box)
+            return photo_known(photo, known, self.aligner(), dilate=dilate, seed=seed)
+        if isinstance(image, str | Path):
+            image = open_image(image)
+        if isinstance(image, Image.Image):
+            image = np.asarray(upright(image).convert("RGB"))
+        if isinstance(known, str | MaskConfig):
+            known = _kind_masks(_kind(known), [0], self.size, seed)
+        return _inputs(image, known, self.size, dilate)[1][0].numpy()
 
     def aligner(self) -> FaceAligner:
         """The face aligner for this model's frame, made on first use (dlib loads once)."""
@@ -361,25 +380,37 @@ class Completer:
         )
 
 
-def _photo_known(
-    size: tuple[int, int],
+def _photo_and_known(
+    photo: Image.Image | np.ndarray | str | Path,
     known: np.ndarray | str | Path | MaskConfig | None,
     box: tuple[int, int, int, int] | None,
-) -> np.ndarray | MaskConfig:
-    """complete_photo's mask for a photo of size (width, height): box's, a mask file's (white =
-    fill; a Path, or a name with a suffix or a folder), the array itself, or a kind's name or
-    MaskConfig (a region of a face: checked before faces are looked for)."""
+) -> tuple[Image.Image, np.ndarray | MaskConfig]:
+    """complete_photo's photo (a PIL image, a file, or a uint8 array) and its mask: box's, a mask
+    file's (white = fill; a Path, or a name with a suffix or a folder), the array itself, or a
+    kind's name or MaskConfig (a region of a face: checked before faces are looked for)."""
+    if (known is None) == (box is None):
+        raise ConfigError("complete_photo needs exactly one of known (a mask, its file or a kind) or box")
+    if isinstance(photo, str | Path):
+        photo = open_image(photo)
+    elif isinstance(photo, np.ndarray):
+        photo = photo_from_array(photo)
+    size = upright_size(photo)
     if box is not None:
-        return box_mask(size, box)
+        return photo, box_mask(size, box)
     if isinstance(known, str) and known not in masks.KINDS and (Path(known).suffix or "/" in known):
         known = Path(known)  # a file's name, not a kind's
     if isinstance(known, Path):
-        return load_mask_file(known, size)
+        return photo, load_mask_file(known, size)
     if isinstance(known, str | MaskConfig):
-        kind = known if isinstance(known, MaskConfig) else MaskConfig(mask=known)
+        kind = _kind(known)
         masks.check_region(kind.mask)
-        return kind
-    return np.asarray(known)
+        return photo, kind
+    return photo, np.asarray(known)
+
+
+def _kind(known: str | MaskConfig) -> MaskConfig:
+    """A mask kind given by its name or its config."""
+    return known if isinstance(known, MaskConfig) else MaskConfig(mask=known)
 
 
 def _kind_masks(kind: MaskConfig, ids: Sequence[int], size: int, seed: int) -> np.ndarray:

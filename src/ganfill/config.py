@@ -593,6 +593,9 @@ class OutputConfig(_Config):
     region of a face, drawn in every face's frame)."""
     box: str | None = None
     """With align: the region x,y,w,h in photo pixels to fill."""
+    save_masks: bool = False
+    """Also write NAME.mask.png: the mask each input was filled in (white = fill), a kind as drawn in
+    its faces, the hole grown by dilate; to look at, edit and give back with --mask."""
     background_io: bool = True
     """Decode the next batch and write the last one on background threads while searching."""
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from ganfill.completion import Completion
 from ganfill.config import OutputConfig
-from ganfill.images import grid, save_gif, save_png, show_holes
+from ganfill.images import grid, known_to_mask_image, save_atomic, save_gif, save_png, show_holes
 from ganfill.manifest import LOSS_FIELDS, Manifest
 from ganfill.shards import Shard
 
@@ -41,9 +41,9 @@ class Outputs:
         result: Completion,
     ) -> list[Path]:
         """Write one batch's files (each atomically), then their manifest lines; returns the
-        completions' paths. images uint8 [B, S, S, 3] and knowns [B, S, S] are the inputs. The
-        first batch of the first process also writes the frames."""
-        job = (names, sources, masks, result)
+        completions' paths. images uint8 [B, S, S, 3] are the inputs, knowns [B, S, S] their holes
+        as filled (grown). The first batch of the first process also writes the frames."""
+        job = (names, sources, masks, knowns, result)
         if self.writer is None:
             self._write(*job)
         else:
@@ -54,11 +54,15 @@ class Outputs:
             self.frames = _write_frames(self.out / "frames", result)
         return [self.out / f"{name}.png" for name in names]
 
-    def _write(self, names: list[str], sources: list[Path], masks: list[str], result: Completion) -> None:
+    def _write(
+        self, names: list[str], sources: list[Path], masks: list[str], knowns: np.ndarray, result: Completion
+    ) -> None:
         for j, name in enumerate(names):
             save_png(result.images[j], self.out / f"{name}.png")
             if self.output.keep_hats:
                 save_png(result.hats[j], self.out / f"{name}.hat.png")
+            if self.output.save_masks:
+                save_atomic(known_to_mask_image(knowns[j]), self.out / f"{name}.mask.png")
             for s in range(1, result.alternatives.shape[1]):
                 save_png(result.alternatives[j, s], self.out / f"{name}.sample{s + 1}.png")
         new = not self.losses.exists()

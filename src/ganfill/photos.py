@@ -58,6 +58,8 @@ class PhotoCompletion:
     """Aligned inputs [N, S, S, 3] of the completed faces."""
     completed: np.ndarray
     """Their completions [N, K, S, S, 3]."""
+    known: np.ndarray
+    """The photo's known-mask [H, W] that was filled (1 = keep; upright pixels, the hole grown)."""
 
     @property
     def image(self) -> Image.Image:
@@ -119,7 +121,7 @@ def complete_photo(
     """
     orientation = photo.getexif().get(0x0112, 1)
     base = _returned(photo)
-    rgb = np.asarray(to_8bit(base).convert("RGB"))
+    rgb = _rgb(base)
     found, known = _found_and_known(rgb, known, aligner, dilate, seed)
     hole = known < 0.5
     chosen, known_aligned = _faces_in_hole(found, known, aligner.size)
@@ -151,7 +153,25 @@ def complete_photo(
         if orientation in UNDO_ORIENTATION:
             image = image.transpose(UNDO_ORIENTATION[orientation])
         images.append(_with_metadata(image, photo))
-    return PhotoCompletion(images, aligned, done)
+    return PhotoCompletion(images, aligned, done, known)
+
+
+def photo_known(
+    photo: Image.Image,
+    known: np.ndarray | MaskConfig,
+    aligner: FaceAligner,
+    *,
+    dilate: int = 0,
+    seed: int = 0,
+) -> np.ndarray:
+    """The known-mask [H, W] (1 = keep, the photo's upright pixels) that complete_photo fills for
+    the same arguments: to show a mask kind, or a grown hole, before completing (the page's presets)."""
+    return _found_and_known(_rgb(_returned(photo)), known, aligner, dilate, seed)[1]
+
+
+def _rgb(base: Image.Image) -> np.ndarray:
+    """The upright photo's pixels as 8-bit RGB, as its faces are found and completed."""
+    return np.asarray(to_8bit(base).convert("RGB"))
 
 
 def _grown(known: np.ndarray, size: tuple[int, int], dilate: int) -> np.ndarray:

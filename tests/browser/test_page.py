@@ -157,15 +157,22 @@ PAINTED = """(([x, y]) => {  // is the mask painted (white) at photo pixel x, y?
 })"""
 
 
-def test_a_preset_masks_every_face_found(server: str, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
+MASK_ALPHA = """(() => {  // the mask's painted pixels, row by row
+  const c = document.getElementById('mask');
+  const a = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  return Array.from({ length: a.length / 4 }, (_, i) => a[4 * i + 3] > 0);
+})"""
 
-    from ganfill.alignment import FaceAligner
+
+def test_a_preset_masks_every_face_found(server: str, tiny_model_file: Path, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
 
     face = np.asarray(Image.open(PHOTO))
     group = tmp_path / "group.png"  # two people side by side
     Image.fromarray(np.concatenate([face, face[:, ::-1]], 1)).save(group)
-    found = FaceAligner(16).detect(np.asarray(Image.open(group)))
+    completer = Completer(tiny_model_file)
+    found = completer.aligner().detect(np.asarray(Image.open(group)))
+    cli = completer.known_mask(group, "eyes") < 0.5  # what `complete --align --mask eyes` fills
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1100, "height": 900})
@@ -173,7 +180,10 @@ def test_a_preset_masks_every_face_found(server: str, tmp_path: Path) -> None:
         page.set_input_files("#file", str(group))
         page.wait_for_function("document.getElementById('status').textContent.startsWith('Found 2 face')")
         page.click("[data-preset=eyes]")
+        page.wait_for_function(PAINTED, arg=found[0].landmarks[36:48].mean(0).tolist())
         eyes = [page.evaluate(PAINTED, f.landmarks[36:48].mean(0).tolist()) for f in found]
         mouths = [page.evaluate(PAINTED, f.landmarks[48:68].mean(0).tolist()) for f in found]
+        painted = page.evaluate(MASK_ALPHA)
         browser.close()
+    assert np.array_equal(np.array(painted, bool).reshape(cli.shape), cli)
     assert eyes == [True, True] and mouths == [False, False]

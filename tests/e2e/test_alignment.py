@@ -110,6 +110,8 @@ def test_complete_align_changes_only_masked_pixels(tiny_model_file: Path, tmp_pa
     far[96:144, 66:134] = False  # the mouth box grown by 4 photo pixels (and its corners)
     ring = ~far & keep
     assert np.array_equal(before[far], after[far]) and (before[ring] != after[ring]).any()
+    filled = grown.known == 0  # what it says it filled: the hole and a ring around it
+    assert filled[~keep].all() and not filled[far].any() and filled[ring].any()
 
 
 @pytest.mark.parametrize(
@@ -186,7 +188,9 @@ def test_a_mask_kind_is_drawn_in_every_face_of_a_photo(tiny_model_file: Path, tm
     Image.fromarray(((known < 0.5) * 255).astype(np.uint8)).save(tmp_path / "eyes.png")
     model = ["--model", str(tiny_model_file), "--iters", "1", "--no-progress"]
     by_kind = ["complete", str(tmp_path / "group.png"), "--align", "--mask", "eyes", *model]
-    assert main([*by_kind, "--out", str(tmp_path / "k")]) == 0
+    assert main([*by_kind, "--save-masks", "--out", str(tmp_path / "k")]) == 0
+    saved = np.asarray(Image.open(tmp_path / "k" / "group.mask.png"))  # the mask filled, as a file
+    assert np.array_equal(saved, np.asarray(Image.open(tmp_path / "eyes.png")))
     by_file = ["complete", str(tmp_path / "group.png"), "--align", "--mask", str(tmp_path / "eyes.png")]
     assert main([*by_file, *model, "--out", str(tmp_path / "f")]) == 0
     done = np.asarray(Image.open(tmp_path / "k" / "group.png"))
@@ -194,6 +198,7 @@ def test_a_mask_kind_is_drawn_in_every_face_of_a_photo(tiny_model_file: Path, tm
     hole = known == 0
     assert np.array_equal(done[~hole], group[~hole]) and (done[hole] != group[hole]).any()
     completer = Completer(tiny_model_file)  # the Python API: a kind's name, or the mask's file
+    assert np.array_equal(completer.known_mask(group, "eyes"), known)
     for mask in ("eyes", tmp_path / "eyes.png", str(tmp_path / "eyes.png")):
         assert np.array_equal(np.asarray(completer.complete_photo(group, mask, iters=1).image), done)
     with pytest.raises(MaskError, match="mask 'nose' is unknown"):
@@ -305,13 +310,13 @@ def test_complete_align_keeps_exif_orientation_and_mode(tiny_model_file: Path, t
 def test_a_photo_jobs_report_counts_its_time(tiny_model_file: Path, tmp_path: Path) -> None:
     from ganfill.batch import complete_photos
     from ganfill.completion import Completer
-    from ganfill.config import CompletionConfig, MaskConfig, RunConfig
+    from ganfill.config import CompletionConfig, MaskConfig, OutputConfig, RunConfig
 
     out = tmp_path / "out"
     config, run = CompletionConfig(iters=2), RunConfig()
-    report = complete_photos(
-        [UTK], out, Completer(tiny_model_file), config, mask=MaskConfig(), box=(70, 100, 60, 40), run=run
-    )
+    output = OutputConfig(align=True, box="70,100,60,40")
+    completer = Completer(tiny_model_file)
+    report = complete_photos([UTK], out, completer, config, mask=MaskConfig(), output=output, run=run)
     recorded = [json.loads(line)["seconds"] for line in (out / "manifest.jsonl").open()]
     assert len(report.completed) == 1 and recorded[0] > 0
     assert report.seconds == pytest.approx(sum(recorded), abs=1e-3)  # the summary line prints it

@@ -77,6 +77,14 @@ def test_known_pixels_survive_byte_identical(
     for f in small_faces.iterdir():
         a, b = np.asarray(Image.open(f)), np.asarray(Image.open(out / f.name))
         assert np.array_equal(a[:, 8:], b[:, 8:])
+    grown = tmp_path / "grown"  # --dilate: the hole grows; --save-masks writes it as filled
+    flags = ["--model", str(tiny_model_file), "--iters", "3", "--mask", "left", "--dilate", "2"]
+    assert run(str(small_faces), "--out", str(grown), *flags, "--save-masks") == 0
+    for f in small_faces.iterdir():
+        hole = np.asarray(Image.open(grown / f"{f.stem}.mask.png")) == 255
+        assert hole[:, :10].all() and not hole[:, 10:].any()
+        a, b = np.asarray(Image.open(f)), np.asarray(Image.open(grown / f.name))
+        assert np.array_equal(a[~hole], b[~hole]) and (a[:, 8:10] != b[:, 8:10]).any()
 
 
 def test_bad_image_is_reported_and_the_others_complete(

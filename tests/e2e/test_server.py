@@ -1,6 +1,7 @@
 import base64
 import io
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ from PIL import Image
 
 from ganfill.completion import Completer
 from ganfill.config import ServeConfig
+from ganfill.masks import REGIONS
 from ganfill.server.app import create_app
 
 PHOTO = (PHOTOS / "utk_100_1_0_20170112215032192.jpg").read_bytes()
@@ -52,7 +54,10 @@ def test_health_model_and_docs(client: TestClient) -> None:
     body = spec["paths"]["/api/v1/complete"]["post"]["requestBody"]["content"]
     assert {"multipart/form-data", "application/json"} <= set(body)
     assert "image/png" in spec["paths"]["/api/v1/complete"]["post"]["responses"]["200"]["content"]
-    assert client.get("/").status_code == 200 and "ganfill" in client.get("/").text
+    page = client.get("/")
+    assert page.status_code == 200 and "ganfill" in page.text
+    presets = re.findall(r'data-preset="(\w+)"', page.text)  # each a kind the mask route draws
+    assert len(presets) >= 4 and set(presets) <= set(REGIONS)
 
 
 def test_complete_multipart_returns_the_photo_as_png(client: TestClient) -> None:
@@ -168,6 +173,33 @@ def test_a_mask_kind_instead_of_a_mask_file(client: TestClient, tiny_completer: 
         image = face if data.get("align") == "false" else PHOTO
         r = client.post("/api/v1/complete", files={"image": ("p.png", image)}, data=data)
         assert r.status_code == status and message in r.json()["error"], (data, r.text)
+
+
+def test_mask_answers_the_mask_a_completion_fills(client: TestClient) -> None:
+    before = np.asarray(Image.open(io.BytesIO(PHOTO)))
+    for data in ({"mask": "mouth"}, {"mask": "eyes", "dilate": "3"}, {"box": "70,100,60,40", "dilate": "2"}):
+        r = client.post("/api/v1/mask", files={"image": ("p.jpg", PHOTO)}, data=data)
+        assert r.status_code == 200 and r.headers["content-type"] == "image/png", r.text
+        hole = np.asarray(Image.open(io.BytesIO(r.content))) == 255
+        assert hole.shape == (200, 200) and 100 < hole.sum() < 200 * 200 / 4, data
+        done = client.post("/api/v1/complete", files={"image": ("p.jpg", PHOTO)}, data={**data, "iters": "2"})
+        after = np.asarray(Image.open(io.BytesIO(done.content)))
+        assert np.array_equal(before[~hole], after[~hole]) and (before[hole] != after[hole]).any(), data
+
+    def hole_of(**data: str) -> np.ndarray:
+        r = client.post("/api/v1/mask", files={"image": ("p.jpg", PHOTO)}, data=data)
+        return np.asarray(Image.open(io.BytesIO(r.content))) == 255
+
+    grown, eyes = hole_of(mask="eyes", dilate="3"), hole_of(mask="eyes")
+    assert (grown >= eyes).all() and grown.sum() > eyes.sum() and not (eyes & hole_of(mask="mouth")).any()
+    face = png(Image.open(PHOTO_16).resize((16, 16)))  # align off: the kind in the aligned face
+    r = client.post(
+        "/api/v1/mask", files={"image": ("f.png", face)}, data={"mask": "center", "align": "false"}
+    )
+    assert np.asarray(Image.open(io.BytesIO(r.content)))[4:12, 4:12].min() == 255
+    sky = png(Image.new("RGB", (200, 200), (90, 140, 200)))
+    r = client.post("/api/v1/mask", files={"image": ("s.png", sky)}, data={"mask": "eyes"})
+    assert r.status_code == 422 and "no face found" in r.json()["error"]
 
 
 def test_too_big_and_no_face(client: TestClient) -> None:

@@ -19,7 +19,7 @@ from PIL import Image
 from ganfill.completion import Completer
 from ganfill.config import ServeConfig
 from ganfill.errors import UserError
-from ganfill.images import carried, upright
+from ganfill.images import carried, known_to_mask_image, upright
 from ganfill.server.jobs import Job, JobQueue, QueueFull
 from ganfill.server.schemas import (
     RESULT_DOC,
@@ -150,6 +150,20 @@ async def detect(request: Request) -> Detection:
         height=rgb.shape[0],
         faces=[Face(box=list(f.box), landmarks=f.landmarks.round(1).tolist()) for f in faces],
     )
+
+
+@router.post("/mask", openapi_extra=upload_doc(), responses={200: {"content": {"image/png": {}}}})
+async def mask(request: Request) -> Response:
+    """The mask a completion with the same request fills, as a mask file (white = to fill): a kind
+    drawn in every face's frame, a grown hole; what the page's presets paint."""
+    svc = service(request)
+    upload = await read_upload(request, svc.limits, svc.completer.size)
+    args = dict(align=upload.options.align, dilate=upload.config.dilate, seed=upload.run.seed)
+    try:
+        known = await asyncio.to_thread(svc.completer.known_mask, upload.image, upload.known, **args)
+    except UserError as exc:
+        raise error(422, str(exc)) from None
+    return Response(_png(known_to_mask_image(known)), media_type="image/png")
 
 
 @router.post("/complete", openapi_extra=upload_doc(), responses=RESULT_DOC)

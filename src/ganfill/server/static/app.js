@@ -103,30 +103,25 @@ function stroke(x0, y0, x1, y1) {
   maskCtx.globalCompositeOperation = "source-over";
 }
 
-function preset(name) {
-  // The preset over every face found (as the CLI's --align --mask eyes), or the whole image.
+async function preset(name) {
+  // The server draws the kind where a completion with it fills (`ganfill complete --mask eyes`:
+  // in every face found), and the page adds it to what is painted.
+  const form = new FormData();
+  form.append("image", state.file);
+  form.append("mask", name);
+  form.append("align", $("align").checked ? "true" : "false");
+  const reply = await fetch("/api/v1/mask", { method: "POST", body: form });
+  if (!reply.ok) { setStatus((await reply.json()).error, true); return; }
+  const drawn = await createImageBitmap(await reply.blob());
+  const scratch = document.createElement("canvas");
+  scratch.width = maskCanvas.width; scratch.height = maskCanvas.height;
+  const ctx = scratch.getContext("2d");
+  ctx.drawImage(drawn, 0, 0);
+  const pixels = ctx.getImageData(0, 0, scratch.width, scratch.height);
+  for (let i = 0; i < pixels.data.length; i += 4) pixels.data[i + 3] = pixels.data[i];  // black: transparent
+  ctx.putImageData(pixels, 0, 0);
   snapshot();
-  maskCtx.fillStyle = "#fff";
-  const faces = state.faces.length ? state.faces : [null];
-  for (const face of faces) presetOn(face, name);
-}
-
-function presetOn(face, name) {
-  const [l, t, r, b] = face ? face.box : [0, 0, maskCanvas.width, maskCanvas.height];
-  const w = r - l, h = b - t;
-  if (name === "center") maskCtx.fillRect(l + w / 4, t + h / 4, w / 2, h / 2);
-  if (name === "left") maskCtx.fillRect(l, t, w / 2, h);
-  const around = (from, to, pad) => {
-    const pts = face ? face.landmarks.slice(from, to) : [];
-    if (!pts.length) return;
-    const xs = pts.map((p) => p[0]), ys = pts.map((p) => p[1]);
-    const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
-    maskCtx.beginPath();
-    maskCtx.ellipse((x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2 + pad * w, (y1 - y0) / 2 + pad * h, 0, 0, 2 * Math.PI);
-    maskCtx.fill();
-  };
-  if (name === "eyes") around(36, 48, 0.06);
-  if (name === "mouth") around(48, 68, 0.05);
+  maskCtx.drawImage(scratch, 0, 0);
 }
 
 // -- completion --------------------------------------------------------------------------------
@@ -319,7 +314,7 @@ document.querySelectorAll("[data-tool]").forEach((b) => b.addEventListener("clic
   document.querySelectorAll("[data-tool]").forEach((x) => x.classList.toggle("active", x === b));
   showResult(false);
 }));
-document.querySelectorAll("[data-preset]").forEach((b) => b.addEventListener("click", () => { preset(b.dataset.preset); showResult(false); }));
+document.querySelectorAll("[data-preset]").forEach((b) => b.addEventListener("click", async () => { await preset(b.dataset.preset); showResult(false); }));
 $("undo").addEventListener("click", () => restore(state.undo, state.redo));
 $("redo").addEventListener("click", () => restore(state.redo, state.undo));
 $("clear").addEventListener("click", () => { snapshot(); maskCtx.clearRect(0, 0, maskCanvas.width, maskCanvas.height); showResult(false); });
