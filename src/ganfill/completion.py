@@ -282,13 +282,11 @@ class Completer:
         if align:
             photo, known = _photo_and_known(image, known, box)
             return photo_known(photo, known, self.aligner(), dilate=dilate, seed=seed)
-        if isinstance(image, str | Path):
-            image = open_image(image)
-        if isinstance(image, Image.Image):
-            image = np.asarray(upright(image).convert("RGB"))
-        if isinstance(known, str | MaskConfig):
-            known = _kind_masks(_kind(known), [0], self.size, seed)
-        return _inputs(image, known, self.size, dilate)[1][0].numpy()
+        face = _photo(image)
+        given = _given_mask(known, upright_size(face), in_photo=False)
+        if isinstance(given, MaskConfig):
+            given = _kind_masks(given, [0], self.size, seed)
+        return _inputs(np.asarray(upright(face).convert("RGB")), given, self.size, dilate)[1][0].numpy()
 
     def aligner(self) -> FaceAligner:
         """The face aligner for this model's frame, made on first use (dlib loads once)."""
@@ -385,27 +383,38 @@ def _photo_and_known(
     known: np.ndarray | str | Path | MaskConfig | None,
     box: tuple[int, int, int, int] | None,
 ) -> tuple[Image.Image, np.ndarray | MaskConfig]:
-    """complete_photo's photo (a PIL image, a file, or a uint8 array) and its mask: box's, a mask
-    file's (white = fill; a Path, or a name with a suffix or a folder), the array itself, or a
-    kind's name or MaskConfig (a region of a face: checked before faces are looked for)."""
+    """complete_photo's photo and its mask: box's, or known's (_given_mask; a kind must be a region
+    of a face, checked before faces are looked for)."""
     if (known is None) == (box is None):
         raise ConfigError("complete_photo needs exactly one of known (a mask, its file or a kind) or box")
-    if isinstance(photo, str | Path):
-        photo = open_image(photo)
-    elif isinstance(photo, np.ndarray):
-        photo = photo_from_array(photo)
-    size = upright_size(photo)
+    photo = _photo(photo)
     if box is not None:
-        return photo, box_mask(size, box)
+        return photo, box_mask(upright_size(photo), box)
+    return photo, _given_mask(known, upright_size(photo), in_photo=True)
+
+
+def _photo(photo: Image.Image | np.ndarray | str | Path) -> Image.Image:
+    """A photo given as a PIL image, a file, or a uint8 array."""
+    if isinstance(photo, str | Path):
+        return open_image(photo)
+    return photo_from_array(photo) if isinstance(photo, np.ndarray) else photo
+
+
+def _given_mask(
+    known: np.ndarray | str | Path | MaskConfig, size: tuple[int, int], *, in_photo: bool
+) -> np.ndarray | MaskConfig:
+    """A mask argument for an image of size (width, height): a mask file's (white = fill; a Path,
+    or a name with a suffix or a folder), the array itself, or a kind (in a photo, a region of a face)."""
     if isinstance(known, str) and known not in masks.KINDS and (Path(known).suffix or "/" in known):
         known = Path(known)  # a file's name, not a kind's
     if isinstance(known, Path):
-        return photo, load_mask_file(known, size)
+        return load_mask_file(known, size)
     if isinstance(known, str | MaskConfig):
         kind = _kind(known)
-        masks.check_region(kind.mask)
-        return photo, kind
-    return photo, np.asarray(known)
+        if in_photo:
+            masks.check_region(kind.mask)
+        return kind
+    return np.asarray(known)
 
 
 def _kind(known: str | MaskConfig) -> MaskConfig:

@@ -173,7 +173,7 @@ def test_each_face_of_a_group_fills_its_own_part_of_the_hole(
 def test_a_mask_kind_is_drawn_in_every_face_of_a_photo(tiny_model_file: Path, tmp_path: Path, capsys) -> None:
     from ganfill.completion import Completer
     from ganfill.config import MaskConfig
-    from ganfill.masks import MaskError
+    from ganfill.masks import MaskError, make
     from ganfill.photos import kind_mask
 
     face = np.asarray(Image.open(UTK))
@@ -199,6 +199,15 @@ def test_a_mask_kind_is_drawn_in_every_face_of_a_photo(tiny_model_file: Path, tm
     assert np.array_equal(done[~hole], group[~hole]) and (done[hole] != group[hole]).any()
     completer = Completer(tiny_model_file)  # the Python API: a kind's name, or the mask's file
     assert np.array_equal(completer.known_mask(group, "eyes"), known)
+    aligned = np.asarray(Image.open(UTK).resize((16, 16)))  # without align: complete's kinds and files
+    assert np.array_equal(
+        completer.known_mask(aligned, "random", align=False, seed=3), make("random", 1, 16, seed=3)[0]
+    )
+    Image.fromarray(((make("left", 1, 16)[0] < 0.5) * 255).astype(np.uint8)).save(tmp_path / "left.png")
+    grown = completer.known_mask(
+        aligned, tmp_path / "left.png", align=False, dilate=1
+    )  # the half, grown by 1
+    assert (grown[:, :9] == 0).all() and (grown[:, 9:] == 1).all()
     for mask in ("eyes", tmp_path / "eyes.png", str(tmp_path / "eyes.png")):
         assert np.array_equal(np.asarray(completer.complete_photo(group, mask, iters=1).image), done)
     with pytest.raises(MaskError, match="mask 'nose' is unknown"):
