@@ -170,7 +170,7 @@ def complete_files(
     files, out = _inputs_and_output(inputs, out_dir), Path(out_dir)
     reader = _Inputs(files, completer.size, mask, run.seed, warn)
     shard = shards.join(completer.device)
-    todo, report, log = _resume(out, files, shard, _settings(completer, config, mask, run))
+    todo, report, log = _resume(out, files, shard, _settings(completer, config, mask, run, output))
     batches = [todo[lo : lo + run.batch_size] for lo in range(0, len(todo), run.batch_size)]
     with Outputs(out, output, shard, log) as sink:
         for bi, (ok, images, knowns) in enumerate(_read(reader, batches, report, log, output.background_io)):
@@ -202,13 +202,15 @@ def complete_files(
     return report
 
 
-def _settings(completer: Completer, config, mask, run) -> dict[str, object]:
-    """What a re-run must share with a job to skip the inputs it did."""
+def _settings(completer: Completer, config, mask, run, output: OutputConfig) -> dict[str, object]:
+    """What a re-run must share with a job to skip the inputs it did: what it computes and which
+    files it writes (a re-run that asks for masks or hats writes them), not how it reads."""
     model = completer.model
     return {
         "completion": config.to_dict(),
         "mask": mask.to_dict(),
         "run": run.to_dict(),
+        "output": {k: v for k, v in output.to_dict().items() if k != "background_io"},
         "model": {"config": model.config.to_dict(), "info": model.info},
     }
 
@@ -289,7 +291,7 @@ def complete_photos(
     files, out = _inputs_and_output(inputs, out_dir), Path(out_dir)
     by_stem = masks_by_stem(mask_path) if mask_path and mask_path.is_dir() else {}
     shard = shards.join(completer.device)
-    settings = _settings(completer, config, mask, run) | {"box": box}
+    settings = _settings(completer, config, mask, run, output)
     todo, report, log = _resume(out, files, shard, settings)
     names = flat_names(files)
     what = str(mask_path) if mask_path else f"box {box}" if box else f"{mask.mask} of every face"

@@ -314,6 +314,8 @@ def test_complete_align_keeps_exif_orientation_and_mode(tiny_model_file: Path, t
     assert (out / "sideways.png").stat().st_mtime_ns == written
     assert main([*args, "--iters", "3", "--no-progress"]) == 0  # other settings: done again
     assert (out / "sideways.png").stat().st_mtime_ns != written
+    assert main([*args, "--iters", "3", "--no-progress", "--save-masks"]) == 0  # other files: written
+    assert (out / "sideways.mask.png").exists()
 
 
 def test_a_photo_jobs_report_counts_its_time(tiny_model_file: Path, tmp_path: Path) -> None:
