@@ -184,6 +184,14 @@ def test_a_preset_masks_every_face_found(server: str, tiny_model_file: Path, tmp
         eyes = [page.evaluate(PAINTED, f.landmarks[36:48].mean(0).tolist()) for f in found]
         mouths = [page.evaluate(PAINTED, f.landmarks[48:68].mean(0).tolist()) for f in found]
         painted = page.evaluate(MASK_ALPHA)
+        sky = tmp_path / "sky.png"  # no face: the preset says why, in the status line
+        Image.new("RGB", (120, 120), (90, 140, 200)).save(sky)
+        page.set_input_files("#file", str(sky))
+        page.wait_for_function("document.getElementById('status').textContent.startsWith('No face found')")
+        page.click("[data-preset=eyes]")
+        page.wait_for_function(
+            "document.getElementById('status').textContent.includes('no face found in the photo')"
+        )
         browser.close()
     assert np.array_equal(np.array(painted, bool).reshape(cli.shape), cli)
     assert eyes == [True, True] and mouths == [False, False]

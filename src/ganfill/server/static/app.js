@@ -110,9 +110,12 @@ async function preset(name) {
   form.append("image", state.file);
   form.append("mask", name);
   form.append("align", $("align").checked ? "true" : "false");
-  const reply = await fetch("/api/v1/mask", { method: "POST", body: form });
-  if (!reply.ok) { setStatus((await reply.json()).error, true); return; }
-  const drawn = await createImageBitmap(await reply.blob());
+  let drawn;
+  try {
+    const reply = await fetch("/api/v1/mask", { method: "POST", body: form });
+    if (!reply.ok) throw new Error((await reply.json()).error);
+    drawn = await createImageBitmap(await reply.blob());
+  } catch (e) { setStatus(e.message, true); return; }
   const scratch = document.createElement("canvas");
   scratch.width = maskCanvas.width; scratch.height = maskCanvas.height;
   const ctx = scratch.getContext("2d");
