@@ -54,6 +54,7 @@ def test_health_model_and_docs(client: TestClient) -> None:
     body = spec["paths"]["/api/v1/complete"]["post"]["requestBody"]["content"]
     assert {"multipart/form-data", "application/json"} <= set(body)
     assert "image/png" in spec["paths"]["/api/v1/complete"]["post"]["responses"]["200"]["content"]
+    assert list(spec["paths"]["/api/v1/mask"]["post"]["responses"]["200"]["content"]) == ["image/png"]
     page = client.get("/")
     assert page.status_code == 200 and "ganfill" in page.text
     presets = re.findall(r'data-preset="(\w+)"', page.text)  # each a kind the mask route draws

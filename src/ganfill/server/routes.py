@@ -152,7 +152,12 @@ async def detect(request: Request) -> Detection:
     )
 
 
-@router.post("/mask", openapi_extra=upload_doc(), responses={200: {"content": {"image/png": {}}}})
+@router.post(
+    "/mask",
+    openapi_extra=upload_doc(),
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
 async def mask(request: Request) -> Response:
     """The mask a completion with the same request fills, as a mask file (white = to fill): a kind
     drawn in every face's frame, a grown hole; what the page's presets paint."""
