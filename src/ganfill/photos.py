@@ -165,8 +165,11 @@ def photo_known(
     seed: int = 0,
 ) -> np.ndarray:
     """The known-mask [H, W] (1 = keep, the photo's upright pixels) that complete_photo fills for
-    the same arguments: to show a mask kind, or a grown hole, before completing (the page's presets)."""
-    return _found_and_known(_rgb(_returned(photo)), known, aligner, dilate, seed)[1]
+    the same arguments: to show a mask kind, or a grown hole, before completing (the page's presets);
+    refused as complete_photo refuses it (no face, or a hole that touches none)."""
+    found, known = _found_and_known(_rgb(_returned(photo)), known, aligner, dilate, seed)
+    _faces_in_hole(found, known, aligner.size)
+    return known
 
 
 def _rgb(base: Image.Image) -> np.ndarray:

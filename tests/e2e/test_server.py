@@ -201,6 +201,8 @@ def test_mask_answers_the_mask_a_completion_fills(client: TestClient) -> None:
     sky = png(Image.new("RGB", (200, 200), (90, 140, 200)))
     r = client.post("/api/v1/mask", files={"image": ("s.png", sky)}, data={"mask": "eyes"})
     assert r.status_code == 422 and "no face found" in r.json()["error"]
+    r = client.post("/api/v1/mask", files={"image": ("p.jpg", PHOTO)}, data={"box": "0,0,8,8"})
+    assert r.status_code == 422 and "touches none of the faces" in r.json()["error"]
 
 
 def test_too_big_and_no_face(client: TestClient) -> None:
