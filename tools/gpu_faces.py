@@ -5,9 +5,12 @@ the aligned faces as PNG (9 KB each at 64 px, 230 MB) cannot go. Re-encoded as W
 (about 1.2 KB a face) the 26,920 training faces of both sets are 30.9 MiB. The held-out split
 and its copies are left out (`ganfill.data.excluded`); each face keeps its stem, one subfolder
 per set, so `ganfill train` and `train-encoder` read the folder as they read the aligned ones.
-Prints the count, the size and how far each face moved (PSNR of the re-encoded face).
+The held-out faces go to a folder of their own (--heldout-out; 0.7 MiB), against which the
+machine chooses among the run's snapshots (`ganfill eval-model --no-faces`). Prints the count,
+the size and how far each face moved (PSNR of the re-encoded face).
 
-    python tools/gpu_faces.py data/aligned/utkface data/aligned/celeba --out gpu/faces
+    python tools/gpu_faces.py data/aligned/utkface data/aligned/celeba --out gpu/faces \
+        --heldout-out gpu/heldout
 
 MODEL_CARD.md "Training on a lent GPU" has the rest of the recipe.
 """
@@ -22,16 +25,17 @@ import numpy as np
 from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio
 
-from ganfill.data import HELDOUT_FILE, excluded, stem_of
+from ganfill.data import HELDOUT_FILE, excluded, read_split, stem_of
 from ganfill.images import find_images
 
 
-def pack(src: Path, out: Path, leave_out: set[str], quality: int) -> tuple[int, int, list[float]]:
-    """Re-encode src's faces into out as WebP: (faces, bytes, each face's PSNR in dB)."""
+def pack(src: Path, out: Path, stems: set[str], quality: int, *, keep: bool) -> tuple[int, int, list[float]]:
+    """Re-encode src's faces into out as WebP, those whose stems are in stems (keep) or not:
+    (faces, bytes, each face's PSNR in dB)."""
     out.mkdir(parents=True, exist_ok=True)
     count, size, psnrs = 0, 0, []
     for path in find_images([src]):
-        if stem_of(path) in leave_out:
+        if (stem_of(path) in stems) != keep:
             continue
         face = Image.open(path).convert("RGB")
         buffer = io.BytesIO()
@@ -48,18 +52,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("aligned", nargs="+", type=Path, help="folders of aligned faces (ganfill align)")
     parser.add_argument("--out", type=Path, default=Path("gpu/faces"))
+    parser.add_argument("--heldout-out", type=Path, help="also pack the held-out split's faces here")
     parser.add_argument("--exclude-file", type=Path, default=HELDOUT_FILE)
     parser.add_argument("--quality", type=int, default=90, help="WebP quality")
     args = parser.parse_args()
-    leave_out = set(excluded(args.exclude_file))
-    total = 0
-    for folder in args.aligned:
-        count, size, psnrs = pack(folder, args.out / folder.name, leave_out, args.quality)
-        total += size
-        low, median = np.percentile(psnrs, [1, 50]) if psnrs else (0.0, 0.0)
-        quality = f"PSNR median {median:.1f} dB (1st percentile {low:.1f})"
-        print(f"{folder}: {count} faces, {size / 2**20:.1f} MiB, {quality}")
-    print(f"{args.out}: {total / 2**20:.1f} MiB in all")
+    jobs = [(args.out, set(excluded(args.exclude_file)), False)]  # training: all but the split and twins
+    if args.heldout_out:
+        jobs.append((args.heldout_out, set(read_split(args.exclude_file)), True))  # the split itself
+    for out, stems, keep in jobs:
+        total = 0
+        for folder in args.aligned:
+            count, size, psnrs = pack(folder, out / folder.name, stems, args.quality, keep=keep)
+            total += size
+            low, median = np.percentile(psnrs, [1, 50]) if psnrs else (0.0, 0.0)
+            quality = f"PSNR median {median:.1f} dB (1st percentile {low:.1f})"
+            print(f"{folder} -> {out}: {count} faces, {size / 2**20:.1f} MiB, {quality}")
+        print(f"{out}: {total / 2**20:.1f} MiB in all")
 
 
 if __name__ == "__main__":

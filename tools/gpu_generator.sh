@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Train the 64-px generator and its encoder on a lent GPU machine in one device call, from the
 # faces packed by tools/gpu_faces.py, and return the model (float16, in parts of 15 MiB: a
-# returned file may have 16) with the run's metrics and last samples. MODEL_CARD.md "Training on a lent GPU".
+# returned file may have 16) with the run's metrics, the snapshots' scores and the chosen
+# snapshot's samples. MODEL_CARD.md "Training on a lent GPU".
 #
 #   bash tools/gpu_generator.sh [G_SECONDS] [ENCODER_STEPS]     (on the device: OUT is set there)
 #
-# Environment: FACES (default gpu/faces), DEVICE (cuda), INIT (a model file with an encoder to
-# start G, D and the encoder from; default none: from scratch), OUT (results; default runs/gpu).
+# Environment: FACES (default gpu/faces), HELDOUT (the held-out faces, default gpu/heldout),
+# DEVICE (cuda), INIT (a model file with an encoder to start G, D and the encoder from; default
+# none: from scratch), OUT (results; default runs/gpu).
 set -euo pipefail
 g_seconds=${1:-360}
 encoder_steps=${2:-3000}
 faces=${FACES:-gpu/faces}
+heldout=${HELDOUT:-gpu/heldout}
 device=${DEVICE:-cuda}
 out=${OUT:-runs/gpu}
 run=$(mktemp -d)/run
@@ -22,10 +25,27 @@ mkdir -p "$out"
 status=0
 timeout -s TERM "$g_seconds" python3 -m ganfill train "$faces" --out "$run" --device "$device" --amp \
     --batch-size 256 --g-steps 1 --epochs 100000 --exclude-file "$split" --sample-every 1000 \
-    --checkpoint-every 1000 --keep-checkpoints 1 --log-every 50 --workers 8 --no-progress \
+    --checkpoint-every 1000 --keep-checkpoints 1000 --log-every 50 --workers 8 --no-progress \
     ${INIT:+--init-from "$INIT"} || status=$?
 [ "$status" -eq 0 ] || [ "$status" -eq 124 ] || exit "$status"
-python3 -m ganfill export "$run" "$run/gan.safetensors"
+# A GAN can get worse late in a run, and there is one call: up to 6 snapshots spread over the run
+# (the last included) are scored against the held-out faces (SWD of patches; dlib is not there)
+# and the lowest is exported.
+python3 - "$run" "$heldout" "$out/snapshots.jsonl" <<'PY'
+import sys
+from pathlib import Path
+from ganfill.config import ModelEvalConfig
+from ganfill.model_eval import evaluate_models, markdown
+run = Path(sys.argv[1])
+snapshots = sorted(run.glob("checkpoints/step_*.safetensors"))
+spread = sorted({snapshots[round(i * (len(snapshots) - 1) / 5)] for i in range(6)})
+scores = evaluate_models(spread, sys.argv[2], ModelEvalConfig(faces=False), out=sys.argv[3])
+print(markdown(scores))
+(run / "best.txt").write_text(min(scores, key=lambda s: s.swd).model)
+PY
+best=$(cat "$run/best.txt")
+echo "exporting $best"
+python3 -m ganfill export "$best" "$run/gan.safetensors"
 python3 -m ganfill train-encoder "$run/gan.safetensors" --out "$run/full.safetensors" --data "$faces" \
     --exclude-file "$split" --device "$device" --amp --steps "$encoder_steps" --batch-size 256 \
     --hole-weight 1.0 --no-progress ${INIT:+--encoder-from "$INIT"}
@@ -37,6 +57,5 @@ EOF
 # a returned file may have 16 MiB: the model goes back in parts (cat them in order here)
 (cd "$out" && sha256sum faces64.safetensors && split -b 15M -d faces64.safetensors faces64.part && rm faces64.safetensors)
 cp "$run/metrics.csv" "$out/"
-latest=$(ls "$run/samples" | sort -t_ -k2 -n | tail -1)
-cp "$run/samples/$latest" "$out/samples.png"
+python3 -m ganfill sample "$run/gan.safetensors" --out "$out/samples.png" --seed 1
 ls -l "$out"

@@ -126,7 +126,7 @@ TRAINING_VERBS: dict[str, Verb] = {
     "export": (
         cmd_export,
         "write a run's inference model file (EMA G, D, config)",
-        [("run_dir", "run folder"), ("out", "model file to write (.safetensors)")],
+        [("run_dir", "run folder, or one of its checkpoints"), ("out", "model file to write (.safetensors)")],
         [("--half", SWITCH | {"help": "store weights as float16 (half the size)"})],
         [],
     ),

@@ -3,7 +3,7 @@
 Used to compare models and training snapshots (`ganfill eval-model MODEL ... --data DIR`):
 - SWD (x1e3) of 7x7 Laplacian-pyramid patches of whole samples against the real faces, with the
   real-against-real floor (realism.swd);
-- FD-face: FID's Frechet distance on dlib's 128-d face embeddings;
+- FD-face: FID's Frechet distance on dlib's 128-d face embeddings (optional: the slow part);
 - precision and recall (Kynkaanniemi et al. 2019) in the same embedding space: the share of
   samples inside the real faces' k-nearest-neighbour balls, and of real faces inside the samples';
 - detail: the samples' mean |Laplacian| in the face's centre over the real faces'.
@@ -36,9 +36,10 @@ class ModelScore:
     samples: int
     swd: float
     swd_floor: float
-    fd_face: float
-    precision: float
-    recall: float
+    fd_face: float | None
+    """None (as precision and recall) when scored without face embeddings."""
+    precision: float | None
+    recall: float | None
     detail: float
 
 
@@ -67,14 +68,14 @@ def embed(images: np.ndarray, faces: FaceMetrics) -> np.ndarray:
 def score_model(
     model_path: str | Path,
     real: np.ndarray,
-    emb_real: np.ndarray,
+    emb_real: np.ndarray | None,
     *,
     samples: int = 2000,
     seed: int = 0,
-    faces: FaceMetrics,
+    faces: FaceMetrics | None,
 ) -> ModelScore:
     """Scores of a model file or run folder's generator against real faces uint8 [N, S, S, 3]
-    and their embeddings (computed once for every model compared)."""
+    and their embeddings (computed once for every model compared; None: no face scores)."""
     g = load_model(model_path).generator
     fake = np.concatenate(
         [to_uint8(generate(g, min(256, samples - i), seed=seed + i)) for i in range(0, samples, 256)]
@@ -82,15 +83,20 @@ def score_model(
     n = min(len(fake), len(real))
     everywhere = np.zeros((n, *real.shape[1:3]), np.float32)  # the whole image is compared
     distance, floor = swd(fake[:n], real[:n], everywhere, seed=seed)
-    emb_fake = embed(fake, faces)
+    in_faces: dict[str, float | None] = dict.fromkeys(("fd_face", "precision", "recall"))
+    if faces is not None and emb_real is not None:
+        emb_fake = embed(fake, faces)
+        in_faces = {
+            "fd_face": round(frechet_distance(emb_fake, emb_real), 5),
+            "precision": round(coverage(emb_fake, emb_real), 4),
+            "recall": round(coverage(emb_real, emb_fake), 4),
+        }
     return ModelScore(
         model=str(model_path),
         samples=len(fake),
         swd=round(distance, 2),
         swd_floor=round(floor, 2),
-        fd_face=round(frechet_distance(emb_fake, emb_real), 5),
-        precision=round(coverage(emb_fake, emb_real), 4),
-        recall=round(coverage(emb_real, emb_fake), 4),
+        **in_faces,
         detail=round(centre_detail(fake) / centre_detail(real), 4),
     )
 
@@ -108,8 +114,8 @@ def evaluate_models(
     size = load_model(models[0]).config.image_size
     split = read_split(cfg.split or HELDOUT_FILE)
     real = load_folder(data_dir, size, only=split).images.permute(0, 2, 3, 1).numpy()
-    faces = FaceMetrics()
-    emb_real = embed(real, faces)
+    faces = FaceMetrics() if cfg.faces else None
+    emb_real = embed(real, faces) if faces is not None else None
     scores = []
     for path in models:
         scores.append(score_model(path, real, emb_real, samples=cfg.samples, seed=cfg.seed, faces=faces))
@@ -123,8 +129,10 @@ def markdown(scores: list[ModelScore]) -> str:
     """The scores as a Markdown table."""
     lines = ["| model | samples | SWD (floor) | FD-face | precision | recall | detail |", "|---" * 7 + "|"]
     for s in scores:
-        lines.append(
-            f"| {s.model} | {s.samples} | {s.swd:.1f} ({s.swd_floor:.1f}) | {s.fd_face:.4f} | "
-            f"{s.precision:.3f} | {s.recall:.3f} | {s.detail:.3f} |"
+        in_faces = (
+            f"{v:.{d}f}" if v is not None else "-"
+            for v, d in ((s.fd_face, 4), (s.precision, 3), (s.recall, 3))
         )
+        row = [s.model, s.samples, f"{s.swd:.1f} ({s.swd_floor:.1f})", *in_faces, f"{s.detail:.3f}"]
+        lines.append("| " + " | ".join(map(str, row)) + " |")
     return "\n".join(lines)

@@ -27,4 +27,11 @@ def test_eval_model_scores_and_records_each_model(
     assert score["samples"] == 16 and score["swd"] > score["swd_floor"] > 0  # an untrained G is far off
     assert 0 <= score["precision"] <= 1 and 0 <= score["recall"] <= 1 and score["fd_face"] > 0
     assert "| SWD (floor) |" in capsys.readouterr().out
+    assert main([*args, "--samples", "16", "--no-faces", "--out", str(record)]) == 0  # no dlib: fast
+    quick = json.loads(record.read_text().splitlines()[-1])
+    assert quick["fd_face"] is quick["precision"] is quick["recall"] is None
+    assert {k: quick[k] for k in ("swd", "swd_floor", "detail")} == {
+        k: score[k] for k in ("swd", "swd_floor", "detail")
+    }
+    assert "| - | - | - |" in capsys.readouterr().out
     assert main([*args, "--samples", "2"]) == 2

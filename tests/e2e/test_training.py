@@ -141,6 +141,10 @@ def test_cli_train_sample_export(small_faces: Path, tmp_path: Path, capsys) -> N
     assert main(["export", str(run), str(tmp_path / "m.safetensors"), "--half"]) == 0
     model = load_model(tmp_path / "m.safetensors")
     assert model.info["n_images"] == 16
+    snapshot = sorted(run.glob("checkpoints/step_*.safetensors"))[0]  # a snapshot, not the latest
+    assert main(["export", str(snapshot), str(tmp_path / "s.safetensors")]) == 0
+    model = load_model(tmp_path / "s.safetensors")
+    assert model.info["n_images"] == 16 and model.info["step"] == int(snapshot.stem.split("_")[1]) < 4
 
 
 def test_cli_errors_are_one_line(tmp_path: Path, capsys) -> None:
