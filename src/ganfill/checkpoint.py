@@ -204,8 +204,8 @@ def export(run_dir: str | Path, out: str | Path, *, half: bool = False) -> Model
     """Write a run's inference model (EMA G, D, config, provenance) as one small file: its latest
     checkpoint, or the snapshot run_dir/checkpoints/step_N.safetensors named instead."""
     model = load_model(run_dir)
-    run = Path(run_dir) if Path(run_dir).is_dir() else Path(run_dir).parent.parent
-    settings = run / "config.json"
+    folder = Path(run_dir) if Path(run_dir).is_dir() else Path(run_dir).parent.parent
+    settings = folder / "config.json"
     if settings.exists():
         run = json.loads(settings.read_text())
         model.info |= {

@@ -386,7 +386,7 @@ def _photo_and_known(
     """complete_photo's photo and its mask: box's, or known's (_given_mask; a kind must be a region
     of a face, checked before faces are looked for)."""
     if (known is None) == (box is None):
-        raise ConfigError("complete_photo needs exactly one of known (a mask, its file or a kind) or box")
+        raise ConfigError("give exactly one of known (a mask, its file or a kind) or box")
     photo = _photo(photo)
     if box is not None:
         return photo, box_mask(upright_size(photo), box)

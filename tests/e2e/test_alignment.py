@@ -172,7 +172,7 @@ def test_each_face_of_a_group_fills_its_own_part_of_the_hole(
 
 def test_a_mask_kind_is_drawn_in_every_face_of_a_photo(tiny_model_file: Path, tmp_path: Path, capsys) -> None:
     from ganfill.completion import Completer
-    from ganfill.config import MaskConfig
+    from ganfill.config import ConfigError, MaskConfig
     from ganfill.masks import MaskError, make
     from ganfill.photos import kind_mask
 
@@ -199,6 +199,9 @@ def test_a_mask_kind_is_drawn_in_every_face_of_a_photo(tiny_model_file: Path, tm
     assert np.array_equal(done[~hole], group[~hole]) and (done[hole] != group[hole]).any()
     completer = Completer(tiny_model_file)  # the Python API: a kind's name, or the mask's file
     assert np.array_equal(completer.known_mask(group, "eyes"), known)
+    for neither_or_both in ({}, {"known": "eyes", "box": (0, 0, 8, 8)}):
+        with pytest.raises(ConfigError, match="give exactly one of known"):
+            completer.known_mask(group, **neither_or_both)
     aligned = np.asarray(Image.open(UTK).resize((16, 16)))  # without align: complete's kinds and files
     assert np.array_equal(
         completer.known_mask(aligned, "random", align=False, seed=3), make("random", 1, 16, seed=3)[0]
