@@ -176,11 +176,19 @@ def test_a_preset_masks_every_face_found(server: str, tiny_model_file: Path, tmp
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1100, "height": 900})
+        asked = []  # the mask requests: one per preset and photo
+        page.on("request", lambda r: asked.append(r.url) if r.url.endswith("/api/v1/mask") else None)
         page.goto(server)
         page.set_input_files("#file", str(group))
         page.wait_for_function("document.getElementById('status').textContent.startsWith('Found 2 face')")
+        eye = found[0].landmarks[36:48].mean(0).tolist()
         page.click("[data-preset=eyes]")
-        page.wait_for_function(PAINTED, arg=found[0].landmarks[36:48].mean(0).tolist())
+        page.wait_for_function(PAINTED, arg=eye)
+        page.click("#clear")
+        assert not page.evaluate(PAINTED, eye)
+        page.click("[data-preset=eyes]")  # again: drawn from the page's copy
+        page.wait_for_function(PAINTED, arg=eye)
+        assert len(asked) == 1
         eyes = [page.evaluate(PAINTED, f.landmarks[36:48].mean(0).tolist()) for f in found]
         mouths = [page.evaluate(PAINTED, f.landmarks[48:68].mean(0).tolist()) for f in found]
         painted = page.evaluate(MASK_ALPHA)

@@ -4,7 +4,7 @@
 const $ = (id) => document.getElementById(id);
 const photoCanvas = $("photo"), maskCanvas = $("mask"), resultCanvas = $("result");
 const photoCtx = photoCanvas.getContext("2d"), maskCtx = maskCanvas.getContext("2d"), resultCtx = resultCanvas.getContext("2d");
-const state = { file: null, image: null, faces: [], tool: "brush", undo: [], redo: [], job: null, results: [], chosen: 0 };
+const state = { file: null, image: null, faces: [], presets: {}, tool: "brush", undo: [], redo: [], job: null, results: [], chosen: 0 };
 
 function setStatus(text, isError = false) {
   $("status").textContent = text;
@@ -33,7 +33,7 @@ async function loadFile(file) {
 }
 
 async function detect() {
-  state.faces = [];
+  state.faces = []; state.presets = {};  // a preset is drawn for this photo and this setting of align
   if (!$("align").checked) { setStatus("Align is off: the image must be an aligned face at the model's size."); return; }
   setStatus("Looking for a face…");
   const form = new FormData();
@@ -105,26 +105,31 @@ function stroke(x0, y0, x1, y1) {
 
 async function preset(name) {
   // The server draws the kind where a completion with it fills (`ganfill complete --mask eyes`:
-  // in every face found), and the page adds it to what is painted.
+  // in every face found), once per photo; the page adds it to what is painted.
+  if (!state.presets[name]) {
+    try { state.presets[name] = await presetLayer(name); } catch (e) { setStatus(e.message, true); return; }
+  }
+  snapshot();
+  maskCtx.drawImage(state.presets[name], 0, 0);
+}
+
+async function presetLayer(name) {
+  // The server's mask file (white = fill) as a layer: white where it fills, transparent elsewhere.
   const form = new FormData();
   form.append("image", state.file);
   form.append("mask", name);
   form.append("align", $("align").checked ? "true" : "false");
-  let drawn;
-  try {
-    const reply = await fetch("/api/v1/mask", { method: "POST", body: form });
-    if (!reply.ok) throw new Error((await reply.json()).error);
-    drawn = await createImageBitmap(await reply.blob());
-  } catch (e) { setStatus(e.message, true); return; }
-  const scratch = document.createElement("canvas");
-  scratch.width = maskCanvas.width; scratch.height = maskCanvas.height;
-  const ctx = scratch.getContext("2d");
+  const reply = await fetch("/api/v1/mask", { method: "POST", body: form });
+  if (!reply.ok) throw new Error((await reply.json()).error);
+  const drawn = await createImageBitmap(await reply.blob());
+  const layer = document.createElement("canvas");
+  layer.width = maskCanvas.width; layer.height = maskCanvas.height;
+  const ctx = layer.getContext("2d");
   ctx.drawImage(drawn, 0, 0);
-  const pixels = ctx.getImageData(0, 0, scratch.width, scratch.height);
+  const pixels = ctx.getImageData(0, 0, layer.width, layer.height);
   for (let i = 0; i < pixels.data.length; i += 4) pixels.data[i + 3] = pixels.data[i];  // black: transparent
   ctx.putImageData(pixels, 0, 0);
-  snapshot();
-  maskCtx.drawImage(scratch, 0, 0);
+  return layer;
 }
 
 // -- completion --------------------------------------------------------------------------------
