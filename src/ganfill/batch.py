@@ -192,10 +192,7 @@ def complete_files(
             )
             report.seconds += result.seconds
             names, sources = [reader.names[i] for i in ok], [files[i] for i in ok]
-            filled = mask_kinds.grow_holes(knowns, config.dilate)  # the holes as the search filled them
-            report.completed += sink.write(
-                names, sources, [reader.mask_of(i) for i in ok], images, filled, result
-            )
+            report.completed += sink.write(names, sources, [reader.mask_of(i) for i in ok], images, result)
     shards.wait_for_all(shard)
     if shard.rank == 0:
         manifest.merge(out)

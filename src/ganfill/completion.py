@@ -61,6 +61,8 @@ class Completion:
     """[B] search steps each image ran."""
     latents: np.ndarray
     """[B, z_dim] z* of the best start."""
+    known: np.ndarray
+    """[B, H, W] the known-masks the search filled (1 = keep; holes grown by dilate)."""
     seconds: float
     history: list[tuple[int, int, float, float, float]] = field(default_factory=list)
     """(image, iteration, context, prior, total) rows."""
@@ -372,6 +374,7 @@ class Completer:
             prior=inv.prior[:, 0].cpu().numpy(),
             iterations=inv.iterations.numpy(),
             latents=inv.z[:, 0].detach().cpu().numpy(),
+            known=mask.numpy(),
             seconds=0.0,
             history=history,
             frames=frames,
@@ -469,6 +472,7 @@ def _concat(parts: list[Completion]) -> Completion:
         prior=cat("prior"),
         iterations=cat("iterations"),
         latents=cat("latents"),
+        known=cat("known"),
         seconds=0.0,
         history=[row for p in parts for row in p.history],
         frames=frames,

@@ -37,32 +37,30 @@ class Outputs:
         sources: list[Path],
         masks: list[str],
         images: np.ndarray,
-        knowns: np.ndarray,
         result: Completion,
     ) -> list[Path]:
         """Write one batch's files (each atomically), then their manifest lines; returns the
-        completions' paths. images uint8 [B, S, S, 3] are the inputs, knowns [B, S, S] their holes
-        as filled (grown). The first batch of the first process also writes the frames."""
-        job = (names, sources, masks, knowns, result)
+        completions' paths. images uint8 [B, S, S, 3] are the inputs (result.known: their holes as
+        filled). The first batch of the first process also writes the frames."""
+        job = (names, sources, masks, result)
         if self.writer is None:
             self._write(*job)
         else:
             self.pending.append(self.writer.submit(self._write, *job))
-        for key, part in zip(self.shown, (images, show_holes(images, knowns), result.images), strict=True):
+        shown = (images, show_holes(images, result.known), result.images)
+        for key, part in zip(self.shown, shown, strict=True):
             self.shown[key].append(part)
         if not self.frames and result.frames and self.shard.rank == 0:
             self.frames = _write_frames(self.out / "frames", result)
         return [self.out / f"{name}.png" for name in names]
 
-    def _write(
-        self, names: list[str], sources: list[Path], masks: list[str], knowns: np.ndarray, result: Completion
-    ) -> None:
+    def _write(self, names: list[str], sources: list[Path], masks: list[str], result: Completion) -> None:
         for j, name in enumerate(names):
             save_png(result.images[j], self.out / f"{name}.png")
             if self.output.keep_hats:
                 save_png(result.hats[j], self.out / f"{name}.hat.png")
             if self.output.save_masks:
-                save_atomic(known_to_mask_image(knowns[j]), self.out / f"{name}.mask.png")
+                save_atomic(known_to_mask_image(result.known[j]), self.out / f"{name}.mask.png")
             for s in range(1, result.alternatives.shape[1]):
                 save_png(result.alternatives[j, s], self.out / f"{name}.sample{s + 1}.png")
         new = not self.losses.exists()
