@@ -31,6 +31,9 @@ REPORT_FIELDS = ["file", "status", "faces", "outputs"]
 DETECT_SIDE = 1200
 """Photos larger than this are searched for faces on a copy this large (HOG's cost grows with pixels)."""
 CNN_DETECTOR = "mmod_human_face_detector.dat"
+CNN_MIN_SIDE = 40
+"""dlib's CNN detector finds no face in an image narrower than this once upsampled, and on one
+much narrower it fails or corrupts memory (a 400x8 image aborts the process): such images skip it."""
 
 
 class AlignmentError(UserError):
@@ -120,7 +123,7 @@ class FaceAligner:
             rects = list(self.detector(image, upsample))
             if rects:
                 return rects
-        if not self.cnn_fallback:
+        if not self.cnn_fallback or min(image.shape[:2]) << upsamples[0] < CNN_MIN_SIDE:
             return []
         if self._cnn is None:
             self._cnn = _dlib().cnn_face_detection_model_v1(str(predictor_path(CNN_DETECTOR)))

@@ -356,6 +356,16 @@ def test_no_face_or_missed_mask_is_a_clear_error(tiny_model_file: Path, tmp_path
         assert message in capsys.readouterr().err and not (tmp_path / "p").exists()
 
 
+@pytest.mark.parametrize("size", [(1, 1), (3, 3), (9, 9), (300, 3)])
+def test_a_photo_too_small_for_a_face_is_no_face(size: tuple[int, int], tmp_path: Path, capsys) -> None:
+    """dlib's CNN detector raises (or corrupts memory) on such images: they have no face instead."""
+    assert FaceAligner(64).detect(np.full((*size, 3), 128, np.uint8)) == []
+    Image.new("RGB", size[::-1], (128, 128, 128)).save(tmp_path / "dot.png")
+    out = str(tmp_path / "o")
+    assert main(["complete", str(tmp_path / "dot.png"), "--align", "--out", out, "--no-progress"]) == 1
+    assert "dot.png: no face found" in capsys.readouterr().err
+
+
 def test_unknown_landmark_set() -> None:
     with pytest.raises(AlignmentError, match="inner-eyes-bottom-lip"):
         FaceAligner(64, landmarks="nose-only")
