@@ -85,6 +85,8 @@ def test_complete_json_with_samples(client: TestClient) -> None:
     data = r.json()
     assert len(data["images"]) == 2 and data["seed"] == 5 and data["width"] == 200
     assert set(data["timings"]) == {"queued_s", "search_s", "total_s"}
+    r = client.post("/api/v1/complete", json=body | {"sample": 2})
+    assert r.status_code == 422 and r.json()["error"] == "sample: not an option (did you mean samples?)"
 
 
 def test_align_off_takes_an_aligned_face(client: TestClient) -> None:
@@ -109,6 +111,8 @@ def test_align_off_takes_an_aligned_face(client: TestClient) -> None:
         ({"iters": 100_000}, 422, "iters: at most 5000"),
         ({"optimizer": "sgd"}, 422, "optimizer"),
         ({"samples": 0}, 422, "samples must be >= 1"),
+        ({"dilat": 4}, 422, "dilat: not an option (did you mean dilate?)"),  # not silently ignored
+        ({"colour": "red"}, 422, "colour: not an option (see /docs)"),
     ],
 )
 def test_bad_input_gets_a_clear_4xx(client: TestClient, kwargs, status: int, message: str) -> None:

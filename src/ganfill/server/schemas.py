@@ -7,7 +7,7 @@ import dataclasses
 import typing
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from ganfill.config import CompletionConfig, OutputConfig, RunConfig, field_docs
 
@@ -30,6 +30,8 @@ def _fields(cls: type, names: tuple[str, ...] | None = None) -> dict[str, Any]:
 
 class _Request(BaseModel):
     """What a request adds to the completion settings."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt option is an error, not a silent default
 
     align: bool = Field(
         True, description="find the face in a photo; off: the image is an aligned face at the model's size"

@@ -4,6 +4,7 @@ converted by images.mask_to_known (the same rule as the CLI), options validated 
 from __future__ import annotations
 
 import base64
+import difflib
 import io
 from dataclasses import dataclass
 
@@ -105,11 +106,21 @@ async def _parts(request: Request, body: bytes) -> tuple[bytes, bytes | str | No
             raise error(400, "missing file field(s): image")
         if isinstance(mask, str) and mask not in KINDS:
             raise error(400, f"mask: send a file or a mask kind ({', '.join(KINDS)}), or box instead")
-        raw = {k: v for k, v in form.items() if k in Options.model_fields}
+        raw = {k: v for k, v in form.items() if k not in ("image", "mask")}
         if mask is not None and not isinstance(mask, str):  # a file, not a kind's name
             mask = await mask.read()
         return await image.read(), mask, raw
     raise error(415, "send multipart/form-data (image, mask or box, options) or application/json")
+
+
+def _first_problem(exc: ValidationError) -> str:
+    """A request's first invalid field and why, an unknown one with the nearest option's name."""
+    first = exc.errors()[0]
+    where = ".".join(map(str, first["loc"])) or "body"
+    if first["type"] != "extra_forbidden":
+        return f"{where}: {first['msg']}"
+    near = difflib.get_close_matches(where, [*CompleteJSON.model_fields], n=1)
+    return f"{where}: not an option" + (f" (did you mean {near[0]}?)" if near else " (see /docs)")
 
 
 def _check_limits(config: CompletionConfig, run: RunConfig, limits: ServeConfig) -> None:
@@ -147,8 +158,7 @@ async def read_upload(request: Request, limits: ServeConfig, size: int) -> Uploa
         options = Options(**raw)
         config, run = split_options(options)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise error(422, f"{'.'.join(map(str, first['loc'])) or 'body'}: {first['msg']}") from None
+        raise error(422, _first_problem(exc)) from None
     except ConfigError as exc:
         raise error(422, str(exc)) from None
     _check_limits(config, run, limits)
