@@ -300,8 +300,8 @@ class Completer:
 
     def _starts(self, y, m, cfg: CompletionConfig, schedule: Schedule, seed, ids, lowres) -> torch.Tensor:
         """[B, K, z_dim] starting codes: U[-1, 1] draws, or the encoder's guess with Gaussian
-        draws around it (schedule.spread), or jittered by the uniform draws when restarts were
-        asked for without a spread (the first start is then the guess itself)."""
+        draws around it (schedule.spread), or without a spread the guess itself and K - 1 starts
+        jittered around it by the uniform draws (restarts, or samples: distinct alternatives)."""
         # One generator per image keeps each image's start independent of batching.
         z_dim, k = self.model.config.z_dim, cfg.restarts
         gens = [torch.Generator().manual_seed(hash((seed, i)) & (2**63 - 1)) for i in ids]
@@ -319,8 +319,7 @@ class Completer:
         if bool((spread > 0).any()):
             drawn = torch.stack([torch.randn(k, z_dim, generator=gn) for gn in gens])
             return (guess + spread * drawn).clamp(-1, 1)
-        jitter = 0.3 * starts * (torch.arange(k) > 0)[None, :, None] if schedule.jitter else 0.0
-        return (guess + jitter).clamp(-1, 1)
+        return (guess + 0.3 * starts * (torch.arange(k) > 0)[None, :, None]).clamp(-1, 1)
 
     def _batch(self, imgs, mask, cfg, schedule, samples, lowres, seed, ids, offset, on_step) -> Completion:
         y = to_tensor(imgs).to(self.device)  # [B, 3, H, W]

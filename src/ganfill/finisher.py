@@ -181,4 +181,6 @@ def add_detail(
     with torch.no_grad():
         drawn = redraw(net, x, border).clamp(-1, 1)
     weight = torch.as_tensor(strength, dtype=x.dtype).reshape(-1, 1, 1, 1)
+    if len(weight) not in (1, len(x)):  # broadcast, it would give each face the first's detail
+        raise ValueError(f"{len(weight)} strengths for {len(x)} faces")
     return (x + weight * (drawn - x)).to(faces.device)

@@ -68,8 +68,6 @@ class Schedule:
     """Starts per image (the same for the batch)."""
     prune_after: int
     """Steps after which only each image's best start goes on (0: never)."""
-    jitter: bool
-    """Starts after the first, where spread is 0, are the guess jittered (restarts were asked for)."""
     detail: np.ndarray
     """[B] float, strength of the detail pass over each fill (0: none, or the model has none)."""
     symmetry: np.ndarray
@@ -172,7 +170,6 @@ def plan(
         spread=spread,
         restarts=restarts,
         prune_after=prune,
-        jitter=config.restarts is not None,
         detail=detail,
         symmetry=symmetry,
         band=np.where(narrow, NARROW_BAND, BAND),

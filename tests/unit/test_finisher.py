@@ -169,8 +169,26 @@ def test_the_detail_pass_redraws_a_faces_brightness_and_keeps_its_block_means() 
     assert torch.equal(drawn[:, 0], drawn[:, 1]) and torch.equal(drawn[:, 1], drawn[:, 2])  # grey stays grey
     half = add_detail(net, faces, torch.tensor([0.0, 0.5]))  # a strength per face
     assert torch.equal(half[0], faces[0]) and torch.allclose(half[1], faces[1] + 0.5 * change[1], atol=1e-6)
+    with pytest.raises(ValueError, match="3 strengths for 2 faces"):  # not broadcast to 3 faces
+        add_detail(net, faces, torch.tensor([0.0, 0.5, 1.0]))
     with pytest.raises(ModelFileError, match="model's own size"):
         add_detail(Finisher(8, 1), faces)
+
+
+def test_samples_from_the_encoders_guess_are_distinct_alternatives(planted) -> None:
+    """With the default search (the guess, no spread) and the detail pass, samples=3 gave each face
+    one start: three identical alternatives for one face, and a crash for two."""
+    from ganfill.completion import Completer
+    from ganfill.models import Encoder
+
+    torch.manual_seed(0)
+    model = dataclasses.replace(planted, encoder=Encoder(16, planted.config.z_dim, 8).eval())
+    completer = Completer(model, detail=Finisher(width=4, blocks=1, scale=1, keep=2).eval())
+    faces = np.random.default_rng(0).integers(0, 256, (2, 16, 16, 3), dtype=np.uint8)
+    out = completer.complete(faces, "center", samples=3, iters=2)
+    assert out.alternatives.shape == (2, 3, 16, 16, 3)
+    for alternatives in out.alternatives.astype(int):
+        assert all(np.abs(alternatives[i] - alternatives[j]).max() > 0 for i, j in [(0, 1), (0, 2), (1, 2)])
 
 
 def _fine_rows(n: int, side: int = 32) -> torch.Tensor:
