@@ -411,7 +411,8 @@ class CompletionConfig(_Config):
     Default: bfloat16 from the encoder's start where the hardware multiplies it natively (CUDA;
     a CPU with AMX) and 8 or more searches run side by side: completions 1.45-1.9x faster,
     fills within float noise of float32's (BENCHMARKS.md); else float32 (a photo's one face,
-    which bfloat16's conversions would slow), and always for the paper's random start."""
+    which bfloat16's conversions would slow), and always for the paper's random start. Asked
+    for where it is emulated (a CPU without AMX), it warns: there it is slower, not faster."""
     tol: float = 0.0
     """Early stop per image when the loss improves by less than this (relative) over `patience`."""
     patience: int = 50

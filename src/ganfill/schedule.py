@@ -31,6 +31,7 @@ search always runs in float32, as it always has.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass
 from typing import Literal
 
@@ -38,6 +39,7 @@ import numpy as np
 
 from ganfill import masks
 from ganfill.config import CompletionConfig
+from ganfill.errors import InputWarning
 from ganfill.symmetry import BAND, NARROW_BAND, NARROW_REACH, REACH
 
 RANDOM_STEPS, STEP_SIZE = 1500, 0.01
@@ -163,6 +165,9 @@ def plan(
         symmetry = default if config.symmetry is None else np.full(n, config.symmetry)
     fast = fast_bfloat16 and init == "encoder" and n * restarts >= BFLOAT16_ROWS
     precision = config.precision or ("bfloat16" if fast else "float32")
+    if precision == "bfloat16" and not fast_bfloat16:
+        message = "precision bfloat16: this device does not multiply it natively (a CPU without AMX): slower"
+        warnings.warn(f"{message} than float32, not faster", InputWarning, stacklevel=2)
     return Schedule(
         init=init,  # type: ignore[arg-type]
         iters=iters,

@@ -1,10 +1,13 @@
 """The one rule for each image's start, step count and step size, pinned as a table."""
 
+import warnings
+
 import numpy as np
 import pytest
 
 from ganfill import masks
 from ganfill.config import CompletionConfig
+from ganfill.errors import InputWarning
 from ganfill.schedule import OPEN_HOLE_SYMMETRY, SYMMETRY, plan
 from ganfill.symmetry import BAND, NARROW_BAND, NARROW_REACH, REACH
 
@@ -49,6 +52,15 @@ def test_schedule_table(config, has_encoder, lowres, init, expected, restarts, p
     assert np.allclose(schedule.spread, [e[2] for e in expected])
     assert (schedule.restarts, schedule.prune_after) == (restarts, prune)
     assert schedule.steps == max(e[0] for e in expected)
+
+
+def test_asking_for_bfloat16_where_it_is_emulated_warns() -> None:
+    known, config = masks.make("center", 2, 64), CompletionConfig(precision="bfloat16")
+    with pytest.warns(InputWarning, match="does not multiply it natively"):
+        assert plan(config, known, has_encoder=True).precision == "bfloat16"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plan(config, known, has_encoder=True, fast_bfloat16=True)
 
 
 def test_samples_raise_the_starts_and_keep_them_all_searching() -> None:
@@ -113,7 +125,7 @@ def test_the_mirror_detail_by_the_kind_of_hole() -> None:
         ({"init": "random"}, True, True, "float32"),  # the paper's search stays as it always was
         ({}, False, True, "float32"),  # no encoder: the paper's search
         ({"precision": "float32"}, True, True, "float32"),  # explicit values win
-        ({"precision": "bfloat16", "init": "random"}, True, False, "bfloat16"),
+        ({"precision": "bfloat16", "init": "random"}, True, True, "bfloat16"),
     ],
 )
 def test_precision_by_start_and_hardware(config, has_encoder, fast, expected) -> None:
