@@ -56,6 +56,38 @@ def test_a_face_in_the_library_is_found_from_its_surroundings_and_a_soft_fill(li
         assert index == i and gain == pytest.approx(1.0, abs=0.05)
 
 
+def test_a_faces_alternatives_borrow_from_different_people(library_file: Path) -> None:
+    """Close alternatives of one face took the same library face, so they differed little (the
+    astronaut's three all wore its glasses); each now takes the best person not yet taken."""
+    library = Library(library_file)
+    face = _faces()[7]
+    known = masks.make("eyes", 1, 64)[0] > 0.5
+    fill = np.where(known[..., None], face, cv2.GaussianBlur(face, (0, 0), 2.5))
+    found = nearest(library, face, known, np.repeat(fill[None], 4, 0))
+    assert found[0][0] == 7  # the first is the nearest, as with one completion
+    assert len({index % 15 for index, _ in found}) == 4  # four people, no one's mirror again
+    many = nearest(library, face, known, np.repeat(fill[None], 20, 0))  # more than the 15 people
+    assert len(many) == 20 and len({index % 15 for index, _ in many}) == 15
+
+
+def test_a_twin_photo_in_the_library_is_not_a_second_alternative(tmp_path: Path) -> None:
+    """The chips hold some photos twice (about 8% of the library has a twin): alternatives that
+    took both showed one person's detail twice. A brighter re-save of face 7 is its twin."""
+    folder = tmp_path / "aligned"
+    folder.mkdir()
+    faces = _faces()[:10]
+    for i, face in enumerate(faces):
+        Image.fromarray(face).save(folder / f"f{i:02d}.png")
+    Image.fromarray(np.clip(faces[7].astype(int) + 6, 0, 255).astype(np.uint8)).save(folder / "twin.png")
+    build_library(folder, tmp_path / "lib.safetensors", ExemplarConfig(keep=1.0, quality=95))
+    library = Library(tmp_path / "lib.safetensors")  # 11 people: the twin is index 10
+    known = masks.make("eyes", 1, 64)[0] > 0.5
+    fill = np.where(known[..., None], faces[7], cv2.GaussianBlur(faces[7], (0, 0), 2.5))
+    found = [index for index, _ in nearest(library, faces[7], known, np.repeat(fill[None], 3, 0))]
+    assert found[0] in (7, 10) and len({i % 11 for i in found}) == 3  # three people
+    assert not {7, 10} <= {i % 11 for i in found}  # the twin (or its mirror) is not one of them
+
+
 def test_the_transfer_gives_the_hole_real_detail_and_keeps_every_known_pixel(library_file: Path) -> None:
     library = Library(library_file)
     face = _faces()[3]
