@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -168,9 +169,30 @@ VERBS: dict[str, Verb] = {
 }
 
 
+NUMBER_LIST = re.compile(r"-\d[\d.]*(,-?[\d.]+)+")
+"""A value such as --box's x,y,w,h that starts with a minus sign (a box reaching past the photo's
+left or top edge): argparse takes it for an option ("expected one argument") unless joined."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with `--flag -5,10,60,40` read as `--flag=-5,10,60,40`."""
+
+    def parse_known_args(
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        joined: list[str] = []
+        for arg in sys.argv[1:] if args is None else args:
+            flag = joined[-1] if joined else ""
+            if flag.startswith("--") and "=" not in flag and NUMBER_LIST.fullmatch(arg):
+                joined[-1] = f"{flag}={arg}"
+            else:
+                joined.append(arg)
+        return super().parse_known_args(joined, namespace)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every verb, generated from VERBS and the configs."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ganfill", description="Semantic image completion with deep generative models (Yeh et al. 2017)."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

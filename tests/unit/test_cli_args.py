@@ -80,3 +80,14 @@ def test_resume_keeps_the_saved_settings_and_changes_only_given_flags(tmp_path) 
 def test_configs_refuse_nonsense(config, field: str) -> None:
     with pytest.raises(ConfigError, match=field):
         config()
+
+
+def test_a_box_reaching_past_the_left_edge_is_a_value_not_an_option() -> None:
+    """`--box -5,10,60,40` stopped argparse with "expected one argument": it took the value for
+    an option. Joined to its flag, it reaches the photo's clipping like any box."""
+    parse = build_parser().parse_args
+    args = parse(["complete", "a.png", "--out", "o", "--align", "--box", "-5,10,60,40", "--seed", "3"])
+    assert args.box == "-5,10,60,40" and args.images == ["a.png"] and args.seed == 3
+    assert parse(["complete", "a.png", "--out", "o", "--box", "5,-10,60,40"]).box == "5,-10,60,40"
+    with pytest.raises(SystemExit):  # a flag that takes no value still refuses one
+        parse(["complete", "a.png", "--out", "o", "--align", "-5,10"])
