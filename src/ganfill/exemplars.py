@@ -182,8 +182,8 @@ def nearest(
     """For each completion [K, S, S, 3] of an aligned face [S, S, 3] with known [S, S] (True =
     keep), the library face that best matches both, and its contrast gain; each completion after
     the first takes the best person no earlier one took (nor their mirror, nor a twin of the same
-    photo), so a face's alternatives differ in the detail they borrow too. The ring's term and the library's
-    gathered pixels are the same for every completion: found once."""
+    photo), so a face's alternatives differ in the detail they borrow too. The ring's term and
+    the library's gathered pixels are the same for every completion: found once."""
     hole = ~known
     ring = _ring(hole)
     y = _luma(face)[ring]
