@@ -30,6 +30,14 @@ def _check(condition: bool, message: str) -> None:
         raise ConfigError(message)
 
 
+def _check_kinds(name: str, kinds: tuple[str, ...]) -> None:
+    """A ConfigError unless kinds is a non-empty list of mask kinds."""
+    from ganfill.masks import KINDS  # here: the masks module loads OpenCV
+
+    unknown = sorted(set(kinds) - set(KINDS))
+    _check(bool(kinds) and not unknown, f"{name} must be mask kinds ({', '.join(KINDS)}): {unknown}")
+
+
 @functools.cache
 def field_docs(cls: type) -> dict[str, str]:
     """The docstring written under each field of a dataclass, as one line per field."""
@@ -200,6 +208,20 @@ class EncoderTrainConfig(_Config):
     blurred face); this keeps them spread like real codes, where the generator draws detail."""
     real_fraction: float = 0.5
     """Share of each batch taken from real faces (when a data folder is given)."""
+    masks: tuple[str, ...] = (
+        "center",
+        "random",
+        "left",
+        "right",
+        "top",
+        "bottom",
+        "grid",
+        "pattern",
+        "strokes",
+        "rectangle",
+    )
+    """Kinds of mask drawn, one per face at random (a kind named twice is drawn twice as often):
+    rectangles are what boxes drawn on photos become in the aligned frame."""
     amp: bool = False
     """bfloat16 autocast of the networks' passes where the hardware multiplies it natively (CUDA; a
     CPU with AMX); the losses and the encoder's weights stay float32. Ignored elsewhere."""
@@ -216,6 +238,7 @@ class EncoderTrainConfig(_Config):
         weights = (self.z_weight, self.pixel_weight, self.hole_weight, self.prior_weight, self.latent_weight)
         _check(all(w >= 0 for w in weights), "loss weights must be >= 0")
         _check(0 <= self.real_fraction <= 1, f"real_fraction must be in [0, 1], got {self.real_fraction}")
+        _check_kinds("masks", self.masks)
 
 
 @dataclass(frozen=True)
@@ -314,10 +337,7 @@ class FinisherTrainConfig(_Config):
         _check(self.border >= 0 and (self.border == 0 or not self.context), "border needs --no-context")
         weights = (self.l1_weight, self.adv_weight, self.detail_weight)
         _check(all(w >= 0 for w in weights), "loss weights must be >= 0")
-        from ganfill.masks import KINDS  # here: the masks module loads OpenCV
-
-        unknown = sorted(set(self.holes) - set(KINDS))
-        _check(bool(self.holes) and not unknown, f"holes must be mask kinds ({', '.join(KINDS)}): {unknown}")
+        _check_kinds("holes", self.holes)
 
 
 @dataclass(frozen=True)
@@ -459,9 +479,10 @@ class MaskConfig(_Config):
     """Which mask each image gets: a generated kind with its parameters, or a mask file."""
 
     mask: str = "center"
-    """center, random, left, right, top, bottom, grid, lowres, pattern, strokes, eyes, mouth; or a mask image
-    for every input, or a folder of masks matched by file stem (white = fill). With align, a kind
-    that is a region of a face (not random, grid, lowres) is drawn in every face's frame."""
+    """center, random, left, right, top, bottom, grid, lowres, pattern, strokes, eyes, mouth,
+    rectangle; or a mask image for every input, or a folder of masks matched by file stem (white =
+    fill). With align, a kind that is a region of a face (not random, grid, lowres) is drawn in
+    every face's frame."""
     center_scale: float = 0.25
     """center hole from scale to 1-scale of the side (0.25: 32x32 at 64)."""
     fraction: float = 0.8

@@ -27,8 +27,6 @@ from ganfill.inversion import frozen
 from ganfill.losses import prior_loss, sliced_distance
 from ganfill.models import Encoder, init_weights, sample_z
 
-TRAIN_MASKS = ("center", "random", "left", "right", "top", "bottom", "grid", "pattern", "strokes")
-
 
 def _starting_encoder(model: Model, config: EncoderTrainConfig, start: Encoder | None) -> Encoder:
     """A fresh encoder for the model (seeded), or a copy of `start` to continue from."""
@@ -101,7 +99,7 @@ def train_encoder(
     with frozen(g, d):
         for step in tqdm(range(config.steps), disable=not progress, unit="step", file=sys.stderr):
             z = sample_z(n_fake, z_dim, generator=gen).to(device)
-            known = torch.from_numpy(mask_kinds.mixed(TRAIN_MASKS, config.batch_size, size, rng))[:, None]
+            known = torch.from_numpy(mask_kinds.mixed(config.masks, config.batch_size, size, rng))[:, None]
             known = known.to(device)
             with amp:
                 loss, loss_z, loss_pix, z_hat = _sample_terms(g, enc, config, z, known[:n_fake])

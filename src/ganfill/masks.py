@@ -70,6 +70,17 @@ def _box(name: str, top: float, bottom: float, left: float, right: float) -> Mas
     return box
 
 
+def rectangle(rng: np.random.Generator, size: int, *, tilt: float = 15.0) -> np.ndarray:
+    """A rectangle of random size and place over the face, tilted by up to `tilt` degrees: what a
+    box drawn on a photo becomes in the face's aligned frame (over the eyes, the mouth, a cheek)."""
+    width, height = rng.uniform(0.2, 0.8) * size, rng.uniform(0.12, 0.45) * size
+    centre = (rng.uniform(0.25, 0.75) * size, rng.uniform(0.15, 0.8) * size)
+    corners = cv2.boxPoints((centre, (width, height), rng.uniform(-tilt, tilt)))
+    known = np.ones((size, size), np.float32)
+    cv2.fillPoly(known, [np.round(corners).astype(np.int32)], 0.0)
+    return known
+
+
 def grid(rng: np.random.Generator, size: int, *, step: int = 4) -> np.ndarray:
     """Only every `step`-th pixel in each direction is known."""
     known = np.zeros((size, size), np.float32)
@@ -121,10 +132,11 @@ KINDS: dict[str, MaskFn] = {
     "strokes": strokes,
     "eyes": _box("eyes", 0.08, 0.33, 0.1, 0.9),  # 16x48 at 64
     "mouth": _box("mouth", 0.53, 0.81, 0.25, 0.75),  # 18x32 at 64
+    "rectangle": rectangle,
 }
 
 
-REGIONS = ("center", "left", "right", "top", "bottom", "eyes", "mouth", "pattern", "strokes")
+REGIONS = ("center", "left", "right", "top", "bottom", "eyes", "mouth", "pattern", "strokes", "rectangle")
 """Kinds that are holes in a face (not scattered pixels or a low-resolution view): those a
 photo's faces can have drawn in their aligned frames."""
 

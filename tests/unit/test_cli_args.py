@@ -9,6 +9,7 @@ from ganfill.cli_args import build
 from ganfill.config import (
     CompletionConfig,
     ConfigError,
+    EncoderTrainConfig,
     EvalConfig,
     FinisherTrainConfig,
     MaskConfig,
@@ -74,6 +75,8 @@ def test_resume_keeps_the_saved_settings_and_changes_only_given_flags(tmp_path) 
         (lambda: CompletionConfig(precision="float16"), "precision"),
         (lambda: CompletionConfig(grain=3.0), "grain"),
         (lambda: FinisherTrainConfig(critic_warmup=-1), "critic_warmup"),
+        (lambda: FinisherTrainConfig(holes=("eyes", "nose")), "holes"),
+        (lambda: EncoderTrainConfig(masks=()), "masks"),
         (lambda: EvalConfig(limit=0), "limit"),
     ],
 )

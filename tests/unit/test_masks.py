@@ -16,6 +16,7 @@ EXPECTED_MISSING = {
     "strokes": (0.2, 0.19),
     "eyes": (16 * 52 / 4096, 0.0),
     "mouth": (18 * 32 / 4096, 0.0),
+    "rectangle": (0.15, 0.1),
 }
 
 
@@ -33,7 +34,7 @@ def test_shape_polarity_fraction_and_determinism(kind: str) -> None:
     assert none.shape == (0, 64, 64) and none.dtype == np.float32
 
 
-@pytest.mark.parametrize("kind", ["random", "pattern", "strokes"])
+@pytest.mark.parametrize("kind", ["random", "pattern", "strokes", "rectangle"])
 def test_random_kinds_differ_per_image_and_seed(kind: str) -> None:
     a = masks.make(kind, 2, 64, seed=0)
     assert not np.array_equal(a[0], a[1])
@@ -54,6 +55,21 @@ def test_polarity_of_named_holes() -> None:
     )
     g = masks.make("grid", 1, 64)[0]
     assert g[0, 0] == 1 and g[0, 1] == 0 and g[4, 4] == 1
+
+
+def test_rectangles_are_one_tilted_box_of_a_face_region_each() -> None:
+    """The encoder learns from them what a box drawn on a photo becomes in the aligned frame."""
+    import cv2
+
+    drawn = masks.make("rectangle", 200, 64)
+    tilted = 0
+    for known in drawn:
+        hole = (known == 0).astype(np.uint8)
+        assert cv2.connectedComponents(hole)[0] == 2  # one hole (and the rest)
+        _, _, w, h = cv2.boundingRect(hole)
+        assert 0.02 < hole.mean() < 0.4 and w > 4 and h > 4
+        tilted += hole.sum() < 0.9 * w * h  # a tilted box fills less of its upright bounds
+    assert 50 < tilted < 200  # most are tilted a little, some hardly
 
 
 @pytest.mark.parametrize("width", ["thin", "medium", "thick"])
