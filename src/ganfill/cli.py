@@ -129,7 +129,7 @@ VERBS: dict[str, Verb] = {
     "align": (
         cmd_align,
         "detect, landmark and warp every face photo under SRC into flat PNGs in DST",
-        [("src", "folder of photos"), ("dst", "output folder (with align_report.csv)")],
+        [("src", {"help": "folder of photos"}), ("dst", {"help": "output folder (with align_report.csv)"})],
         [],
         [AlignConfig],
     ),
@@ -137,21 +137,26 @@ VERBS: dict[str, Verb] = {
         cmd_complete,
         "fill the holes of face images by searching the generator's latent space "
         "(mask files: WHITE = TO FILL, black = keep)",
-        [("images", "files and/or folders of aligned faces (or photos with --align)")],
+        [
+            (
+                "images",
+                {"nargs": "+", "help": "files and/or folders of aligned faces (or photos with --align)"},
+            )
+        ],
         [OUT],
         [ModelSource, MaskConfig, RunConfig, CompletionConfig, OutputConfig],
     ),
     "eval": (
         cmd_eval,
         "score ganfill against classical inpainting (pixel, face and realism metrics)",
-        [("data_dir", "aligned faces at the model's size (or raw photos with --align)")],
+        [("data_dir", {"help": "aligned faces at the model's size (or raw photos with --align)"})],
         [OUT, ("--align", SWITCH | {"help": "align DATA_DIR's raw photos first"})],
         [ModelSource, EvalConfig, CompletionConfig],
     ),
     "eval-model": (
         cmd_eval_model,
         "score generators alone against held-out faces: SWD, FD-face, precision, recall, detail",
-        [("models", "model files or run folders")],
+        [("models", {"nargs": "+", "help": "model files or run folders"})],
         [
             ("--data", {"required": True, "help": "aligned real faces (the held-out split is taken)"}),
             ("--out", {"help": "append each score as a JSON line to this file"}),
@@ -198,8 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (handler, text, positionals, flags, configs) in VERBS.items():
         p = sub.add_parser(name, help=text, description=text)
-        for arg, helptext in positionals:
-            p.add_argument(arg, nargs="+" if arg in ("images", "models") else None, help=helptext)
+        for arg, options in positionals:
+            p.add_argument(arg, **options)
         for flag, options in flags:
             p.add_argument(flag, **options)
         for config in configs:

@@ -16,8 +16,9 @@ from typing import Any, Literal
 from ganfill.config import field_docs
 
 Handler = Callable[[argparse.Namespace], int]
-Verb = tuple[Handler, str, list[tuple[str, str]], list[tuple[str, dict]], list[type]]
-"""A CLI verb: handler, help, positional arguments, flags of its own (argparse keywords), configs."""
+Verb = tuple[Handler, str, list[tuple[str, dict]], list[tuple[str, dict]], list[type]]
+"""A CLI verb: handler, help, its positional arguments and flags of its own (each with argparse's
+keywords), configs."""
 OUT = ("--out", {"required": True, "help": "output folder"})
 EXCLUDE = (
     "--exclude-file",

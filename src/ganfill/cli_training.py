@@ -24,10 +24,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    """Write a grid of G(z) samples."""
+    """Write a grid of G(z) samples of a model (the bundled one by default)."""
+    from ganfill.completion import DEFAULT_WEIGHTS
     from ganfill.training import write_samples
 
-    write_samples(args.model, args.out, n=args.n, seed=args.seed)
+    write_samples(args.model or DEFAULT_WEIGHTS, args.out, n=args.n, seed=args.seed)
     print(f"wrote {args.out} ({args.n} samples, seed {args.seed})")
     return 0
 
@@ -96,14 +97,14 @@ TRAINING_VERBS: dict[str, Verb] = {
     "train": (
         cmd_train,
         "train a DCGAN on a folder of images (searched recursively)",
-        [("data_dir", "folder of training images")],
+        [("data_dir", {"help": "folder of training images"})],
         [OUT, ("--resume", SWITCH | {"help": "continue from the latest checkpoint; flags given change it"})],
         [TrainConfig, ModelConfig],
     ),
     "train-encoder": (
         cmd_train_encoder,
         "train the encoder that starts the latent search near its answer",
-        [("model", "model file or run folder")],
+        [("model", {"help": "model file or run folder"})],
         [
             ("--out", {"required": True, "help": "model file to write (.safetensors)"}),
             ("--data", {"help": "aligned real faces to train on as well (recommended)"}),
@@ -115,7 +116,7 @@ TRAINING_VERBS: dict[str, Verb] = {
     "sample": (
         cmd_sample,
         "write a grid of generated faces",
-        [("model", "model file or run folder")],
+        [("model", {"nargs": "?", "help": "model file or run folder (default: the bundled face model)"})],
         [
             ("--out", {"required": True, "help": "output PNG"}),
             ("-n", {"type": int, "default": 64}),
@@ -126,14 +127,22 @@ TRAINING_VERBS: dict[str, Verb] = {
     "export": (
         cmd_export,
         "write a run's inference model file (EMA G, D, config)",
-        [("run_dir", "run folder, or one of its checkpoints"), ("out", "model file to write (.safetensors)")],
+        [
+            ("run_dir", {"help": "run folder, or one of its checkpoints"}),
+            ("out", {"help": "model file to write (.safetensors)"}),
+        ],
         [("--half", SWITCH | {"help": "store weights as float16 (half the size)"})],
         [],
     ),
     "train-finisher": (
         cmd_train_finisher,
         "train a detail network: the photo finisher (--scale 3) or the detail pass (--scale 1)",
-        [("data_dir", "faces aligned at the output's size (ganfill align --size 192 for --scale 3)")],
+        [
+            (
+                "data_dir",
+                {"help": "faces aligned at the output's size (ganfill align --size 192 for --scale 3)"},
+            )
+        ],
         [
             ("--out", {"required": True, "help": "finisher file to write (.safetensors)"}),
             EXCLUDE,
@@ -148,7 +157,7 @@ TRAINING_VERBS: dict[str, Verb] = {
     "build-exemplars": (
         cmd_build_exemplars,
         "write the library of real faces whose detail the fills of photos take",
-        [("data_dir", "faces aligned at the model's size (ganfill align)")],
+        [("data_dir", {"help": "faces aligned at the model's size (ganfill align)"})],
         [
             ("--out", {"required": True, "help": "library file to write (.safetensors)"}),
             EXCLUDE,

@@ -40,6 +40,13 @@ def test_complete_without_model_uses_the_bundled_one(faces_dir: Path, tmp_path: 
     assert all((tmp_path / f.name).exists() for f in faces_dir.glob("*.png"))
 
 
+def test_sample_without_model_draws_the_bundled_ones_faces(tmp_path: Path) -> None:
+    """`ganfill sample --out grid.png` stopped at "the following arguments are required: model"."""
+    assert main(["sample", "--out", str(tmp_path / "a.png"), "-n", "4"]) == 0
+    assert main(["sample", str(DEFAULT_WEIGHTS), "--out", str(tmp_path / "b.png"), "-n", "4"]) == 0
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+
+
 def test_the_bundled_finisher_draws_a_chips_detail_and_keeps_its_means() -> None:
     from PIL import Image
 
