@@ -28,13 +28,12 @@ def main() -> None:
     parser.add_argument("--kinds", default="eyes,mouth,center", help="mask kinds, comma-separated")
     args = parser.parse_args()
     library = Library()
-    people = len(library) // 2  # the originals; their mirrors follow
-    drawn = np.random.default_rng(0).choice(people, args.faces, replace=False)
-    print(f"{library.path.name}: {people} faces, {args.faces} drawn; SAME = {SAME}")
+    drawn = np.random.default_rng(0).choice(library.people, args.faces, replace=False)
+    print(f"{library.path.name}: {library.people} faces, {args.faces} drawn; SAME = {SAME}")
     print("kind    twins(<SAME)  histogram of the nearest distance, bins of 0.5 from 0 to 7")
     for kind in args.kinds.split(","):
         hole = masks.make(kind, 1, library.size)[0] < 0.5
-        near = library.near[:people][:, hole].astype(np.float32)
+        near = library.near[: library.people][:, hole].astype(np.float32)
         near -= near.mean(1, keepdims=True)
         nearest = np.array([np.delete(np.abs(near - near[i]).mean(1), i).min() for i in drawn])
         print(f"{kind:7s} {(nearest < SAME).mean():12.1%}  {np.histogram(nearest, EDGES)[0].tolist()}")

@@ -64,7 +64,12 @@ class Library:
         self.info: dict = meta.get("info", {})
 
     def __len__(self) -> int:
-        return 2 * (len(self._offsets) - 1)
+        return 2 * self.people
+
+    @property
+    def people(self) -> int:
+        """How many faces the file holds: face i's mirror is face i + people."""
+        return len(self._offsets) - 1
 
     @cached_property
     def faces(self) -> np.ndarray:
@@ -196,7 +201,6 @@ def nearest(
     cells = cv2.resize(known.astype(np.float32), (FAR_SIDE, FAR_SIDE), interpolation=cv2.INTER_AREA) > 0.99
     far = _gathered(library.far, cells) if cells.any() else None  # whole cells only: no unknown pixel
     found: list[tuple[int, float]] = []
-    people = len(library) // 2  # face i's mirror is face i + people
     for fill in fills:
         luma = _luma(fill)
         d = around + ALPHA * _offset_free(near, lib_mean, _blur(luma, NEAR)[hole], y.mean(), gain)
@@ -204,7 +208,7 @@ def nearest(
             mine = _coarse(luma)[cells]
             d += BETA * _offset_free(far, far.mean(1, keepdims=True), mine, mine.mean(), gain)
         order = np.argsort(d, kind="stable")  # its first is argmin's
-        best = next((int(i) for i in order if _new(i, found, near, people)), int(order[0]))
+        best = next((int(i) for i in order if _new(i, found, near, library.people)), int(order[0]))
         found.append((best, float(gain[best, 0])))
     return found
 
