@@ -8,13 +8,15 @@
 #
 # Environment: FACES (default gpu/faces), HELDOUT (the held-out faces, default gpu/heldout),
 # DEVICE (cuda), INIT (a model file with an encoder to start G, D and the encoder from; default
-# none: from scratch), OUT (results; default runs/gpu).
+# none: from scratch), BATCH (G and D's batch, default 64: the bundled generator's; session 28's
+# run at 256 scored worse, MODEL_CARD.md), OUT (results; default runs/gpu).
 set -euo pipefail
 g_seconds=${1:-360}
 encoder_steps=${2:-3000}
 faces=${FACES:-gpu/faces}
 heldout=${HELDOUT:-gpu/heldout}
 device=${DEVICE:-cuda}
+batch=${BATCH:-64}
 out=${OUT:-runs/gpu}
 run=$(mktemp -d)/run
 split=src/ganfill/splits/heldout.txt
@@ -24,7 +26,7 @@ mkdir -p "$out"
 # G and D until the time is up: SIGTERM stops training with a checkpoint (exit 124 from timeout)
 status=0
 timeout -s TERM "$g_seconds" python3 -m ganfill train "$faces" --out "$run" --device "$device" --amp \
-    --batch-size 256 --g-steps 1 --epochs 100000 --exclude-file "$split" --sample-every 1000 \
+    --batch-size "$batch" --g-steps 1 --epochs 100000 --exclude-file "$split" --sample-every 1000 \
     --checkpoint-every 1000 --keep-checkpoints 1000 --log-every 50 --workers 8 --no-progress \
     ${INIT:+--init-from "$INIT"} || status=$?
 [ "$status" -eq 0 ] || [ "$status" -eq 124 ] || exit "$status"
