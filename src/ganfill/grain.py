@@ -4,14 +4,21 @@ A face drawn at the model's frame and warped up, even with the finisher's detail
 at the photo's finest scale (one or two pixels: sensor noise, film grain, JPEG's, pores and
 freckles) than the photo around it, and a smooth patch in a grainy photo shows as pasted. The
 grain is the photo's residual under a small Gaussian blur; its level is measured robustly (the
-median absolute deviation, which edges such as brows and lids do not sway) on known pixels in a
-ring around the hole, and on the fill inside it; where the fill has less (by more than SLACK),
-white Gaussian grain kept to the residual's band, with the missing covariance (the channels
-correlated as the photo's are), is added to the hole. It adds only the finest scale: the edges
-of lids and lips are the search's and the finisher's.
+median absolute deviation, which edges such as brows and lids do not sway) on the calmer known
+pixels of a ring around the hole (hair's texture is not grain), and on the fill inside it;
+where the fill has less (by more than SLACK), Gaussian grain kept to the residual's band, with
+the missing covariance (the channels correlated as the photo's are), is added to the hole. The
+drawn grain is as coarse as the photo's: a photo's grain is rarely white (demosaicing, JPEG and
+scanning blur it over a pixel or two; the astronaut's neighbouring residuals correlate
+0.25-0.47, white grain's -0.17), and white grain in such a photo shows as speckle; so white
+noise is blurred first, by the std whose residual, as the measure sees it, has the ring's
+neighbour correlation. It adds only the finest scale: the edges of lids and lips are the
+search's and the finisher's.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -20,6 +27,12 @@ SIGMA, KSIZE = 1.0, 7
 """The blur the grain is the residual of (std and kernel side, photo pixels)."""
 RING = 16
 """Width of the ring of known pixels, around the hole, where the photo's grain is measured."""
+CALMEST, CALM_SIGMA = 0.75, 4.0
+"""Share of the ring's pixels the grain is measured on: the calmest, by their residual's mean
+magnitude around them (a Gaussian window of CALM_SIGMA px), leaving out hair and brows, whose
+texture the median absolute deviation alone took for grain. The astronaut's eyes box: std
+4.8-5.7 on the whole ring (a box of speckle, looked at), 3.9-4.6 on its calmest three quarters,
+3.6-5.9 on her cheeks and forehead; on the calmest half (3.2-3.7) the box showed smoother."""
 CLEAR = KSIZE // 2 + 1
 """Distance from the seam at which a pixel's blur no longer reaches the other side of it."""
 MIN_PIXELS = 64
@@ -35,15 +48,36 @@ def residual(image: np.ndarray) -> np.ndarray:
     return image - cv2.GaussianBlur(image, (KSIZE, KSIZE), SIGMA, borderType=cv2.BORDER_REFLECT)
 
 
-_IMPULSE = np.zeros((4 * KSIZE + 1,) * 2)
-_IMPULSE[2 * KSIZE, 2 * KSIZE] = 1  # a filter applied to it is its kernel
-_KERNEL = residual(_IMPULSE)
-GRAIN_NORM = float(np.sqrt((_KERNEL**2).sum()))
-"""Std of the residual of unit white noise: drawn grain is that residual over this (the residual's
-band only, since coarser noise shows as mottling; white, since Gaussian grain as coarse as a
-photo's freckles and scanning blur looked like bubbles)."""
-GRAIN_GAIN = float((residual(_KERNEL) ** 2).sum()) / GRAIN_NORM**2
-"""Variance that the measure (residual) sees of drawn grain of variance 1."""
+BLURS = np.linspace(0.3, 1.5, 25)
+"""Stds (px) of the blur of white noise that drawn grain may have: 0.3 is white to the residual,
+1.5 as coarse as it may be (coarser Gaussian grain, as coarse as freckles, looked like bubbles)."""
+
+
+def _drawn_kernel(blur: float) -> np.ndarray:
+    """The filter drawn grain is made with: a Gaussian blur of this std, then the residual."""
+    impulse = np.zeros((4 * KSIZE + 1,) * 2)
+    impulse[2 * KSIZE, 2 * KSIZE] = 1  # a filter applied to it is its kernel
+    return residual(cv2.GaussianBlur(impulse, (0, 0), blur, borderType=cv2.BORDER_CONSTANT))
+
+
+def _neighbour_correlation(kernel: np.ndarray) -> float:
+    """Correlation of horizontally neighbouring pixels of white noise filtered by kernel."""
+    return float((kernel[:, 1:] * kernel[:, :-1]).sum() / (kernel**2).sum())
+
+
+CORRELATIONS = np.array([_neighbour_correlation(residual(_drawn_kernel(b))) for b in BLURS])
+"""Neighbour correlation that the measure (the residual) sees of grain drawn with each of BLURS
+(increasing)."""
+
+
+@dataclass(frozen=True)
+class Grain:
+    """A photo's grain: what match_grain draws to look like it."""
+
+    covariance: np.ndarray
+    """Robust covariance [C, C] of the photo's residual (grain_covariance)."""
+    blur: float
+    """Std of the blur of white noise whose residual is as coarse as the photo's (one of BLURS)."""
 
 
 def grain_covariance(grain: np.ndarray) -> np.ndarray:
@@ -61,48 +95,75 @@ def grain_covariance(grain: np.ndarray) -> np.ndarray:
     return corr * np.outer(std, std)
 
 
-def photo_grain(photo: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    """Covariance [C, C] of the grain of photo [H, W, C] on the known pixels within RING of the
-    hole [H, W] (bool), at least CLEAR px from it so that the hole's old content does not count."""
+def grain_blur(grain: np.ndarray, region: np.ndarray) -> float:
+    """The std of BLURS whose drawn grain is as coarse as grain [H, W, C] (a residual) on region
+    [H, W] (bool): its neighbouring pixels, both in region and within 3 robust stds (no edges),
+    correlate as that grain's do; BLURS[0] (white) where too few pixels tell."""
+    if region.sum() < MIN_PIXELS:
+        return float(BLURS[0])
+    centred = grain - np.median(grain[region], 0)
+    std = MAD_TO_STD * np.median(np.abs(centred[region]), 0)
+    calm = region & (np.abs(centred) <= 3 * std + 1e-9).all(-1)
+    across, down = calm[:, 1:] & calm[:, :-1], calm[1:] & calm[:-1]
+    first = np.concatenate([centred[:, 1:][across], centred[1:][down]])
+    second = np.concatenate([centred[:, :-1][across], centred[:-1][down]])
+    scale = np.sqrt((first**2).sum() * (second**2).sum())
+    if len(first) < MIN_PIXELS or scale == 0:
+        return float(BLURS[0])
+    return float(np.interp((first * second).sum() / scale, CORRELATIONS, BLURS))
+
+
+def photo_grain(photo: np.ndarray, hole: np.ndarray) -> Grain:
+    """The grain of photo [H, W, C] on the calmest known pixels within RING of the hole [H, W]
+    (bool), at least CLEAR px from it so that the hole's old content does not count."""
     ys, xs = np.nonzero(hole)
     if len(ys) == 0:
-        return np.zeros((photo.shape[-1],) * 2)
+        return Grain(np.zeros((photo.shape[-1],) * 2), float(BLURS[0]))
     margin = RING + CLEAR + KSIZE  # only the hole's surroundings are looked at: large photos cost little
     y0, x0 = max(0, ys.min() - margin), max(0, xs.min() - margin)
     window = np.s_[y0 : ys.max() + margin + 1, x0 : xs.max() + margin + 1]
     reach = cv2.distanceTransform((~hole[window]).astype(np.uint8), cv2.DIST_L2, 5)
     ring = (reach >= CLEAR) & (reach <= CLEAR + RING)
-    return grain_covariance(residual(photo[window])[ring])
+    grain = residual(photo[window])
+    texture = cv2.GaussianBlur(np.abs(grain).mean(-1), (0, 0), CALM_SIGMA)
+    if ring.any():
+        ring &= texture <= np.quantile(texture[ring], CALMEST)
+    return Grain(grain_covariance(grain[ring]), grain_blur(grain, ring))
 
 
 def match_grain(
     image: np.ndarray,
     hole: np.ndarray,
-    target: np.ndarray,
+    target: Grain,
     rng: np.random.Generator,
     strength: float = 1.0,
 ) -> np.ndarray:
     """image [H, W, C] (float, the fill in its photo) with grain added in the hole [H, W] where
     the fill's own grain, measured inside the hole, falls short of target's covariance
-    (photo_grain) in any channel; strength scales the added variance (0: none, 1: matched)."""
+    (photo_grain) in any channel, as coarse as target's; strength scales the added variance
+    (0: none, 1: matched)."""
     inside = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5) >= CLEAR
-    if strength <= 0 or not target.any() or inside.sum() < MIN_PIXELS:
+    if strength <= 0 or not target.covariance.any() or inside.sum() < MIN_PIXELS:
         return image
     own = grain_covariance(residual(image)[inside])
-    std_target, std_own = np.sqrt(np.diag(target)), np.sqrt(np.diag(own))
+    std_target, std_own = np.sqrt(np.diag(target.covariance)), np.sqrt(np.diag(own))
     missing = np.clip(std_target**2 - std_own**2, 0, None)
     missing[missing < SLACK * std_target**2] = 0  # as grainy as the photo, up to the measure's own noise
     missing = np.sqrt(missing * strength)
     if not missing.any():
         return image
-    corr = target / np.outer(std_target, std_target).clip(min=1e-12)
-    covariance = corr * np.outer(missing, missing) / GRAIN_GAIN
+    kernel = _drawn_kernel(target.blur)
+    norm = np.sqrt((kernel**2).sum())  # std of drawn grain before scaling: it is scaled to 1
+    gain = (residual(kernel) ** 2).sum() / norm**2  # variance the measure sees of grain of variance 1
+    corr = target.covariance / np.outer(std_target, std_target).clip(min=1e-12)
+    covariance = corr * np.outer(missing, missing) / gain
     values, vectors = np.linalg.eigh(covariance)
     root = vectors * np.sqrt(np.clip(values, 0, None))  # covariance = root @ root.T
     ys, xs = np.nonzero(hole)
     box = np.s_[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
     white = rng.standard_normal((*image[box].shape[:2], image.shape[-1]))  # [h, w, C]
-    noise = residual(white) / GRAIN_NORM @ root.T
+    blurred = cv2.GaussianBlur(white, (0, 0), target.blur, borderType=cv2.BORDER_REFLECT)
+    noise = residual(blurred).reshape(white.shape) / norm @ root.T
     out = image.astype(np.float64, copy=True)
     out[box][hole[box]] += noise[hole[box]]
     return out

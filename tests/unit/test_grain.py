@@ -1,16 +1,20 @@
+import cv2
 import numpy as np
 import pytest
 
-from ganfill.grain import GRAIN_NORM, grain_covariance, match_grain, photo_grain, residual
+from ganfill.grain import grain_blur, grain_covariance, match_grain, photo_grain, residual
 
 
-def _photo(noise: float, *, grey: bool = False, seed: int = 0) -> np.ndarray:
-    """A smooth 96x96 gradient with Gaussian noise of this std (the same in every channel if grey)."""
+def _photo(noise: float, *, grey: bool = False, seed: int = 0, blur: float = 0.0) -> np.ndarray:
+    """A smooth 96x96 gradient with Gaussian noise of this std (the same in every channel if grey),
+    blurred by a Gaussian of std blur px first (a photo's grain, coarser than a pixel) if blur."""
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:96, 0:96]
     smooth = np.stack([xx, yy, (xx + yy) / 2], -1) + 80.0
-    grain = rng.normal(0, noise, (96, 96, 1 if grey else 3))
-    return smooth + grain
+    grain = rng.normal(0, 1, (96, 96, 1 if grey else 3))
+    if blur:
+        grain = cv2.GaussianBlur(grain, (0, 0), blur).reshape(grain.shape)
+    return smooth + noise * grain / grain.std()
 
 
 def _hole() -> np.ndarray:
@@ -23,14 +27,41 @@ def _std(image: np.ndarray, region: np.ndarray) -> np.ndarray:
     return np.sqrt(np.diag(grain_covariance(residual(image)[region])))
 
 
+def _measured(photo: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.diag(photo_grain(photo, hole).covariance))
+
+
 def test_the_photo_grain_is_measured_around_the_hole_and_edges_do_not_sway_it() -> None:
     photo, hole = _photo(4.0), _hole()
-    expected = 4.0 * GRAIN_NORM  # the residual of white noise of std 4
-    assert np.allclose(np.sqrt(np.diag(photo_grain(photo, hole))), expected, rtol=0.12)
+    expected = _std(photo, np.ones_like(hole))  # the residual of the noise, over the whole photo
+    assert np.allclose(_measured(photo, hole), expected, rtol=0.12)
     photo[hole] = 0  # the hole's old content (an object to remove) does not count
     photo[20:23, 30:60] += 120  # a strong edge (a brow) in the ring
-    assert np.allclose(np.sqrt(np.diag(photo_grain(photo, hole))), expected, rtol=0.15)
-    assert np.allclose(photo_grain(_photo(0.0), hole), 0, atol=1e-9)  # a clean photo: no grain to match
+    assert np.allclose(_measured(photo, hole), expected, rtol=0.15)
+    assert np.allclose(photo_grain(_photo(0.0), hole).covariance, 0, atol=1e-9)  # clean: nothing to match
+
+
+def test_hair_beside_the_hole_is_not_taken_for_grain() -> None:
+    photo, hole = _photo(4.0), _hole()
+    expected = _std(photo, np.ones_like(hole))
+    xx = np.arange(96)
+    photo[:, :22] += 25 * np.sin(xx[:22] * 2.1)[None, :, None]  # fine strands left of the hole
+    assert np.allclose(_measured(photo, hole), expected, rtol=0.15)
+
+
+@pytest.mark.parametrize("blur", [0.0, 0.9])
+def test_the_drawn_grain_is_as_coarse_as_the_photo_grain(blur: float) -> None:
+    photo, hole = _photo(4.0, blur=blur), _hole()
+    filled = photo.copy()
+    filled[hole] = _photo(0.0)[hole]
+    target = photo_grain(photo, hole)
+    out = match_grain(filled, hole, target, np.random.default_rng(1))
+    inner = np.zeros_like(hole)
+    inner[36:60, 30:66] = True
+    photo_coarseness = grain_blur(residual(photo), ~hole)
+    assert abs(target.blur - photo_coarseness) < 0.1  # the ring reads as the whole photo
+    assert abs(grain_blur(residual(out), inner) - photo_coarseness) < 0.15
+    assert (photo_coarseness > 0.7) == (blur > 0)  # white grain reads as white, blurred as coarse
 
 
 def test_a_smooth_fill_gets_the_photo_grain_and_nothing_else_changes() -> None:
@@ -42,10 +73,10 @@ def test_a_smooth_fill_gets_the_photo_grain_and_nothing_else_changes() -> None:
     assert np.array_equal(out[~hole], filled[~hole])
     inner = np.zeros_like(hole)
     inner[36:60, 30:66] = True
-    assert np.allclose(_std(out, inner), np.sqrt(np.diag(target)), rtol=0.15)
+    assert np.allclose(_std(out, inner), np.sqrt(np.diag(target.covariance)), rtol=0.15)
     assert np.allclose(_std(filled, inner), 0, atol=0.2)
     half = match_grain(filled, hole, target, np.random.default_rng(1), strength=0.5)
-    assert np.allclose(_std(half, inner), np.sqrt(0.5 * np.diag(target)), rtol=0.15)
+    assert np.allclose(_std(half, inner), np.sqrt(0.5 * np.diag(target.covariance)), rtol=0.15)
     assert np.array_equal(match_grain(filled, hole, target, np.random.default_rng(1), strength=0), filled)
     again = match_grain(filled, hole, target, np.random.default_rng(1))
     assert np.array_equal(out, again)  # seeded: the same photo completes the same way
