@@ -8,8 +8,10 @@
 #
 # Environment: FACES (default gpu/faces), HELDOUT (the held-out faces, default gpu/heldout),
 # DEVICE (cuda), INIT (a model file with an encoder to start G, D and the encoder from; default
-# none: from scratch), BATCH (G and D's batch, default 64: the bundled generator's; session 28's
-# run at 256 scored worse, MODEL_CARD.md), OUT (results; default runs/gpu).
+# none: from scratch), ENCODER_FROM (a model file whose encoder to continue; default INIT's;
+# "none": trained from scratch for the new generator), BATCH (G and D's batch, default 64: the
+# bundled generator's; session 28's run at 256 scored worse, MODEL_CARD.md), OUT (results;
+# default runs/gpu).
 set -euo pipefail
 g_seconds=${1:-360}
 encoder_steps=${2:-3000}
@@ -18,6 +20,8 @@ heldout=${HELDOUT:-gpu/heldout}
 device=${DEVICE:-cuda}
 batch=${BATCH:-64}
 out=${OUT:-runs/gpu}
+encoder_from=${ENCODER_FROM:-${INIT:-}}
+[ "$encoder_from" != none ] || encoder_from=
 run=$(mktemp -d)/run
 split=src/ganfill/splits/heldout.txt
 export PYTHONPATH=src PYTHONUNBUFFERED=1
@@ -50,7 +54,7 @@ echo "exporting $best"
 python3 -m ganfill export "$best" "$run/gan.safetensors"
 python3 -m ganfill train-encoder "$run/gan.safetensors" --out "$run/full.safetensors" --data "$faces" \
     --exclude-file "$split" --device "$device" --amp --steps "$encoder_steps" --batch-size 256 \
-    --hole-weight 1.0 --no-progress ${INIT:+--encoder-from "$INIT"}
+    --hole-weight 1.0 --no-progress ${encoder_from:+--encoder-from "$encoder_from"}
 python3 - "$run/full.safetensors" "$out/faces64.safetensors" <<'EOF'
 import sys
 from ganfill.checkpoint import load_model, save_model
