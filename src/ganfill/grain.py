@@ -50,7 +50,7 @@ def residual(image: np.ndarray) -> np.ndarray:
 
 BLURS = np.linspace(0.3, 1.5, 25)
 """Stds (px) of the blur of white noise that drawn grain may have: 0.3 is white to the residual,
-1.5 as coarse as it may be (coarser Gaussian grain, as coarse as freckles, looked like bubbles)."""
+1.5 as coarse as it may be (a cap: scans blur grain over a pixel or two, not more)."""
 
 
 def _drawn_kernel(blur: float) -> np.ndarray:
