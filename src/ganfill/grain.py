@@ -77,7 +77,15 @@ class Grain:
     covariance: np.ndarray
     """Robust covariance [C, C] of the photo's residual (grain_covariance)."""
     blur: float
-    """Std of the blur of white noise whose residual is as coarse as the photo's (one of BLURS)."""
+    """Std of the blur of white noise whose residual is as coarse as the photo's (within BLURS'
+    range, interpolated)."""
+
+
+def _robust_centre(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel median and robust std (from the median absolute deviation) of pixels [N, C]:
+    edges, a minority of any region, sway neither."""
+    median = np.median(pixels, 0)
+    return median, MAD_TO_STD * np.median(np.abs(pixels - median), 0)
 
 
 def grain_covariance(grain: np.ndarray) -> np.ndarray:
@@ -85,8 +93,8 @@ def grain_covariance(grain: np.ndarray) -> np.ndarray:
     absolute deviation, correlations from the pixels within 3 of those stds (no edges)."""
     if len(grain) < MIN_PIXELS:
         return np.zeros((grain.shape[1], grain.shape[1]))
-    centred = grain - np.median(grain, 0)
-    std = MAD_TO_STD * np.median(np.abs(centred), 0)
+    median, std = _robust_centre(grain)
+    centred = grain - median
     inliers = centred[(np.abs(centred) <= 3 * std + 1e-9).all(1)]
     if len(inliers) < MIN_PIXELS or not std.all():
         return np.diag(std**2)
@@ -101,8 +109,8 @@ def grain_blur(grain: np.ndarray, region: np.ndarray) -> float:
     correlate as that grain's do; BLURS[0] (white) where too few pixels tell."""
     if region.sum() < MIN_PIXELS:
         return float(BLURS[0])
-    centred = grain - np.median(grain[region], 0)
-    std = MAD_TO_STD * np.median(np.abs(centred[region]), 0)
+    median, std = _robust_centre(grain[region])
+    centred = grain - median
     calm = region & (np.abs(centred) <= 3 * std + 1e-9).all(-1)
     across, down = calm[:, 1:] & calm[:, :-1], calm[1:] & calm[:-1]
     first = np.concatenate([centred[:, 1:][across], centred[1:][down]])
