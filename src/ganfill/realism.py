@@ -21,7 +21,11 @@ from scipy.ndimage import binary_erosion, convolve, zoom
 from ganfill.images import GREY
 
 LAPLACIAN = np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], np.float64)
-PATCH, LEVELS, DIRECTIONS, PATCHES_PER_SET = 7, 3, 256, 4096
+PATCH, LEVELS, DIRECTIONS = 7, 3, 256
+PER_IMAGE = 64
+"""Patches drawn from each image's hole per pyramid level (enough for a 64-px face's hole)."""
+IMAGES_PER_SET = 64
+"""A set compares at most this many images' worth of patches (IMAGES_PER_SET * per_image)."""
 
 
 def _grey(image: np.ndarray) -> np.ndarray:
@@ -74,7 +78,7 @@ def laplacian_pyramid(image: np.ndarray, levels: int = LEVELS) -> list[np.ndarra
 
 
 def hole_patches(
-    images: np.ndarray, known: np.ndarray, level: int, rng: np.random.Generator, per_image: int = 64
+    images: np.ndarray, known: np.ndarray, level: int, rng: np.random.Generator, per_image: int = PER_IMAGE
 ) -> np.ndarray:
     """7x7 patches [N, 147] of one pyramid level whose centres lie in each image's hole."""
     out = []
@@ -105,17 +109,21 @@ def sliced_wasserstein(
     return float(np.abs(pa - pb).mean())
 
 
-def _equal(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    n = min(len(a), len(b), PATCHES_PER_SET)
+def _equal(
+    a: np.ndarray, b: np.ndarray, rng: np.random.Generator, most: int
+) -> tuple[np.ndarray, np.ndarray]:
+    n = min(len(a), len(b), most)
     return a[rng.choice(len(a), n, replace=False)], b[rng.choice(len(b), n, replace=False)]
 
 
 def swd_levels(
-    fills: np.ndarray, truths: np.ndarray, known: np.ndarray, *, seed: int = 0
+    fills: np.ndarray, truths: np.ndarray, known: np.ndarray, *, seed: int = 0, per_image: int = PER_IMAGE
 ) -> list[tuple[float, float]]:
     """Per pyramid level, finest first (three at 64 px, fewer for small images): (SWD of the
     fills' hole patches against the truth's, its real-against-real floor), x1000 as Karras et
-    al. report it; fills, truths uint8 [N, H, W, 3]. Empty when a level has too few patches."""
+    al. report it; fills, truths uint8 [N, H, W, 3]. Empty when a level has too few patches.
+    per_image patches are drawn from each hole: a photo's large holes need more than a 64-px
+    face's for the score to depend on the faces rather than on which patches were drawn."""
     half = len(fills) // 2
     a, b = slice(0, 2 * half, 2), slice(1, 2 * half, 2)  # interleaved: sets sorted by source mix evenly
     out = []
@@ -124,26 +132,29 @@ def swd_levels(
         patches = {}
         for name, images, part in (("fa", fills, a), ("fb", fills, b), ("ta", truths, a), ("tb", truths, b)):
             rng = np.random.default_rng([seed, level, "ab".index(name[1])])  # same places in fill and truth
-            patches[name] = hole_patches(images[part], known[part], level, rng)
+            patches[name] = hole_patches(images[part], known[part], level, rng, per_image)
         if min(len(p) for p in patches.values()) < 2:
             return []
         real = np.concatenate([patches["ta"], patches["tb"]])
         mean, std = real.mean(0), real.std(0) + 1e-8
         norm = {k: (v - mean) / std for k, v in patches.items()}
         rng = np.random.default_rng([seed, level, 9])
+        most = IMAGES_PER_SET * per_image
         cross = [
-            sliced_wasserstein(*_equal(norm["fa"], norm["tb"], rng), rng),
-            sliced_wasserstein(*_equal(norm["fb"], norm["ta"], rng), rng),
+            sliced_wasserstein(*_equal(norm["fa"], norm["tb"], rng, most), rng),
+            sliced_wasserstein(*_equal(norm["fb"], norm["ta"], rng, most), rng),
         ]
-        floor = sliced_wasserstein(*_equal(norm["ta"], norm["tb"], rng), rng)
+        floor = sliced_wasserstein(*_equal(norm["ta"], norm["tb"], rng, most), rng)
         out.append((1e3 * float(np.mean(cross)), 1e3 * floor))
     return out
 
 
-def swd(fills: np.ndarray, truths: np.ndarray, known: np.ndarray, *, seed: int = 0) -> tuple[float, float]:
+def swd(
+    fills: np.ndarray, truths: np.ndarray, known: np.ndarray, *, seed: int = 0, per_image: int = PER_IMAGE
+) -> tuple[float, float]:
     """(SWD of the fills' hole patches against the truth's, its real-against-real floor), each
     the mean over pyramid levels (swd_levels); nan when the holes hold too few patches."""
-    levels = swd_levels(fills, truths, known, seed=seed)
+    levels = swd_levels(fills, truths, known, seed=seed, per_image=per_image)
     if not levels:
         return float("nan"), float("nan")
     scores, floors = zip(*levels, strict=True)

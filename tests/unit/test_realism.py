@@ -62,6 +62,20 @@ def test_swd_of_the_truth_is_its_floor_and_blur_is_further(faces_dir) -> None:
     assert blurred > 1.1 * itself  # 16 faces give few patches; the benchmarks use hundreds
 
 
+def test_more_patches_per_hole_make_swd_depend_on_the_images_not_the_draw() -> None:
+    rng = np.random.default_rng(0)
+    texture = np.stack([gaussian_filter(rng.normal(128, 40, (96, 96, 3)), (1, 1, 0)) for _ in range(4)])
+    truths = texture.clip(0, 255).astype(np.uint8)
+    fills = np.stack([gaussian_filter(t.astype(float), (1, 1, 0)) for t in truths]).round().astype(np.uint8)
+    known = np.ones((4, 96, 96), np.float32)
+    known[:, 12:84, 12:84] = 0  # a photo-sized hole: thousands of patch centres
+    spread = {}
+    for per_image in (16, 512):
+        scores = [swd(fills, truths, known, seed=s, per_image=per_image)[0] for s in range(3)]
+        spread[per_image] = max(scores) - min(scores)
+    assert spread[512] < spread[16] / 2
+
+
 def test_precision_and_recall_coverage() -> None:
     rng = np.random.default_rng(0)
     real = rng.normal(size=(200, 8))
