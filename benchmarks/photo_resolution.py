@@ -47,7 +47,7 @@ SIDE, ERODE = 320, 3
 HOLE_PATCHES = 512
 """SWD patches drawn from each photo's hole per pyramid level. At realism's 64 (enough for a
 64-px face) the same 48 photos' fills scored up to 20 apart between draws and the floor read
-82-114; at 512, 3-4 apart and 73-79 (BENCHMARKS.md "Session 30")."""
+82-114; at 512, 1-3 apart and 73-83 (swd_noise.py; BENCHMARKS.md "Session 30")."""
 ASTRONAUT_BOXES = ((185, 98, 75, 28), (195, 130, 50, 25))  # eyes, mouth (x, y, w, h; the issue's)
 ASTRONAUT_CROP = np.s_[30:230, 125:325]  # 200x200 around her face, the size of the chips' crops
 
