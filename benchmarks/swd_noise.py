@@ -37,7 +37,9 @@ def blurred(truths: np.ndarray, known: np.ndarray) -> np.ndarray:
     return np.where(known[..., None] > 0.5, truths, soft)
 
 
-def report(label: str, fills: np.ndarray, truths: np.ndarray, known: np.ndarray, counts, draws: int) -> None:
+def report(
+    label: str, fills: np.ndarray, truths: np.ndarray, known: np.ndarray, counts: tuple[int, ...], draws: int
+) -> None:
     """One row per patch count: the score and its floor over the draws, and seconds per score."""
     for per_image in counts:
         start = time.perf_counter()
