@@ -71,23 +71,14 @@ def main() -> None:
     found = [(p, aligner.detect(p)) for p in photos(args.data, args.limit)]
     pictures = [(p, faces[0].matrix) for p, faces in found if faces]
     truths = np.stack([p for p, _ in pictures])
+    counts, config = (PER_IMAGE, HOLE_PATCHES), CompletionConfig()
     for kind in args.masks.split(","):
         known = np.stack([photo_mask(kind, m, completer.size) for _, m in pictures])
         name = f"{len(truths)} photos {SIDE}px, {kind}"
-        report(
-            f"{name}, truth blurred 1 px",
-            blurred(truths, known),
-            truths,
-            known,
-            (PER_IMAGE, HOLE_PATCHES),
-            args.draws,
-        )
+        report(f"{name}, truth blurred 1 px", blurred(truths, known), truths, known, counts, args.draws)
         if args.ganfill:
-            config = CompletionConfig()
-            done = np.stack(
-                [fill("ganfill", completer, p, k, config) for p, k in zip(truths, known, strict=True)]
-            )
-            report(f"{name}, ganfill", done, truths, known, (PER_IMAGE, HOLE_PATCHES), args.draws)
+            done = [fill("ganfill", completer, p, k, config) for p, k in zip(truths, known, strict=True)]
+            report(f"{name}, ganfill", np.stack(done), truths, known, counts, args.draws)
     faces = load_folder(args.aligned, 64, only=read_split(HERE / "heldout_256.txt")).images
     faces = faces.permute(0, 2, 3, 1).numpy()
     for kind in ("center", "eyes"):
