@@ -105,7 +105,7 @@ def load_folder(
     if limit is not None:
         files = files[:limit]
     if not files:
-        raise DataError(f"{root}: no images found (looked for jpg, jpeg, png, webp, bmp, recursively)")
+        raise DataError(f"{root}: no images found (looked for jpg, jpeg, png, webp, avif, bmp, recursively)")
 
     def decode(path: Path) -> np.ndarray | str:
         try:

@@ -14,7 +14,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from ganfill.errors import InputWarning, UserError
 from ganfill.files import atomic_write
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".avif", ".bmp", ".gif", ".tif", ".tiff")
 NOT_PICTURES = (".csv", ".json", ".txt", ".md", ".log")
 """Reports and notes that a folder of pictures may hold: skipped without a word."""
 Image.MAX_IMAGE_PIXELS = 64_000_000  # refuse decompression bombs early

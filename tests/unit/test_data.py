@@ -5,7 +5,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ganfill.data import HELDOUT_FILE, ImageSet, excluded, find_twins, read_split
+from ganfill.data import HELDOUT_FILE, ImageSet, excluded, find_twins, load_folder, read_split
 
 FACES = Path(__file__).resolve().parents[2] / "examples" / "faces"
 
@@ -45,3 +45,14 @@ def test_the_bundled_twins_are_training_files_left_out_with_the_split() -> None:
     twins = read_split(HELDOUT_FILE.with_name("heldout_twins.txt"))
     assert twins and not set(twins) & set(read_split())
     assert set(excluded(HELDOUT_FILE)) == set(read_split()) | set(twins)
+
+
+def test_a_folder_of_avif_faces_loads_as_the_gpu_pack_sends_them(tmp_path: Path) -> None:
+    """tools/gpu_faces.py sends the training faces as AVIF 4:4:4: train reads them by their stems."""
+    faces = _faces()
+    for stem, face in faces.items():
+        Image.fromarray(face).save(tmp_path / f"{stem}.avif", quality=90, subsampling="4:4:4")
+    loaded = load_folder(tmp_path, 64)
+    assert loaded.names == list(faces) and not loaded.skipped
+    truth = torch.from_numpy(np.stack(list(faces.values()))).float()
+    assert (loaded.images.permute(0, 2, 3, 1).float() - truth).abs().mean() < 2.0  # near-lossless
