@@ -200,10 +200,13 @@ def unflatten_optimizer(
     opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
 
 
-def export(run_dir: str | Path, out: str | Path, *, half: bool = False) -> Model:
+def export(run_dir: str | Path, out: str | Path, *, half: bool = False, encoder: bool = True) -> Model:
     """Write a run's inference model (EMA G, D, config, provenance) as one small file: its latest
-    checkpoint, or the snapshot run_dir/checkpoints/step_N.safetensors named instead."""
+    checkpoint, or the snapshot run_dir/checkpoints/step_N.safetensors named instead, or a model
+    file; without encoder, G and D alone (a training start to send, a third smaller)."""
     model = load_model(run_dir)
+    if not encoder:
+        model.encoder = None
     folder = Path(run_dir) if Path(run_dir).is_dir() else Path(run_dir).parent.parent
     settings = folder / "config.json"
     if settings.exists():

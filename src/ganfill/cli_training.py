@@ -37,7 +37,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     """Write a run's inference model file."""
     from ganfill.checkpoint import export
 
-    export(args.run_dir, args.out, half=args.half)
+    export(args.run_dir, args.out, half=args.half, encoder=args.encoder)
     print(f"wrote {args.out} ({Path(args.out).stat().st_size / 2**20:.1f} MiB)")
     return 0
 
@@ -128,10 +128,20 @@ TRAINING_VERBS: dict[str, Verb] = {
         cmd_export,
         "write a run's inference model file (EMA G, D, config)",
         [
-            ("run_dir", {"help": "run folder, or one of its checkpoints"}),
+            ("run_dir", {"help": "run folder, one of its checkpoints, or a model file"}),
             ("out", {"help": "model file to write (.safetensors)"}),
         ],
-        [("--half", SWITCH | {"help": "store weights as float16 (half the size)"})],
+        [
+            ("--half", SWITCH | {"help": "store weights as float16 (half the size)"}),
+            (
+                "--no-encoder",
+                {
+                    "dest": "encoder",
+                    "action": "store_false",
+                    "help": "G and D alone: a training start",
+                },
+            ),
+        ],
         [],
     ),
     "train-finisher": (

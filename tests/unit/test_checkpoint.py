@@ -4,8 +4,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganfill.checkpoint import ModelFileError, load_model, read_safetensors, save_model, write_safetensors
-from ganfill.models import generate
+from ganfill.checkpoint import (
+    ModelFileError,
+    export,
+    load_model,
+    read_safetensors,
+    save_model,
+    write_safetensors,
+)
+from ganfill.models import Encoder, generate
 
 
 def test_round_trip_gives_identical_outputs(tiny_model, tmp_path: Path) -> None:
@@ -26,6 +33,18 @@ def test_half_storage_is_close(tiny_model, tmp_path: Path) -> None:
     loaded = load_model(tmp_path / "h.safetensors")
     diff = (generate(loaded.generator, 4) - generate(tiny_model.generator, 4)).abs().max()
     assert diff < 1e-2
+
+
+def test_export_without_encoder_keeps_g_and_d_alone(tiny_model, tmp_path: Path) -> None:
+    """A training start to send to a lent GPU: the same G and D, no encoder tensors."""
+    tiny_model.encoder = Encoder(16, 8, 4)
+    save_model(tmp_path / "full.safetensors", tiny_model)
+    export(tmp_path / "full.safetensors", tmp_path / "gan.safetensors", encoder=False)
+    tensors, _ = read_safetensors(tmp_path / "gan.safetensors", "model")
+    assert tensors and not any(k.startswith("encoder.") for k in tensors)
+    loaded = load_model(tmp_path / "gan.safetensors")
+    assert loaded.encoder is None
+    assert torch.equal(generate(loaded.generator, 3, seed=2), generate(tiny_model.generator, 3, seed=2))
 
 
 def test_file_is_safetensors_with_json_header(tiny_model_file: Path) -> None:
