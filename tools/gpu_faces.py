@@ -1,8 +1,12 @@
 """Pack the aligned training faces small enough to travel to a lent GPU machine.
 
 The device tool sends the working tree, 64 MiB at most, and the bundled weights alone are 42 MB:
-the aligned faces as PNG (9 KB each at 64 px, 230 MB) cannot go. Re-encoded as WebP at quality 90
-(about 1.2 KB a face) the 26,920 training faces of both sets are 30.9 MiB. The held-out split
+the aligned faces as PNG (9 KB each at 64 px, 230 MB) cannot go. Re-encoded as AVIF at quality 90
+with full-resolution colour (4:4:4; about 1.5 KB a face) the 26,920 training faces of both sets
+are 38.5 MiB. Not WebP, which sessions 22-31 sent: its colour is always at half resolution
+(4:2:0), and a discriminator tells such faces from the PNGs a generator was trained on within 200
+steps (benchmarks/codec_probe.py: accuracy 1.00 for WebP at quality 90 and 100, 0.64 for AVIF
+4:4:4 at 90), which broke session 31's run continued from a CPU-trained generator. The held-out split
 and its copies are left out (`ganfill.data.excluded`); each face keeps its stem, one subfolder
 per set, so `ganfill train` and `train-encoder` read the folder as they read the aligned ones.
 The held-out faces go to a folder of their own (--heldout-out; 0.7 MiB), against which the
@@ -30,7 +34,7 @@ from ganfill.images import find_images
 
 
 def pack(src: Path, out: Path, stems: set[str], quality: int, *, keep: bool) -> tuple[int, int, list[float]]:
-    """Re-encode src's faces into out as WebP, those whose stems are in stems (keep) or not:
+    """Re-encode src's faces into out as AVIF (4:4:4), those whose stems are in stems (keep) or not:
     (faces, bytes, each face's PSNR in dB)."""
     out.mkdir(parents=True, exist_ok=True)
     count, size, psnrs = 0, 0, []
@@ -39,9 +43,9 @@ def pack(src: Path, out: Path, stems: set[str], quality: int, *, keep: bool) -> 
             continue
         face = Image.open(path).convert("RGB")
         buffer = io.BytesIO()
-        face.save(buffer, "WEBP", quality=quality, method=6)
+        face.save(buffer, "AVIF", quality=quality, subsampling="4:4:4")
         data = buffer.getvalue()
-        (out / f"{stem_of(path)}.webp").write_bytes(data)
+        (out / f"{stem_of(path)}.avif").write_bytes(data)
         decoded = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
         psnrs.append(peak_signal_noise_ratio(np.asarray(face), decoded, data_range=255))  # as metrics.py
         count, size = count + 1, size + len(data)
@@ -54,7 +58,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("gpu/faces"))
     parser.add_argument("--heldout-out", type=Path, help="also pack the held-out split's faces here")
     parser.add_argument("--exclude-file", type=Path, default=HELDOUT_FILE)
-    parser.add_argument("--quality", type=int, default=90, help="WebP quality")
+    parser.add_argument("--quality", type=int, default=90, help="AVIF quality")
     args = parser.parse_args()
     jobs = [(args.out, set(excluded(args.exclude_file)), False)]  # training: all but the split and twins
     if args.heldout_out:

@@ -7,11 +7,10 @@
 #   bash tools/gpu_generator.sh [G_SECONDS] [ENCODER_STEPS]     (on the device: OUT is set there)
 #
 # Environment: FACES (default gpu/faces), HELDOUT (the held-out faces, default gpu/heldout),
-# DEVICE (cuda), INIT (a model file with an encoder to start G, D and the encoder from; default
-# none: from scratch), ENCODER_FROM (a model file whose encoder to continue; default INIT's;
-# "none": trained from scratch for the new generator), BATCH (G and D's batch, default 64: the
-# bundled generator's; session 28's run at 256 scored worse, MODEL_CARD.md), OUT (results;
-# default runs/gpu).
+# DEVICE (cuda), INIT (a model file to start G and D from; default none: from scratch; `ganfill
+# export --half --no-encoder` makes one of G and D alone, 18 MiB), ENCODER_FROM (a model file whose
+# encoder to continue; default none: the encoder trained from scratch for the new generator),
+# BATCH (G and D's batch, default 64: the bundled generator's), OUT (results; default runs/gpu).
 set -euo pipefail
 g_seconds=${1:-360}
 encoder_steps=${2:-3000}
@@ -20,7 +19,7 @@ heldout=${HELDOUT:-gpu/heldout}
 device=${DEVICE:-cuda}
 batch=${BATCH:-64}
 out=${OUT:-runs/gpu}
-encoder_from=${ENCODER_FROM:-${INIT:-}}
+encoder_from=${ENCODER_FROM:-}
 [ "$encoder_from" != none ] || encoder_from=
 run=$(mktemp -d)/run
 split=src/ganfill/splits/heldout.txt
@@ -44,6 +43,8 @@ from ganfill.config import ModelEvalConfig
 from ganfill.model_eval import evaluate_models, markdown
 run = Path(sys.argv[1])
 snapshots = sorted(run.glob("checkpoints/step_*.safetensors"))
+if not snapshots:
+    sys.exit(f"{run}: no snapshot; training stopped before its first checkpoint (more G_SECONDS)")
 spread = sorted({snapshots[round(i * (len(snapshots) - 1) / 5)] for i in range(6)})
 scores = evaluate_models(spread, sys.argv[2], ModelEvalConfig(faces=False), out=sys.argv[3])
 print(markdown(scores))
