@@ -2,14 +2,15 @@
 
 The device tool sends the working tree, 64 MiB at most, and the bundled weights alone are 42 MB:
 the aligned faces as PNG (9 KB each at 64 px, 230 MB) cannot go. Re-encoded as AVIF at quality 90
-with full-resolution colour (4:4:4; about 1.5 KB a face) the 26,920 training faces of both sets
-are 38.5 MiB. Not WebP, which sessions 22-31 sent: its colour is always at half resolution
-(4:2:0), and a discriminator tells such faces from the PNGs a generator was trained on within 200
-steps (benchmarks/codec_probe.py: accuracy 1.00 for WebP at quality 90 and 100, 0.64 for AVIF
-4:4:4 at 90), which broke session 31's run continued from a CPU-trained generator. The held-out split
-and its copies are left out (`ganfill.data.excluded`); each face keeps its stem, one subfolder
-per set, so `ganfill train` and `train-encoder` read the folder as they read the aligned ones.
-The held-out faces go to a folder of their own (--heldout-out; 0.7 MiB), against which the
+with full-resolution colour (4:4:4; about 1.7 KB a face) the 26,920 training faces of both sets
+are 42.6 MiB (37.1 MiB as one tar.gz). Not WebP, which sessions 28 and 31 sent: its colour is
+always at half resolution (4:2:0), and a discriminator tells such faces from the PNGs a generator
+was trained on within 200 steps (benchmarks/codec_probe.py: accuracy 1.00 for WebP at quality 90
+and 100, 0.55 for AVIF 4:4:4 at 90), which broke session 31's run continued from a CPU-trained
+generator. The held-out split and its copies are left out (`ganfill.data.excluded`); each face
+keeps its stem, one subfolder per set, so `ganfill train` and `train-encoder` read the folder as
+they read the aligned ones.
+The held-out faces go to a folder of their own (--heldout-out; 0.9 MiB), against which the
 machine chooses among the run's snapshots (`ganfill eval-model --no-faces`). Prints the count,
 the size and how far each face moved (PSNR of the re-encoded face).
 
