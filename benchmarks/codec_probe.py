@@ -29,7 +29,7 @@ from skimage.metrics import peak_signal_noise_ratio
 from ganfill.checkpoint import load_model
 from ganfill.completion import DEFAULT_WEIGHTS
 from ganfill.data import HELDOUT_FILE, excluded, stem_of
-from ganfill.images import find_images
+from ganfill.images import find_images, load_uint8, to_tensor
 
 HERE = Path(__file__).resolve().parent
 TRAINING_FACES = 26_920
@@ -63,11 +63,6 @@ def round_trip(faces: np.ndarray, params: dict[str, object]) -> tuple[np.ndarray
     return out, size / len(faces), float(np.median(psnrs))
 
 
-def tensor(faces: np.ndarray) -> torch.Tensor:
-    """uint8 faces [N, H, W, 3] as the networks' [-1, 1] [N, 3, H, W]."""
-    return torch.from_numpy(faces).permute(0, 3, 1, 2).float() / 127.5 - 1
-
-
 def probe(model: Path, originals: torch.Tensor, others: torch.Tensor, steps: int, seed: int) -> float:
     """The model's discriminator trained for steps to tell originals (1) from others (0), GAN-style
     (separate batches, train mode, Adam 2e-4 / 0.5): its accuracy on the last HELD of each."""
@@ -97,19 +92,19 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=DEFAULT_WEIGHTS, help="whose discriminator probes")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    model = args.model
     skip = set(excluded(HELDOUT_FILE))
     paths = [p for p in find_images([args.aligned]) if stem_of(p) not in skip]
     random.Random(args.seed).shuffle(paths)
-    faces = np.stack([np.asarray(Image.open(p).convert("RGB")) for p in paths[: args.faces]])
-    originals = tensor(faces)
+    faces = np.stack([load_uint8(p, 64) for p in paths[: args.faces]])
+    originals = to_tensor(faces)
     print(describe_machine())
-    print(f"{len(faces)} training faces of {args.aligned}; discriminator of {model}, {args.steps} steps\n")
+    print(f"{len(faces)} training faces of {args.aligned}; the discriminator of {args.model}")
+    print(f"trained {args.steps} steps\n")
     print("| codec | bytes a face | 26,920 faces (MiB) | PSNR median (dB) | D's accuracy |")
     print("|---|---|---|---|---|")
     for name, params in CODECS.items():
         decoded, size, db = round_trip(faces, params)
-        accuracy = probe(model, originals, tensor(decoded), args.steps, args.seed)
+        accuracy = probe(args.model, originals, to_tensor(decoded), args.steps, args.seed)
         mib = size * TRAINING_FACES / 2**20
         print(f"| {name} | {size:.0f} | {mib:.1f} | {db:.1f} | {accuracy:.3f} |", flush=True)
 

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from ganfill.errors import UserError
-from ganfill.images import GREY, ImageError, find_images, load_uint8
+from ganfill.images import GREY, IMAGE_SUFFIXES, ImageError, find_images, load_uint8
 
 HELDOUT_FILE = Path(__file__).parent / "splits" / "heldout.txt"
 
@@ -105,7 +105,8 @@ def load_folder(
     if limit is not None:
         files = files[:limit]
     if not files:
-        raise DataError(f"{root}: no images found (looked for jpg, jpeg, png, webp, avif, bmp, recursively)")
+        looked_for = ", ".join(suffix[1:] for suffix in IMAGE_SUFFIXES)
+        raise DataError(f"{root}: no images found (looked for {looked_for}, recursively)")
 
     def decode(path: Path) -> np.ndarray | str:
         try:
