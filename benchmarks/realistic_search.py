@@ -1,9 +1,10 @@
 """Fidelity and realism side by side for candidate searches on held-out faces.
 
 For each mask and setup: hole PSNR, detail ratio (1 = as sharp as the real face) and its gap
-|detail - 1|, SWD of hole patches (x1e3) and its excess over the real-against-real floor, and
-seconds per face; Telea as the classical reference. Setups are `name=option:value:...` over
-CompletionConfig (`default` alone is today's default).
+|detail - 1|, SWD of hole patches (x1e3) and its excess over the real-against-real floor, the
+colour ratio (spread of R - G in the hole over the truth's: below 1, the average face's paler
+lips and irises), the mean norm of z*, and seconds per face; Telea as the classical reference.
+Setups are `name=option:value:...` over CompletionConfig (`default` alone is today's default).
 
     python benchmarks/realistic_search.py --data data/aligned --limit 128 --masks center \
         --setups default "spread=spread:0.47"
@@ -19,12 +20,12 @@ from machine import describe_machine
 
 from ganfill import masks as mask_kinds
 from ganfill.baselines import METHODS
-from ganfill.completion import DEFAULT_WEIGHTS, Completer
-from ganfill.config import CompletionConfig
+from ganfill.completion import Completer
+from ganfill.config import CompletionConfig, ModelSource
 from ganfill.data import HELDOUT_FILE, load_folder, read_split
 from ganfill.evaluation import parse_number
 from ganfill.metrics import pixel_metrics
-from ganfill.realism import detail_ratio, swd
+from ganfill.realism import colour_ratio, detail_ratio, swd
 
 
 def parse_setup(text: str) -> tuple[str, dict[str, object]]:
@@ -37,7 +38,7 @@ def parse_setup(text: str) -> tuple[str, dict[str, object]]:
 def score(
     faces: np.ndarray, done: np.ndarray, known: np.ndarray, seconds: float, latents: np.ndarray | None = None
 ) -> dict[str, float]:
-    """Mean hole PSNR, detail, detail gap, SWD excess over its floor, |z*|, seconds per face."""
+    """Mean hole PSNR, detail, detail gap, SWD excess over its floor, colour ratio, |z*|, seconds per face."""
     psnr = np.mean([pixel_metrics(f, d, k)["psnr_hole"] for f, d, k in zip(faces, done, known, strict=True)])
     ratios = np.array([detail_ratio(d, f, k) for f, d, k in zip(faces, done, known, strict=True)])
     distance, floor = swd(done, faces, known)
@@ -47,6 +48,9 @@ def score(
         "detail_gap": float(np.nanmean(np.abs(ratios - 1))),
         "swd": distance,
         "swd_excess": distance - floor,
+        "colour": float(
+            np.nanmean([colour_ratio(d, f, k) for f, d, k in zip(faces, done, known, strict=True)])
+        ),
         "s_face": seconds,
         "norm": float(np.linalg.norm(latents, axis=1).mean()) if latents is not None else float("nan"),
     }
@@ -55,21 +59,22 @@ def score(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="data/aligned")
-    parser.add_argument("--model", default=str(DEFAULT_WEIGHTS))
+    parser.add_argument("--model", help="model file (default: the bundled one)")
+    parser.add_argument("--detail-pass", help="detail-pass file, or none (default: the bundled one)")
     parser.add_argument("--limit", type=int, default=128)
     parser.add_argument("--masks", default="center")
     parser.add_argument("--setups", nargs="+", default=["default"])
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
-    completer = Completer(args.model)
+    completer = Completer.load(ModelSource(model=args.model, detail_pass=args.detail_pass))
     faces = load_folder(args.data, 64, only=read_split(HELDOUT_FILE), limit=args.limit).images
     faces = faces.permute(0, 2, 3, 1).numpy()
     print(describe_machine())
-    print(f"{len(faces)} held-out faces; model {args.model}")
-    print(
-        "| mask | setup | hole PSNR dB | detail | detail gap | SWD | SWD excess | mean norm of z* | s/face |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|")
+    detail = args.detail_pass or "bundled"
+    print(f"{len(faces)} held-out faces; model {args.model or 'bundled'}, detail pass {detail}")
+    columns = "hole PSNR dB | detail | detail gap | SWD | SWD excess | colour | mean norm of z* | s/face"
+    print(f"| mask | setup | {columns} |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for mask in args.masks.split(","):
         known = mask_kinds.make(mask, len(faces), 64)
         start = time.perf_counter()
@@ -83,7 +88,8 @@ def main() -> None:
         for name, r in rows.items():
             print(
                 f"| {mask} | {name} | {r['psnr_hole']:.2f} | {r['detail']:.3f} | {r['detail_gap']:.3f} | "
-                f"{r['swd']:.1f} | {r['swd_excess']:.1f} | {r['norm']:.2f} | {r['s_face']:.3f} |",
+                f"{r['swd']:.1f} | {r['swd_excess']:.1f} | {r['colour']:.3f} | {r['norm']:.2f} | "
+                f"{r['s_face']:.3f} |",
                 flush=True,
             )
 

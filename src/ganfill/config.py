@@ -409,6 +409,13 @@ class CompletionConfig(_Config):
     for the mean, guesses the average of the faces that fit the context; a draw around it is one
     of them, with its own detail, but further from the person (identity). Default 0: the guess,
     whose detail the detail pass draws."""
+    shell: float = 0.0
+    """Least length of z in the search, as a share of the prior's typical length (sqrt(z_dim / 3)
+    for U[-1, 1]^z_dim), each code pushed out along its direction: codes nearer the origin draw
+    the soft, paler average face, and the encoder's guesses and the search end at about 0.7 of it
+    (BENCHMARKS.md "Session 32"). 1 keeps them where the prior's samples lie, as PULSE (Menon et
+    al. 2020) keeps its codes on a sphere: more real 64-px mouths and eyes for 0.3-0.6 dB of hole
+    PSNR, no gain in photos beside the exemplar library. 0: the paper's cube alone."""
     prune_after: int | None = None
     """With restarts: after this many steps only each image's best start searches on (0: all
     run to the end), so that several starts cost little more than one. Default 10, or 0 when
@@ -454,6 +461,7 @@ class CompletionConfig(_Config):
         )
         _check(self.tol >= 0 and self.patience >= 1, "tol must be >= 0 and patience >= 1")
         _check(self.spread is None or self.spread >= 0, f"spread must be >= 0, got {self.spread}")
+        _check(0 <= self.shell <= 1.5, f"shell must be in [0, 1.5], got {self.shell}")
         _check(self.detail is None or 0 <= self.detail <= 2, f"detail must be in [0, 2], got {self.detail}")
         _check(self.symmetry is None or self.symmetry >= 0, f"symmetry must be >= 0, got {self.symmetry}")
         _check(0 <= self.dilate <= 512, f"dilate must be in [0, 512] pixels, got {self.dilate}")

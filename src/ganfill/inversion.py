@@ -15,6 +15,7 @@ from ganfill.losses import context_loss, prior_loss
 from ganfill.models import Discriminator, Generator
 
 LOG_EVERY = 10
+SHELL_ROUNDS = 4
 FrameHook = Callable[[int, torch.Tensor], None]
 
 
@@ -27,6 +28,17 @@ def importance_weights(known: torch.Tensor, window: int = 7) -> torch.Tensor:
     missing = 1 - known
     share = F.avg_pool2d(missing, window, stride=1, padding=window // 2, count_include_pad=False)
     return share * known  # [B, 1, H, W]
+
+
+def project(z: torch.Tensor, shell: float = 0.0) -> torch.Tensor:
+    """Codes [..., d] onto the prior's support [-1, 1]^d, each pushed out along its direction to at
+    least shell times the prior's typical length sqrt(d / 3) (CompletionConfig.shell)."""
+    z = z.clamp(-1, 1)
+    if shell > 0:
+        least = shell * (z.shape[-1] / 3) ** 0.5
+        for _ in range(SHELL_ROUNDS):  # clipping a pushed code shortens it again: a few rounds settle it
+            z = (z * (least / z.norm(dim=-1, keepdim=True).clamp_min(1e-8)).clamp_min(1)).clamp(-1, 1)
+    return z
 
 
 @contextlib.contextmanager
@@ -119,7 +131,7 @@ class _Search:
         else:
             mask = known.repeat_interleave(k, 0)
             self.weights = importance_weights(mask, cfg.window) if cfg.weighting == "paper" else mask
-        self.z = starts.flatten(0, 1).to(device).clamp(-1, 1)  # [B*K, z_dim]
+        self.z = project(starts.flatten(0, 1).to(device), cfg.shell)  # [B*K, z_dim]
         n = b * k
         rates = (torch.full((b,), cfg.lr) if lr is None else lr).float().repeat_interleave(k).to(device)
         self.opt = (_Adam if cfg.optimizer == "adam" else _Nesterov)(cfg, self.z, rates[:, None])
@@ -179,7 +191,7 @@ class _Search:
             on_step(it, float(total.detach().mean()))
         if on_frame is not None and cfg.save_every and it % cfg.save_every == 0:
             on_frame(it, _best_of(self.g(self.z), self.last_ctx + self.last_pri, self.b, self.k))
-        self.z[active] = self.opt.step(self.z[active], grad).clamp_(-1, 1)  # projected step
+        self.z[active] = project(self.opt.step(self.z[active], grad), cfg.shell)  # projected step
         if cfg.tol > 0:
             self.stop_converged(total.detach(), it)
         return True

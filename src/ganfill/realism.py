@@ -10,6 +10,8 @@
   Fills of one half of the faces (the even ones) are compared with the truth of the other half,
   and the floor is the truth of one half against the other: a fill as real as the truth scores
   the floor.
+- colour ratio: the spread of red against green (R - G) inside the hole, fill over truth: lips,
+  irises and cheeks differ from skin in it, and an average face's are paler (below 1).
 """
 
 from __future__ import annotations
@@ -63,6 +65,14 @@ def detail_ratio_at(
         fill, truth, share = (cv2.resize(im, size, interpolation=cv2.INTER_AREA) for im in images)
         known = (share > 0.999).astype(np.float32)
     return detail_ratio(fill, truth, known, erode=erode)
+
+
+def colour_ratio(fill: np.ndarray, truth: np.ndarray, known: np.ndarray) -> float:
+    """Standard deviation of R - G inside the hole (known < 0.5) of an RGB fill over the truth's:
+    1.0 = as much colour contrast as the real face there (nan for an empty or flat hole)."""
+    hole = known < 0.5
+    spreads = [(image[..., 0].astype(np.float64) - image[..., 1])[hole].std() for image in (fill, truth)]
+    return spreads[0] / spreads[1] if hole.any() and spreads[1] > 0 else float("nan")
 
 
 def laplacian_pyramid(image: np.ndarray, levels: int = LEVELS) -> list[np.ndarray]:

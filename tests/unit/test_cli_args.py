@@ -37,7 +37,7 @@ def test_each_flag_sets_its_field() -> None:
     flags += ["--momentum", "0.5", "--weighting", "none", "--prior", "saturating", "--window", "5"]
     flags += ["--restarts", "3", "--blend", "none", "--dilate", "2", "--feather", "1", "--grain", "0.5"]
     flags += ["--lowres-factor", "4", "--save-every", "2"]
-    flags += ["--init", "random", "--spread", "0.5", "--prune-after", "5", "--detail", "0.5"]
+    flags += ["--init", "random", "--spread", "0.5", "--shell", "1", "--prune-after", "5", "--detail", "0.5"]
     flags += ["--symmetry", "0.1", "--precision", "bfloat16"]
     flags += ["--tol", "0.01", "--patience", "9"]
     config = build(CompletionConfig, build_parser().parse_args(["complete", "x", "--out", "y", *flags]))
@@ -74,6 +74,7 @@ def test_resume_keeps_the_saved_settings_and_changes_only_given_flags(tmp_path) 
         (lambda: CompletionConfig(init="middle"), "init"),
         (lambda: CompletionConfig(precision="float16"), "precision"),
         (lambda: CompletionConfig(grain=3.0), "grain"),
+        (lambda: CompletionConfig(shell=2.0), "shell"),
         (lambda: FinisherTrainConfig(critic_warmup=-1), "critic_warmup"),
         (lambda: FinisherTrainConfig(holes=("eyes", "nose")), "holes"),
         (lambda: EncoderTrainConfig(masks=()), "masks"),

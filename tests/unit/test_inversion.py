@@ -10,7 +10,7 @@ from ganfill.completion import Completer
 from ganfill.config import CompletionConfig
 from ganfill.devices import bfloat16_is_fast
 from ganfill.images import ImageError, to_uint8
-from ganfill.inversion import importance_weights, invert
+from ganfill.inversion import importance_weights, invert, project
 
 
 def test_importance_weights_hand_computed() -> None:
@@ -75,6 +75,31 @@ def test_restarts_keep_the_best_and_z_stays_in_the_box(planted: Model, optimizer
     inv = invert(planted.generator, planted.discriminator, y, known, cfg, starts)
     assert inv.z.shape == (2, 3, 8) and inv.z.abs().max() <= 1
     assert (inv.loss[:, :-1] <= inv.loss[:, 1:]).all()  # sorted best first
+
+
+def test_shell_pushes_short_codes_out_along_their_direction_and_leaves_long_ones() -> None:
+    torch.manual_seed(0)
+    typical = (100 / 3) ** 0.5  # the length of U[-1, 1]^100's samples
+    short, long = (torch.rand(50, 100) * 2 - 1) * 0.5, torch.rand(50, 100) * 2 - 1
+    pushed = project(short, 1.0)
+    assert (pushed.norm(dim=1) >= 0.99 * typical).all() and pushed.abs().max() <= 1
+    inside = pushed.abs().max(1).values < 1  # codes none of whose coordinates were clipped
+    assert inside.any() and torch.allclose(
+        pushed[inside] / short[inside], pushed[inside][:, :1] / short[inside][:, :1]
+    )
+    assert torch.equal(project(long, 0.7), long.clamp(-1, 1))  # already long enough: untouched
+    assert torch.equal(project(short * 3, 0.0), (short * 3).clamp(-1, 1))  # 0: the paper's cube alone
+
+
+def test_the_search_keeps_its_codes_on_the_shell(planted: Model) -> None:
+    y = torch.rand(2, 3, 16, 16) * 2 - 1
+    known = torch.from_numpy(masks.make("center", 2, 16))[:, None]
+    starts = (torch.rand(2, 3, 8) * 2 - 1) * 0.2  # short guesses, as an encoder's are
+    least = (8 / 3) ** 0.5
+    for shell, above in ((0.0, False), (1.0, True)):
+        cfg = CompletionConfig(iters=20, restarts=3, lr=0.01, shell=shell)
+        inv = invert(planted.generator, planted.discriminator, y, known, cfg, starts)
+        assert bool((inv.z.norm(dim=-1) >= 0.99 * least).all()) is above and inv.z.abs().max() <= 1
 
 
 def test_pruning_keeps_only_each_images_best_start_searching(planted: Model) -> None:

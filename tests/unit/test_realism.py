@@ -6,7 +6,14 @@ from scipy.ndimage import gaussian_filter
 from ganfill import masks
 from ganfill.data import load_folder
 from ganfill.model_eval import coverage
-from ganfill.realism import detail_ratio, detail_ratio_at, detail_region, sliced_wasserstein, swd
+from ganfill.realism import (
+    colour_ratio,
+    detail_ratio,
+    detail_ratio_at,
+    detail_region,
+    sliced_wasserstein,
+    swd,
+)
 
 
 def faces_and_blur(faces_dir):
@@ -43,6 +50,21 @@ def test_detail_region_is_the_eroded_hole() -> None:
     assert region.sum() == 28 * 28 and region[18:46, 18:46].all()
     scattered = masks.make("random", 1, 64)[0]
     assert detail_region(scattered).sum() < 0.15 * (scattered == 0).sum()  # little is far from a known pixel
+
+
+def test_colour_ratio_sees_a_paler_fill_and_only_the_hole() -> None:
+    rng = np.random.default_rng(0)
+    truth = rng.integers(60, 200, (16, 16, 3)).astype(np.uint8)
+    known = np.ones((16, 16), np.float32)
+    known[4:12, 4:12] = 0
+    grey = truth.mean(-1, keepdims=True)
+    paler = np.round(grey + 0.5 * (truth - grey)).astype(np.uint8)  # half the colour, same brightness
+    assert colour_ratio(truth, truth, known) == 1.0
+    assert 0.45 < colour_ratio(paler, truth, known) < 0.55
+    outside = truth.copy()
+    outside[:2] = 0  # changes outside the hole do not count
+    assert colour_ratio(outside, truth, known) == 1.0
+    assert np.isnan(colour_ratio(truth, truth, np.ones((16, 16))))  # no hole
 
 
 def test_sliced_wasserstein_of_identical_sets_is_zero_and_grows_with_a_shift() -> None:
