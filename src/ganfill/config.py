@@ -414,8 +414,9 @@ class CompletionConfig(_Config):
     for U[-1, 1]^z_dim), each code pushed out along its direction: codes nearer the origin draw
     the soft, paler average face, and the encoder's guesses and the search end at about 0.7 of it
     (BENCHMARKS.md "Session 32"). 1 keeps them where the prior's samples lie, as PULSE (Menon et
-    al. 2020) keeps its codes on a sphere: more real 64-px mouths and eyes for 0.3-0.6 dB of hole
-    PSNR, no gain in photos beside the exemplar library. 0: the paper's cube alone."""
+    al. 2020) keeps its codes on a sphere: more real, more colourful 64-px mouths for 0.3 dB of hole
+    PSNR (the eyes more colourful, as real; the centre less real), no gain in photos beside the
+    exemplar library. 0: the paper's cube alone."""
     prune_after: int | None = None
     """With restarts: after this many steps only each image's best start searches on (0: all
     run to the end), so that several starts cost little more than one. Default 10, or 0 when
