@@ -71,8 +71,10 @@ def colour_ratio(fill: np.ndarray, truth: np.ndarray, known: np.ndarray) -> floa
     """Standard deviation of R - G inside the hole (known < 0.5) of an RGB fill over the truth's:
     1.0 = as much colour contrast as the real face there (nan for an empty or flat hole)."""
     hole = known < 0.5
-    spreads = [(image[..., 0].astype(np.float64) - image[..., 1])[hole].std() for image in (fill, truth)]
-    return spreads[0] / spreads[1] if hole.any() and spreads[1] > 0 else float("nan")
+    if not hole.any():
+        return float("nan")
+    mine, theirs = ((image[..., 0].astype(np.float64) - image[..., 1])[hole].std() for image in (fill, truth))
+    return mine / theirs if theirs > 0 else float("nan")
 
 
 def laplacian_pyramid(image: np.ndarray, levels: int = LEVELS) -> list[np.ndarray]:
