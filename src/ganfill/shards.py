@@ -1,5 +1,6 @@
-"""A batch job split across torchrun's processes: which inputs are this process's, and where the
-processes wait for each other. Without torchrun a job is shard 0 of 1 and nothing here talks."""
+"""torchrun's processes: the process group (joined and left here, by batch jobs and training
+alike), which inputs of a batch job are this process's, and where the processes wait for each
+other. Without torchrun a job is shard 0 of 1 and nothing here talks."""
 
 from __future__ import annotations
 

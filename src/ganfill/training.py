@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import csv
 import json
-import os
 import shutil
 import signal
 import sys
@@ -16,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.distributed as dist
 from PIL import Image
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
@@ -24,7 +22,7 @@ from torch.utils.data import DistributedSampler
 from tqdm import tqdm
 
 from ganfill import checkpoint as ckpt
-from ganfill import devices
+from ganfill import devices, shards
 from ganfill.checkpoint import TrainingState
 from ganfill.config import ConfigError, TrainConfig
 from ganfill.data import DataError, ImageSet, excluded, load_folder
@@ -138,12 +136,10 @@ class Trainer:
         resume: bool = False,
     ):
         self.config, self.data = config, data
-        self.distributed = int(os.environ.get("WORLD_SIZE", 1)) > 1
         self.device = pick_device(config.device)
-        if self.distributed and not dist.is_initialized():
-            dist.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
-        self.rank = dist.get_rank() if self.distributed else 0
-        self.world = dist.get_world_size() if self.distributed else 1
+        self.shard = shards.join(self.device)  # the group ends before the interpreter does
+        self.rank, self.world = self.shard.rank, self.shard.world
+        self.distributed = self.world > 1
 
         mem = torch.channels_last if config.channels_last else torch.contiguous_format
         g, d = _networks(config, warm_start=not resume)
@@ -319,6 +315,8 @@ class Trainer:
         self.save_samples()
         self.save_checkpoint()
         self.files.close()
+        if not interrupted:  # leave together: none tears down its links while another still works
+            shards.wait_for_all(self.shard)
         return TrainResult(self.files.dir, self.step, interrupted)
 
 

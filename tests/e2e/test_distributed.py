@@ -1,14 +1,17 @@
-"""DistributedDataParallel on CPU with gloo: two processes, identical weights after training."""
+"""DistributedDataParallel on CPU with gloo: two processes, identical weights after training, and
+`torchrun -m ganfill train` ending cleanly."""
 
 import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import torch
-import torch.distributed as dist
 import torch.multiprocessing as mp
 from safetensors.torch import load_file, save_file
 
+from ganfill import shards
 from ganfill.config import ModelConfig, TrainConfig
 from ganfill.data import load_folder
 from ganfill.training import Trainer
@@ -41,7 +44,7 @@ def _rank(rank: int, world: int, port: int, faces: str, out: str) -> None:
     trainer.run(progress=False)
     state = {**trainer.g.state_dict(), **{f"d.{k}": v for k, v in trainer.d.state_dict().items()}}
     save_file({k: v.contiguous() for k, v in state.items()}, f"{out}/rank{rank}.safetensors")
-    dist.destroy_process_group()
+    shards.leave(trainer.shard)
 
 
 def test_two_cpu_ranks_end_with_identical_weights(small_faces: Path, tmp_path: Path) -> None:
@@ -50,3 +53,15 @@ def test_two_cpu_ranks_end_with_identical_weights(small_faces: Path, tmp_path: P
     weights = [k for k in a if "running" not in k and "num_batches" not in k]
     assert weights and all(torch.equal(a[k], b[k]) for k in weights)
     assert (tmp_path / "run" / "checkpoints" / "latest.safetensors").exists()  # rank 0 wrote it
+
+
+def test_torchrun_train_exits_zero_with_rank_zero_s_checkpoint(small_faces: Path, tmp_path: Path) -> None:
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    cmd += ["-m", "ganfill", "train", str(small_faces), "--out", str(tmp_path / "run"), "--device", "cpu"]
+    cmd += ["--image-size", "16", "--z-dim", "8", "--gf-dim", "4", "--df-dim", "4", "--batch-size", "4"]
+    cmd += ["--max-steps", "3", "--no-progress"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("done: step 3") == 2  # both ranks trained to the end
+    assert (tmp_path / "run" / "checkpoints" / "step_0000003.safetensors").exists()
