@@ -23,10 +23,7 @@ from ganfill.images import save_png, show_holes, side_by_side
 from ganfill.metrics import FaceMetrics, frechet_distance, landmark_error, pixel_metrics
 from ganfill.realism import detail_ratio, swd
 
-DEFAULT_MASKS = EvalConfig().masks
-DEFAULT_METHODS = EvalConfig().methods
 PIXEL_FIELDS = ["psnr", "psnr_hole", "ssim", "l1_hole", "detail", "detail_gap", "seconds"]
-FACE_FIELDS = ["identity", "landmarks_ok"]
 LANDMARK_TOLERANCE = 3.0  # pixels at 64x64, scaled with the image size
 
 
