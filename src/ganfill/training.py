@@ -1,4 +1,4 @@
-"""The DCGAN trainer: steps, EMA, samples, atomic checkpoints, metrics, resume, DDP."""
+"""The DCGAN trainer: steps, EMA, samples, atomic checkpoints, metrics, resume, several processes."""
 
 from __future__ import annotations
 
@@ -16,8 +16,6 @@ from typing import Any
 
 import torch
 from PIL import Image
-from torch import nn
-from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 from tqdm import tqdm
 
@@ -139,7 +137,6 @@ class Trainer:
         self.device = pick_device(config.device)
         self.shard = shards.join(self.device)  # the group ends before the interpreter does
         self.rank, self.world = self.shard.rank, self.shard.world
-        self.distributed = self.world > 1
 
         mem = torch.channels_last if config.channels_last else torch.contiguous_format
         g, d = _networks(config, warm_start=not resume)
@@ -154,13 +151,9 @@ class Trainer:
             state = self.state()
             ckpt.load_training_state(run_dir, state, config.model)
             self.step = state.step
+        for net in (self.g, self.d):
+            shards.share_first(self.shard, net)
         self.files = _Run(run_dir, config, data_dir, len(data), active=self.rank == 0, start=self.step)
-        self.g_train: nn.Module = self.g
-        self.d_train: nn.Module = self.d
-        if self.distributed:
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            self.g_train = DistributedDataParallel(self.g, device_ids=ids)
-            self.d_train = DistributedDataParallel(self.d, device_ids=ids)
         self.sampler = DistributedSampler(
             range(len(data)),
             num_replicas=self.world,
@@ -237,22 +230,24 @@ class Trainer:
         z = sample_z(len(indices), cfg.model.z_dim, generator=gen, device=self.device)
         amp = devices.amp(self.device, cfg.amp)
         with amp:
-            fake = self.g_train(z)  # kept with its graph: the first G step reuses it
-            real_logits = self.d_train(real)
-            fake_logits = self.d_train(fake.detach())
+            fake = self.g(z)  # kept with its graph: the first G step reuses it
+            real_logits = self.d(real)
+            fake_logits = self.d(fake.detach())
             loss_d = d_loss(real_logits.float(), fake_logits.float())
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
+        shards.average_gradients(self.shard, self.d)
         self.opt_d.step()
 
         self.d.requires_grad_(False)  # G's steps need no gradient for D's weights
         for k in range(cfg.g_steps):
             with amp:
                 if k > 0:
-                    fake = self.g_train(z)
+                    fake = self.g(z)
                 loss_g = g_loss(self.d(fake).float())
             self.opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
+            shards.average_gradients(self.shard, self.g)
             self.opt_g.step()
         self.d.requires_grad_(True)
         if self.g_ema is not None:

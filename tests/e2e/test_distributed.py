@@ -1,5 +1,5 @@
-"""DistributedDataParallel on CPU with gloo: two processes, identical weights after training, and
-`torchrun -m ganfill train` ending cleanly."""
+"""Training in two processes on CPU with gloo: identical weights after training, no gloo threads
+left once the group is left, and `torchrun -m ganfill train` ending cleanly."""
 
 import os
 import socket
@@ -45,6 +45,8 @@ def _rank(rank: int, world: int, port: int, faces: str, out: str) -> None:
     state = {**trainer.g.state_dict(), **{f"d.{k}": v for k, v in trainer.d.state_dict().items()}}
     save_file({k: v.contiguous() for k, v in state.items()}, f"{out}/rank{rank}.safetensors")
     shards.leave(trainer.shard)
+    threads = [(t / "comm").read_text().strip() for t in Path("/proc/self/task").iterdir()]
+    Path(out, f"threads{rank}.txt").write_text("\n".join(threads))
 
 
 def test_two_cpu_ranks_end_with_identical_weights(small_faces: Path, tmp_path: Path) -> None:
@@ -53,6 +55,10 @@ def test_two_cpu_ranks_end_with_identical_weights(small_faces: Path, tmp_path: P
     weights = [k for k in a if "running" not in k and "num_batches" not in k]
     assert weights and all(torch.equal(a[k], b[k]) for k in weights)
     assert (tmp_path / "run" / "checkpoints" / "latest.safetensors").exists()  # rank 0 wrote it
+    # Threads of a group still alive as the interpreter ends can abort the process (DDP's did).
+    for rank in (0, 1):
+        threads = (tmp_path / f"threads{rank}.txt").read_text().split()
+        assert threads and not [t for t in threads if "gloo" in t], threads
 
 
 def test_torchrun_train_exits_zero_with_rank_zero_s_checkpoint(small_faces: Path, tmp_path: Path) -> None:
