@@ -45,8 +45,9 @@ def _rank(rank: int, world: int, port: int, faces: str, out: str) -> None:
     state = {**trainer.g.state_dict(), **{f"d.{k}": v for k, v in trainer.d.state_dict().items()}}
     save_file({k: v.contiguous() for k, v in state.items()}, f"{out}/rank{rank}.safetensors")
     shards.leave(trainer.shard)
-    threads = [(t / "comm").read_text().strip() for t in Path("/proc/self/task").iterdir()]
-    Path(out, f"threads{rank}.txt").write_text("\n".join(threads))
+    if sys.platform == "linux":  # which lists a process's threads, by name, in /proc/self/task
+        names = [(t / "comm").read_text() for t in Path("/proc/self/task").iterdir()]
+        Path(out, f"threads{rank}.txt").write_text("".join(names))
 
 
 def test_two_cpu_ranks_end_with_identical_weights(small_faces: Path, tmp_path: Path) -> None:
@@ -56,7 +57,7 @@ def test_two_cpu_ranks_end_with_identical_weights(small_faces: Path, tmp_path: P
     assert weights and all(torch.equal(a[k], b[k]) for k in weights)
     assert (tmp_path / "run" / "checkpoints" / "latest.safetensors").exists()  # rank 0 wrote it
     # Threads of a group still alive as the interpreter ends can abort the process (DDP's did).
-    for rank in (0, 1):
+    for rank in (0, 1) if sys.platform == "linux" else ():
         threads = (tmp_path / f"threads{rank}.txt").read_text().split()
         assert threads and not [t for t in threads if "gloo" in t], threads
 
