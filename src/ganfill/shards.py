@@ -1,5 +1,6 @@
 """torchrun's processes: the process group (joined and left here, by batch jobs and training
-alike), which inputs of a batch job are this process's, and where the processes wait for each
+alike), what training's processes share (rank 0's weights at the start, then the mean of their
+gradients), which inputs of a batch job are this process's, and where the processes wait for each
 other. Without torchrun a job is shard 0 of 1 and nothing here talks."""
 
 from __future__ import annotations
