@@ -136,7 +136,6 @@ class Trainer:
         self.config, self.data = config, data
         self.device = pick_device(config.device)
         self.shard = shards.join(self.device)  # the group ends before the interpreter does
-        self.rank, self.world = self.shard.rank, self.shard.world
 
         mem = torch.channels_last if config.channels_last else torch.contiguous_format
         g, d = _networks(config, warm_start=not resume)
@@ -153,11 +152,11 @@ class Trainer:
             self.step = state.step
         for net in (self.g, self.d):
             shards.share_first(self.shard, net)
-        self.files = _Run(run_dir, config, data_dir, len(data), active=self.rank == 0, start=self.step)
+        self.files = _Run(run_dir, config, data_dir, len(data), active=self.shard.rank == 0, start=self.step)
         self.sampler = DistributedSampler(
             range(len(data)),
-            num_replicas=self.world,
-            rank=self.rank,
+            num_replicas=self.shard.world,
+            rank=self.shard.rank,
             shuffle=True,
             seed=config.seed,
             drop_last=True,
@@ -185,7 +184,7 @@ class Trainer:
 
     def save_checkpoint(self) -> None:
         """Write checkpoints/step_N and latest atomically, keeping the newest few."""
-        if self.rank != 0:
+        if self.shard.rank != 0:
             return
         state = self.state()
         if state.generator_ema is not None:
@@ -201,7 +200,7 @@ class Trainer:
     @torch.no_grad()
     def save_samples(self) -> None:
         """An 8x8 grid of G(fixed z) as samples/step_N.png."""
-        if self.rank != 0:
+        if self.shard.rank != 0:
             return
         g = self.inference_generator()
         g.eval()
@@ -225,7 +224,7 @@ class Trainer:
     def train_step(self, indices: torch.Tensor) -> dict[str, torch.Tensor]:
         """One D update and g_steps G updates; returns the losses as tensors (no host sync)."""
         cfg = self.config
-        gen = _step_generator(cfg.seed, self.rank, self.step, self.device)
+        gen = _step_generator(cfg.seed, self.shard.rank, self.step, self.device)
         real = self._batch(indices, gen)
         z = sample_z(len(indices), cfg.model.z_dim, generator=gen, device=self.device)
         amp = devices.amp(self.device, cfg.amp)
@@ -266,7 +265,7 @@ class Trainer:
         bar = tqdm(
             total=self.total_steps,
             initial=self.step,
-            disable=not progress or self.rank != 0,
+            disable=not progress or self.shard.rank != 0,
             unit="step",
             dynamic_ncols=True,
             file=sys.stderr,
@@ -284,7 +283,7 @@ class Trainer:
                 i = self.step % self.steps_per_epoch
                 stats = self.train_step(order[i * cfg.batch_size : (i + 1) * cfg.batch_size])
                 self.step += 1
-                images_since += cfg.batch_size * self.world
+                images_since += cfg.batch_size * self.shard.world
                 bar.update(1)
                 if self.step % cfg.log_every == 0 or self.step == self.total_steps:
                     now = time.perf_counter()
