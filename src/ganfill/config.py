@@ -122,6 +122,11 @@ class TrainConfig(_Config):
     """Generator updates per discriminator update (carpedm20's reference uses 2)."""
     ema: float = 0.999
     """Decay of the exponential moving average of G's weights; 0 turns it off."""
+    shorten: float = 0.0
+    """Train G on shortened codes too: each code drawn from U[-1, 1]^z_dim is scaled by a factor
+    from U[1 - shorten, 1]. A completion's search ends at about 0.7 of the prior's typical length
+    (BENCHMARKS.md "Session 32"), where a generator trained on the prior alone draws softer faces
+    with paler lips; there D then sees them too. 0: the prior alone (the reference)."""
     crop: int | None = None
     """Centre-crop this many pixels before resizing (108 for raw CelebA, as carpedm20)."""
     flip: bool = True
@@ -159,6 +164,7 @@ class TrainConfig(_Config):
         _check(0 <= self.beta1 < 1, f"beta1 must be in [0, 1), got {self.beta1}")
         _check(self.g_steps >= 1, f"g_steps must be >= 1, got {self.g_steps}")
         _check(0 <= self.ema < 1, f"ema must be in [0, 1), got {self.ema}")
+        _check(0 <= self.shorten < 1, f"shorten must be in [0, 1), got {self.shorten}")
         _check(self.crop is None or self.crop >= 1, "crop must be >= 1")
         _check(self.sample_every >= 1 and self.checkpoint_every >= 1, "cadences must be >= 1")
         _check(self.keep_checkpoints >= 1, "keep_checkpoints must be >= 1")

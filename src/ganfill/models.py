@@ -116,14 +116,22 @@ def sample_z(
     *,
     generator: torch.Generator | None = None,
     device: torch.device | str = "cpu",
+    shorten: float = 0.0,
 ) -> torch.Tensor:
-    """n latent codes from U[-1, 1]^z_dim, the prior the reference trains with."""
-    return torch.rand(n, z_dim, generator=generator, device=device) * 2 - 1
+    """n latent codes from U[-1, 1]^z_dim, the prior the reference trains with, each scaled by a
+    factor from U[1 - shorten, 1] when shorten > 0 (TrainConfig.shorten)."""
+    z = torch.rand(n, z_dim, generator=generator, device=device) * 2 - 1
+    if shorten > 0:
+        z = z * (1 - shorten * torch.rand(n, 1, generator=generator, device=device))
+    return z
 
 
 @torch.no_grad()
-def recalibrate_batchnorm(g: Generator, *, batches: int = 8, batch_size: int = 64, seed: int = 0) -> None:
-    """Reset G's batch-norm running statistics to their mean over fresh samples.
+def recalibrate_batchnorm(
+    g: Generator, *, batches: int = 8, batch_size: int = 64, seed: int = 0, shorten: float = 0.0
+) -> None:
+    """Reset G's batch-norm running statistics to their mean over fresh samples (codes drawn as
+    training drew them: sample_z's shorten).
 
     An EMA generator's weights never produced the running statistics it carries; recomputing
     them keeps eval-mode outputs (used for samples and completion) faithful to the weights.
@@ -137,7 +145,7 @@ def recalibrate_batchnorm(g: Generator, *, batches: int = 8, batch_size: int = 6
         m.train()
     gen = torch.Generator(device=device).manual_seed(seed)
     for _ in range(batches):
-        g(sample_z(batch_size, g.config.z_dim, generator=gen, device=device))
+        g(sample_z(batch_size, g.config.z_dim, generator=gen, device=device, shorten=shorten))
     for m, (momentum, training) in zip(bns, saved, strict=True):
         m.momentum = momentum
         m.train(training)

@@ -179,7 +179,7 @@ class Trainer:
         """The generator used for samples and export: the EMA copy with fresh batch-norm stats."""
         if self.g_ema is None:
             return self.g
-        recalibrate_batchnorm(self.g_ema, seed=self.config.seed)
+        recalibrate_batchnorm(self.g_ema, seed=self.config.seed, shorten=self.config.shorten)
         return self.g_ema
 
     def save_checkpoint(self) -> None:
@@ -226,7 +226,7 @@ class Trainer:
         cfg = self.config
         gen = _step_generator(cfg.seed, self.shard.rank, self.step, self.device)
         real = self._batch(indices, gen)
-        z = sample_z(len(indices), cfg.model.z_dim, generator=gen, device=self.device)
+        z = sample_z(len(indices), cfg.model.z_dim, generator=gen, device=self.device, shorten=cfg.shorten)
         amp = devices.amp(self.device, cfg.amp)
         with amp:
             fake = self.g(z)  # kept with its graph: the first G step reuses it

@@ -75,6 +75,7 @@ def test_resume_keeps_the_saved_settings_and_changes_only_given_flags(tmp_path) 
         (lambda: CompletionConfig(precision="float16"), "precision"),
         (lambda: CompletionConfig(grain=3.0), "grain"),
         (lambda: CompletionConfig(shell=2.0), "shell"),
+        (lambda: TrainConfig(shorten=1.0), "shorten"),
         (lambda: FinisherTrainConfig(critic_warmup=-1), "critic_warmup"),
         (lambda: FinisherTrainConfig(holes=("eyes", "nose")), "holes"),
         (lambda: EncoderTrainConfig(masks=()), "masks"),

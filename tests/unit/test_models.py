@@ -69,3 +69,29 @@ def test_recalibrated_batchnorm_matches_sample_statistics() -> None:
     per_batch_var = acts.view(4, 32, -1).var(1).mean(0)  # momentum None: the average of batch stats
     assert torch.allclose(g.project_bn.running_var, per_batch_var, atol=1e-5)
     assert not torch.allclose(generate(g, 4), before)
+
+
+def test_shortened_codes_keep_direction_and_span_their_range() -> None:
+    """shorten scales each prior code by one factor in [1 - shorten, 1]: the same directions as
+    the prior's draws, lengths from half to all of them at 0.5; 0 draws the prior unchanged."""
+    prior = sample_z(2000, 100, generator=torch.Generator().manual_seed(5))
+    again = sample_z(2000, 100, generator=torch.Generator().manual_seed(5), shorten=0.0)
+    short = sample_z(2000, 100, generator=torch.Generator().manual_seed(5), shorten=0.5)
+    assert torch.equal(prior, again)
+    factor = short.norm(dim=1) / prior.norm(dim=1)
+    assert torch.allclose(short / factor[:, None], prior, atol=1e-5)
+    assert 0.5 <= factor.min() < 0.52 and 0.98 < factor.max() <= 1.0
+
+
+def test_recalibration_draws_codes_as_training_did() -> None:
+    """With shorten, the first batch-norm's running mean is the mean activation over the shortened
+    codes (what training with TrainConfig.shorten fed it), not over the prior's."""
+    cfg = ModelConfig(image_size=16, gf_dim=4)
+    g, _ = build(cfg, seed=0)
+    recalibrate_batchnorm(g, batches=2, batch_size=64, seed=3, shorten=0.6)
+    gen = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        acts = torch.cat([g.project(sample_z(64, cfg.z_dim, generator=gen, shorten=0.6)) for _ in range(2)])
+    assert torch.allclose(g.project_bn.running_mean, acts.mean(0), atol=1e-5)
+    per_batch_var = acts.view(2, 64, -1).var(1).mean(0)
+    assert torch.allclose(g.project_bn.running_var, per_batch_var, atol=1e-5)
