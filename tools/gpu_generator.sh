@@ -10,7 +10,8 @@
 # DEVICE (cuda), INIT (a model file to start G and D from; default none: from scratch; `ganfill
 # export --half --no-encoder` makes one of G and D alone, 18 MiB), ENCODER_FROM (a model file whose
 # encoder to continue; default none: the encoder trained from scratch for the new generator),
-# BATCH (G and D's batch, default 64: the bundled generator's), OUT (results; default runs/gpu).
+# BATCH (G and D's batch, default 64: the bundled generator's), SHORTEN (train's --shorten; default
+# none: the prior's codes alone), OUT (results; default runs/gpu).
 set -euo pipefail
 g_seconds=${1:-360}
 encoder_steps=${2:-3000}
@@ -31,7 +32,7 @@ status=0
 timeout -s TERM "$g_seconds" python3 -m ganfill train "$faces" --out "$run" --device "$device" --amp \
     --batch-size "$batch" --g-steps 1 --epochs 100000 --exclude-file "$split" --sample-every 1000 \
     --checkpoint-every 1000 --keep-checkpoints 1000 --log-every 50 --workers 8 --no-progress \
-    ${INIT:+--init-from "$INIT"} || status=$?
+    ${INIT:+--init-from "$INIT"} ${SHORTEN:+--shorten "$SHORTEN"} || status=$?
 [ "$status" -eq 0 ] || [ "$status" -eq 124 ] || exit "$status"
 # A GAN can get worse late in a run, and there is one call: up to 6 snapshots spread over the run
 # (the last included) are scored against the held-out faces (SWD of patches; dlib is not there)
