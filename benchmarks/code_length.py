@@ -3,8 +3,8 @@
 The search's codes end at about 0.7 of the prior's typical length (BENCHMARKS.md "Session 32").
 For each model, G's samples from the same prior codes scaled by s (eval mode, as completion runs
 it) are scored: the mean chroma (CIELAB), the spread of a* over the mouth's box (lips redder than
-the skin around them score higher) and the fine detail (mean |Laplacian| of the grey image, on
-the 0-255 scale); real aligned faces of each folder give the same figures.
+the skin around them score higher) and the fine detail (realism.detail over the whole face: mean
+|Laplacian| of the grey image, 0-255); real aligned faces of each folder give the same figures.
 
     python benchmarks/code_length.py [--models A.safetensors,B.safetensors] [--n 256]
         [--real ../data/aligned/utkface,../data/aligned/celeba]
@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from machine import describe_machine
-from scipy.ndimage import laplace
 from skimage.color import rgb2lab
 
 from ganfill.checkpoint import load_model
 from ganfill.images import find_images, open_rgb
 from ganfill.models import sample_z
+from ganfill.realism import detail
 
 HERE = Path(__file__).resolve().parent
 SCALES = (0.4, 0.55, 0.7, 0.85, 1.0)
@@ -31,13 +31,12 @@ MOUTH = np.s_[:, 40:52, 20:44]  # the mouth's box in the 64-px aligned frame
 
 
 def scores(faces: np.ndarray) -> tuple[float, float, float]:
-    """Mean chroma, the mouth box's mean a* spread and mean |Laplacian| x 255 of faces [N, S, S, 3]
-    in [0, 1]."""
+    """Mean chroma, the mouth box's mean a* spread and mean detail of uint8 faces [N, S, S, 3]."""
     lab = np.stack([rgb2lab(face) for face in faces])
     chroma = float(np.hypot(lab[..., 1], lab[..., 2]).mean())
     lips = float(lab[MOUTH][..., 1].std(axis=(1, 2)).mean())
-    detail = float(np.mean([np.abs(laplace(face.mean(-1))).mean() for face in faces]) * 255)
-    return chroma, lips, detail
+    whole = np.ones(faces.shape[1:3], bool)
+    return chroma, lips, float(np.mean([detail(face, whole) for face in faces]))
 
 
 def main() -> None:
@@ -53,7 +52,7 @@ def main() -> None:
     for folder in filter(None, args.real.split(",")):
         files = find_images([folder])
         chosen = files[:: max(1, len(files) // args.n)][: args.n]
-        faces = np.stack([np.asarray(open_rgb(f)) for f in chosen]) / 255.0
+        faces = np.stack([np.asarray(open_rgb(f)) for f in chosen])
         figures = " | ".join(f"{v:.2f}" for v in scores(faces))
         print(f"| real, {Path(folder).name} ({len(chosen)}) | - | {figures} |")
     for path in args.models.split(","):
@@ -61,7 +60,8 @@ def main() -> None:
         z = sample_z(args.n, g.config.z_dim, generator=torch.Generator().manual_seed(0))
         for s in SCALES:
             with torch.no_grad():
-                faces = (g(z * s).permute(0, 2, 3, 1).numpy() * 0.5 + 0.5).clip(0, 1)
+                faces = ((g(z * s).permute(0, 2, 3, 1).numpy() + 1) * 127.5).round().clip(0, 255)
+            faces = faces.astype(np.uint8)
             print(f"| {Path(path).name} | {s:.2f} | {' | '.join(f'{v:.2f}' for v in scores(faces))} |")
 
 

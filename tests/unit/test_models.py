@@ -54,17 +54,21 @@ def test_bad_model_config_is_refused(bad: dict) -> None:
         ModelConfig(**bad)
 
 
-def test_recalibrated_batchnorm_matches_sample_statistics() -> None:
+@pytest.mark.parametrize("shorten", [0.0, 0.6])
+def test_recalibrated_batchnorm_matches_sample_statistics(shorten: float) -> None:
     """After recalibration the first batch-norm's running mean is the mean activation over the
-    same seeded samples, computed here by hand; eval-mode outputs change accordingly."""
+    same seeded samples, drawn as training drew them (TrainConfig.shorten) and computed here by
+    hand; eval-mode outputs change accordingly."""
     cfg = ModelConfig(image_size=16, gf_dim=4)
     g, _ = build(cfg, seed=0)
     before = generate(g, 4)
-    recalibrate_batchnorm(g, batches=4, batch_size=32, seed=3)
+    recalibrate_batchnorm(g, batches=4, batch_size=32, seed=3, shorten=shorten)
     assert g.training  # mode restored
     gen = torch.Generator().manual_seed(3)
     with torch.no_grad():
-        acts = torch.cat([g.project(sample_z(32, cfg.z_dim, generator=gen)) for _ in range(4)])
+        acts = torch.cat(
+            [g.project(sample_z(32, cfg.z_dim, generator=gen, shorten=shorten)) for _ in range(4)]
+        )
     assert torch.allclose(g.project_bn.running_mean, acts.mean(0), atol=1e-5)
     per_batch_var = acts.view(4, 32, -1).var(1).mean(0)  # momentum None: the average of batch stats
     assert torch.allclose(g.project_bn.running_var, per_batch_var, atol=1e-5)
@@ -81,17 +85,3 @@ def test_shortened_codes_keep_direction_and_span_their_range() -> None:
     factor = short.norm(dim=1) / prior.norm(dim=1)
     assert torch.allclose(short / factor[:, None], prior, atol=1e-5)
     assert 0.5 <= factor.min() < 0.52 and 0.98 < factor.max() <= 1.0
-
-
-def test_recalibration_draws_codes_as_training_did() -> None:
-    """With shorten, the first batch-norm's running mean is the mean activation over the shortened
-    codes (what training with TrainConfig.shorten fed it), not over the prior's."""
-    cfg = ModelConfig(image_size=16, gf_dim=4)
-    g, _ = build(cfg, seed=0)
-    recalibrate_batchnorm(g, batches=2, batch_size=64, seed=3, shorten=0.6)
-    gen = torch.Generator().manual_seed(3)
-    with torch.no_grad():
-        acts = torch.cat([g.project(sample_z(64, cfg.z_dim, generator=gen, shorten=0.6)) for _ in range(2)])
-    assert torch.allclose(g.project_bn.running_mean, acts.mean(0), atol=1e-5)
-    per_batch_var = acts.view(2, 64, -1).var(1).mean(0)
-    assert torch.allclose(g.project_bn.running_var, per_batch_var, atol=1e-5)
