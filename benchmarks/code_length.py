@@ -21,7 +21,7 @@ from machine import describe_machine
 from skimage.color import rgb2lab
 
 from ganfill.checkpoint import load_model
-from ganfill.images import find_images, open_rgb
+from ganfill.images import find_images, open_rgb, to_uint8
 from ganfill.models import sample_z
 from ganfill.realism import detail
 
@@ -32,7 +32,7 @@ MOUTH = np.s_[:, 40:52, 20:44]  # the mouth's box in the 64-px aligned frame
 
 def scores(faces: np.ndarray) -> tuple[float, float, float]:
     """Mean chroma, the mouth box's mean a* spread and mean detail of uint8 faces [N, S, S, 3]."""
-    lab = np.stack([rgb2lab(face) for face in faces])
+    lab = rgb2lab(faces)  # [N, S, S, 3]: the colour axis is the last
     chroma = float(np.hypot(lab[..., 1], lab[..., 2]).mean())
     lips = float(lab[MOUTH][..., 1].std(axis=(1, 2)).mean())
     whole = np.ones(faces.shape[1:3], bool)
@@ -60,8 +60,7 @@ def main() -> None:
         z = sample_z(args.n, g.config.z_dim, generator=torch.Generator().manual_seed(0))
         for s in SCALES:
             with torch.no_grad():
-                faces = ((g(z * s).permute(0, 2, 3, 1).numpy() + 1) * 127.5).round().clip(0, 255)
-            faces = faces.astype(np.uint8)
+                faces = to_uint8(g(z * s))
             print(f"| {Path(path).name} | {s:.2f} | {' | '.join(f'{v:.2f}' for v in scores(faces))} |")
 
 
