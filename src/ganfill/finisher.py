@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganfill.checkpoint import FINISHER_KIND, ModelFileError, read_safetensors, write_safetensors
+from ganfill.images import to_tensor, to_uint8
 
 SCALE = 3
 PROJECTIONS = 3
@@ -137,18 +138,13 @@ def default_detail(model_size: int) -> Finisher | None:
     return load_finisher(DEFAULT_DETAIL) if model_size == 64 and DEFAULT_DETAIL.exists() else None
 
 
-def _tensor(images: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div(127.5).sub(1)
-
-
 @torch.no_grad()
 def finish(finisher: Finisher, faces: np.ndarray, context: np.ndarray, known: np.ndarray) -> np.ndarray:
     """faces uint8 [N, S, S, 3] completed at the model's size; context uint8 [N, rS, rS, 3] and
     known [N, rS, rS] (1 = the photo's pixel) the photo seen in the same frame at rS -> uint8
     [N, rS, rS, 3], whose block means are the faces' (up to rounding and clipping)."""
     mask = torch.from_numpy(np.ascontiguousarray(known, dtype=np.float32))[:, None]
-    out = finisher(_tensor(faces), _tensor(context), mask)
-    return out.add(1).mul(127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
+    return to_uint8(finisher(to_tensor(faces), to_tensor(context), mask))
 
 
 def brightness(drawn: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
