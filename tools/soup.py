@@ -55,11 +55,10 @@ def main() -> None:
     )
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    a, b = load_model(args.a), load_model(args.b)
-    try:
-        model = soup(a, b, args.alpha, args.shorten, args.seed)
+    try:  # a file that cannot be read, or two that are not one network: one line, exit status 1
+        model = soup(load_model(args.a), load_model(args.b), args.alpha, args.shorten, args.seed)
     except ModelFileError as exc:
-        raise SystemExit(f"{args.a}, {args.b}: {exc}") from None
+        raise SystemExit(f"soup.py {args.a} {args.b}: {exc}") from None
     save_model(args.out, model)
     print(f"wrote {args.out}: {1 - args.alpha:g} x {args.a} + {args.alpha:g} x {args.b}")
 

@@ -1,6 +1,8 @@
 """tools/soup.py: the weight interpolation of two continuations of one model."""
 
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -40,3 +42,14 @@ def test_two_different_networks_are_refused(tiny_config: ModelConfig) -> None:
     wider = ModelConfig(image_size=16, z_dim=8, gf_dim=8, df_dim=4)
     with pytest.raises(ModelFileError, match="differ"):
         _tool().soup(_model(tiny_config, 0), _model(wider, 0), 0.5, shorten=0.0)
+
+
+def test_a_missing_file_is_one_line_naming_it(tmp_path: Path) -> None:
+    missing, out = tmp_path / "missing.safetensors", tmp_path / "out.safetensors"
+    run = subprocess.run(
+        [sys.executable, str(SOUP), str(missing), str(missing), "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 1 and not out.exists()
+    assert run.stderr.count("\n") == 1 and f"{missing}: no such model file" in run.stderr
