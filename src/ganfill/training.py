@@ -169,6 +169,7 @@ class Trainer:
         self.total_steps = config.max_steps or config.epochs * self.steps_per_epoch
         fixed = torch.Generator().manual_seed(config.seed)
         self.fixed_z = sample_z(64, config.model.z_dim, generator=fixed).to(self.device)
+        self.calibrated = False  # whether g_ema's batch-norm statistics fit its current weights
 
     # -- state -----------------------------------------------------------------------------
     def state(self) -> TrainingState:
@@ -179,7 +180,9 @@ class Trainer:
         """The generator used for samples and export: the EMA copy with fresh batch-norm stats."""
         if self.g_ema is None:
             return self.g
-        recalibrate_batchnorm(self.g_ema, seed=self.config.seed, shorten=self.config.shorten)
+        if not self.calibrated:  # samples and a checkpoint at one step share one pass
+            recalibrate_batchnorm(self.g_ema, seed=self.config.seed, shorten=self.config.shorten)
+            self.calibrated = True
         return self.g_ema
 
     def save_checkpoint(self) -> None:
@@ -252,6 +255,7 @@ class Trainer:
         if self.g_ema is not None:
             decay = min(cfg.ema, (1 + self.step) / (10 + self.step))  # warm-up for short runs
             _ema_update(self.g_ema, self.g, decay)
+            self.calibrated = False
         return {
             "d_loss": loss_d.detach(),
             "g_loss": loss_g.detach(),

@@ -1,3 +1,4 @@
+import copy
 import csv
 import shutil
 from pathlib import Path
@@ -11,7 +12,7 @@ from ganfill.cli import main
 from ganfill.config import ModelConfig, TrainConfig
 from ganfill.data import DataError, load_folder
 from ganfill.devices import bfloat16_is_fast
-from ganfill.models import Generator
+from ganfill.models import Generator, recalibrate_batchnorm
 from ganfill.training import train
 
 TINY = ModelConfig(image_size=16, z_dim=8, gf_dim=4, df_dim=4)
@@ -67,6 +68,28 @@ def test_resume_continues_exactly(small_faces: Path, tmp_path: Path) -> None:
     wb, _ = read_safetensors(tmp_path / "b" / "checkpoints" / "latest.safetensors", "training")
     for key in ("generator.project.weight", "discriminator.head.weight", "opt_g.0.exp_avg"):
         assert torch.equal(wa[key], wb[key]), key
+
+
+def test_batchnorm_statistics_are_recomputed_once_per_step_and_fit_the_saved_weights(
+    small_faces: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """Samples and a checkpoint at one step share one recalibration (4,096 codes each), and the
+    saved EMA generator's statistics are those its final weights give."""
+    calls = []
+
+    def counted(g: Generator, **kw) -> None:
+        calls.append(kw)
+        recalibrate_batchnorm(g, **kw)
+
+    monkeypatch.setattr("ganfill.training.recalibrate_batchnorm", counted)
+    cfg = tiny_train()  # samples and checkpoints at steps 3 and 6, and both again at the end
+    train(small_faces, tmp_path / "r", cfg, progress=False)
+    assert len(calls) == 2
+    saved = load_model(tmp_path / "r").generator
+    fresh = copy.deepcopy(saved)
+    recalibrate_batchnorm(fresh, seed=cfg.seed, shorten=cfg.shorten)
+    for (name, mine), theirs in zip(saved.named_buffers(), fresh.buffers(), strict=True):
+        assert torch.allclose(mine.float(), theirs.float()), name
 
 
 def test_checkpoints_are_pruned(small_faces: Path, tmp_path: Path) -> None:
