@@ -10,7 +10,13 @@ enlarged 2x (nearest) so that pixels show. Prints each fill's detail ratio in th
 |Laplacian| over the original's, eroded 3 px) at the photo's size, halved and at a third (about
 the model's 64-px frame).
 
+With --redraws N, instead: the original | the default fill | the default after each of N redraws
+of the generator's batch-norm statistics (models.recalibrate_batchnorm, seeds 1..N, codes drawn
+as --shorten trained them). A redraw changes nothing real, yet it can change her mouth
+(BENCHMARKS.md "Session 39"): judge a model's picture on every redraw, not on one.
+
     python tools/astronaut_photo.py --out docs/astronaut_photo.png [--model FILE] [--finisher FILE]
+        [--redraws 4 --shorten X]
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from skimage import data as samples
 from ganfill.completion import Completer
 from ganfill.config import ModelSource
 from ganfill.images import grid, save_png, show_holes
+from ganfill.models import recalibrate_batchnorm
 from ganfill.photos import box_mask, complete_photo, own_faces
 from ganfill.realism import detail_ratio_at
 
@@ -33,16 +40,35 @@ CROP = np.s_[50:210, 145:305]  # the face
 ZOOM = 2
 
 
+def redrawn(completer: Completer, photo: Image.Image, n: int, shorten: float, out: str) -> None:
+    """Save original | default | default after each of n redraws of G's statistics, per box."""
+    original = np.asarray(photo)
+    rows: dict[str, list[np.ndarray]] = {name: [original] for name in BOXES}
+    for seed in range(n + 1):
+        if seed:  # in place: each redraw replaces the statistics the file (or the last) carried
+            recalibrate_batchnorm(completer.model.generator, seed=seed, shorten=shorten)
+        for name, box in BOXES.items():
+            rows[name].append(np.asarray(completer.complete_photo(photo, box_mask(photo.size, box)).image))
+    tiles = [im[CROP].repeat(ZOOM, 0).repeat(ZOOM, 1) for row in rows.values() for im in row]
+    save_png(grid(np.stack(tiles), ncols=2 + n), out)
+    print(f"wrote {out}: rows eyes, mouth; original | default | after redraws 1-{n}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="docs/astronaut_photo.png")
     parser.add_argument("--model", help="model file (default: the bundled one)")
     parser.add_argument("--finisher", help="finisher file (default: the bundled one)")
+    parser.add_argument("--redraws", type=int, default=0, help="the default fill after N redraws instead")
+    parser.add_argument("--shorten", type=float, default=0.0, help="with --redraws: as the model trained")
     args = parser.parse_args()
     photo = Image.fromarray(samples.astronaut())  # a real portrait shipped with scikit-image
     original = np.asarray(photo)
     finished = Completer.load(ModelSource(model=args.model, finisher=args.finisher))
     finished.aligner()  # dlib and the model load once: the variants below share them
+    if args.redraws:
+        redrawn(finished, photo, args.redraws, args.shorten, args.out)
+        return
     generator_only = copy.copy(finished)
     generator_only.exemplars = None  # --exemplars none
     plain = copy.copy(generator_only)
