@@ -73,7 +73,7 @@ def test_resume_continues_exactly(small_faces: Path, tmp_path: Path) -> None:
 def test_batchnorm_statistics_are_recomputed_once_per_step_and_fit_the_saved_weights(
     small_faces: Path, tmp_path: Path, monkeypatch
 ) -> None:
-    """Samples and a checkpoint at one step share one recalibration (4,096 codes each), and the
+    """Samples and a checkpoint at one step share one recalibration of the EMA generator, and the
     saved EMA generator's statistics are those its final weights give."""
     calls = []
 
