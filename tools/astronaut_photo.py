@@ -40,17 +40,21 @@ CROP = np.s_[50:210, 145:305]  # the face
 ZOOM = 2
 
 
+def zoomed(image: np.ndarray) -> np.ndarray:
+    """The crop around her face, enlarged ZOOM x (nearest) so that pixels show."""
+    return image[CROP].repeat(ZOOM, 0).repeat(ZOOM, 1)
+
+
 def redrawn(completer: Completer, photo: Image.Image, n: int, shorten: float, out: str) -> None:
     """Save original | default | default after each of n redraws of G's statistics, per box."""
-    original = np.asarray(photo)
-    rows: dict[str, list[np.ndarray]] = {name: [original] for name in BOXES}
+    knowns = {name: box_mask(photo.size, box) for name, box in BOXES.items()}
+    rows: dict[str, list[np.ndarray]] = {name: [np.asarray(photo)] for name in BOXES}
     for seed in range(n + 1):
         if seed:  # in place: each redraw replaces the statistics the file (or the last) carried
             recalibrate_batchnorm(completer.model.generator, seed=seed, shorten=shorten)
-        for name, box in BOXES.items():
-            rows[name].append(np.asarray(completer.complete_photo(photo, box_mask(photo.size, box)).image))
-    tiles = [im[CROP].repeat(ZOOM, 0).repeat(ZOOM, 1) for row in rows.values() for im in row]
-    save_png(grid(np.stack(tiles), ncols=2 + n), out)
+        for name, known in knowns.items():
+            rows[name].append(np.asarray(completer.complete_photo(photo, known).image))
+    save_png(grid(np.stack([zoomed(im) for row in rows.values() for im in row]), ncols=2 + n), out)
     print(f"wrote {out}: rows eyes, mouth; original | default | after redraws 1-{n}")
 
 
@@ -88,7 +92,7 @@ def main() -> None:
             ratios = [detail_ratio_at(result, original, known, f, erode=3) for f in (1, 2, 3)]
             print(f"| {name} | {way} | {' | '.join(f'{r:.2f}' for r in ratios)} |")
         masked = show_holes(original[None], known[None])[0]
-        tiles += [im[CROP].repeat(ZOOM, 0).repeat(ZOOM, 1) for im in (original, masked, *results)]
+        tiles += [zoomed(im) for im in (original, masked, *results)]
     save_png(grid(np.stack(tiles), ncols=2 + len(names)), args.out)
     print(f"wrote {args.out}: rows eyes, mouth; original | masked | {' | '.join(names)}")
 
