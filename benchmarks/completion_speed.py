@@ -1,8 +1,8 @@
 """Cost of the latent search: FLOPs per iteration, iterations/s, GFLOP/s against a measured
 matmul peak, and seconds per image for the reference configuration and ganfill's default (the
-encoder's start, 100 steps, lam 0: no D passes, then the detail pass and the mirror detail; its
-steps in bfloat16 where the hardware multiplies it natively), and the default with float32 steps
-beside it. The defaults are timed as whole completions of one batch of centre holes; the
+encoder's start, 100 steps, lam 0: no D passes, then the detail pass, the mirror detail and the
+colouriser; its steps in bfloat16 where the hardware multiplies it natively), and the default
+with float32 steps beside it. The defaults are timed as whole completions of one batch of centre holes; the
 reference as seconds per step (median of timed steps) x its steps / batch size, or whole
 searches with --full. With --batches, also the default's seconds per face with float32 and with
 bfloat16 steps at each of those batch sizes (where bfloat16 starts to pay: schedule.BFLOAT16_ROWS).
@@ -24,6 +24,7 @@ from machine import describe_machine
 from torch.utils.flop_counter import FlopCounterMode
 
 from ganfill import masks
+from ganfill.colouring import recolour
 from ganfill.completion import DEFAULT_WEIGHTS, Completer
 from ganfill.config import CompletionConfig, ModelSource
 from ganfill.finisher import add_detail
@@ -149,6 +150,10 @@ def main() -> None:
         start = time.perf_counter()
         add_detail(completer.detail, y)
         print(f"of the default's time, the detail pass: {(time.perf_counter() - start) / b:.4f} s per image")
+    if completer.colouriser is not None:
+        start = time.perf_counter()
+        recolour(completer.colouriser, y, y, known.float())
+        print(f"of the default's time, the colouriser: {(time.perf_counter() - start) / b:.4f} s per image")
     start = time.perf_counter()
     mirror_detail(y, y, known.float(), SYMMETRY)
     print(f"of the default's time, the mirror detail: {(time.perf_counter() - start) / b:.4f} s per image")

@@ -22,12 +22,14 @@ META_KEY = "ganfill"
 FORMAT_VERSION = 1
 MODEL_KIND, TRAINING_KIND = "model", "training"
 FINISHER_KIND, CRITIC_KIND, EXEMPLARS_KIND = "finisher", "finisher-critic", "ganfill-exemplars"
+COLOURISER_KIND = "colouriser"
 KIND_NAMES = {
     MODEL_KIND: "a model file",
     TRAINING_KIND: "a training checkpoint",
     FINISHER_KIND: "a finisher",
     CRITIC_KIND: "a finisher's critic",
     EXEMPLARS_KIND: "an exemplar library",
+    COLOURISER_KIND: "a colouriser",
 }
 """Every kind of file ganfill writes (a header's "kind"), named as an error that finds one where
 another was wanted calls it."""

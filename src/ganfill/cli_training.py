@@ -8,7 +8,19 @@ import sys
 from pathlib import Path
 
 from ganfill.cli_args import EXCLUDE, OUT, SWITCH, Verb, build, read_config
-from ganfill.config import EncoderTrainConfig, ExemplarConfig, FinisherTrainConfig, ModelConfig, TrainConfig
+from ganfill.config import (
+    ColouriserTrainConfig,
+    EncoderTrainConfig,
+    ExemplarConfig,
+    FinisherTrainConfig,
+    ModelConfig,
+    TrainConfig,
+)
+
+
+def print_log(entry: dict[str, float]) -> None:
+    """One line of a trainer's log on stderr (stdout keeps the verb's result)."""
+    print(" ".join(f"{k} {v:.4g}" for k, v in entry.items()), file=sys.stderr)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -74,11 +86,29 @@ def cmd_train_finisher(args: argparse.Namespace) -> int:
         init_from=args.init_from,
         guesses=args.guesses,
         progress=not args.no_progress,
-        on_log=lambda entry: print(" ".join(f"{k} {v:.4g}" for k, v in entry.items()), file=sys.stderr),
+        on_log=print_log,
     )
     print(
         f"wrote {args.out}: {config.steps} steps in {log[-1]['seconds']:.0f} s, hole L1 {log[-1]['l1']:.4f}"
     )
+    return 0
+
+
+def cmd_train_colouriser(args: argparse.Namespace) -> int:
+    """Train the colouriser that gives the hole the colours real faces have under its light and shade."""
+    from ganfill.colour_training import train_colouriser_folder
+
+    config = build(ColouriserTrainConfig, args)
+    log = train_colouriser_folder(
+        args.data_dir,
+        args.out,
+        config,
+        exclude_file=args.exclude_file,
+        progress=not args.no_progress,
+        on_log=print_log,
+    )
+    print(f"wrote {args.out}: {config.steps} steps in {log[-1]['seconds']:.0f} s, hole chroma L1 ", end="")
+    print(f"{log[-1]['l1']:.2f} (8-bit levels)")
     return 0
 
 
@@ -163,6 +193,13 @@ TRAINING_VERBS: dict[str, Verb] = {
             ),
         ],
         [FinisherTrainConfig],
+    ),
+    "train-colouriser": (
+        cmd_train_colouriser,
+        "train the colouriser that colours the hole as real faces are coloured under its luma",
+        [("data_dir", {"help": "faces aligned at the model's size (ganfill align)"})],
+        [("--out", {"required": True, "help": "colouriser file to write (.safetensors)"}), EXCLUDE],
+        [ColouriserTrainConfig],
     ),
     "build-exemplars": (
         cmd_build_exemplars,

@@ -17,6 +17,7 @@ from PIL import Image
 from ganfill import masks
 from ganfill.blending import paste, poisson_blend
 from ganfill.checkpoint import Model, ModelFileError, load_model
+from ganfill.colouring import Colouriser, default_colouriser, load_colouriser, recolour
 from ganfill.config import CompletionConfig, ConfigError, MaskConfig, ModelSource
 from ganfill.devices import bfloat16_is_fast, pick_device
 from ganfill.exemplars import Library, default_library, transfer
@@ -108,11 +109,13 @@ class Completer:
         finisher: Finisher | str | Path | None = None,
         detail: Finisher | str | Path | None = None,
         exemplars: Library | str | Path | None = None,
+        colouriser: Colouriser | str | Path | None = None,
     ):
         self.model = load_model(model, device=device) if isinstance(model, str | Path) else model.to(device)
         self.finisher = load_finisher(finisher) if isinstance(finisher, str | Path) else finisher
         self.detail = load_finisher(detail) if isinstance(detail, str | Path) else detail
         self.exemplars = Library(exemplars) if isinstance(exemplars, str | Path) else exemplars
+        self.colouriser = load_colouriser(colouriser) if isinstance(colouriser, str | Path) else colouriser
         # Frozen once, here: searches that share the model (the server's concurrent requests)
         # then never toggle its train/grad flags, so none can race another.
         for net in (self.model.generator, self.model.discriminator, self.model.encoder):
@@ -133,6 +136,7 @@ class Completer:
             finisher=default_finisher(64),
             detail=default_detail(64),
             exemplars=default_library(64),
+            colouriser=default_colouriser(64),
         )
 
     @classmethod
@@ -147,12 +151,15 @@ class Completer:
             completer.finisher = default_finisher(completer.size)
             completer.detail = default_detail(completer.size)
             completer.exemplars = default_library(completer.size)
+            completer.colouriser = default_colouriser(completer.size)
         if source.finisher is not None:
             completer.finisher = None if source.finisher == "none" else load_finisher(source.finisher)
         if source.detail_pass is not None:
             completer.detail = None if source.detail_pass == "none" else load_finisher(source.detail_pass)
         if source.exemplars is not None:
             completer.exemplars = None if source.exemplars == "none" else Library(source.exemplars)
+        if source.colouriser is not None:
+            completer.colouriser = None if source.colouriser == "none" else load_colouriser(source.colouriser)
         return completer
 
     def plan(
@@ -167,6 +174,7 @@ class Completer:
         has = {
             "has_encoder": self.model.encoder is not None,
             "has_detail": self.detail is not None,
+            "has_colour": self.colouriser is not None,
             "fast_bfloat16": bfloat16_is_fast(self.device),
         }
         return plan(config or CompletionConfig(), known, lowres=lowres, samples=samples, **has)
@@ -359,6 +367,9 @@ class Completer:
                 for v in (schedule.symmetry, schedule.band, schedule.reach)
             )
             hats = mirror_detail(hats, ys, ms, tolerance, band, reach)
+        if self.colouriser is not None and schedule.colour.any():
+            strength = torch.from_numpy(schedule.colour).float().repeat_interleave(s)
+            hats = recolour(self.colouriser, ys, hats, ms, strength)
         alts = blend(ys, hats, ms, cfg.blend, lowres_factor=factor)
         alts_u8 = to_uint8(alts).reshape(b, s, *alts.shape[2:], 3)
         history = [(i + offset, it, c, p, t) for (i, it, c, p, t) in inv.history]

@@ -347,6 +347,37 @@ class FinisherTrainConfig(_Config):
 
 
 @dataclass(frozen=True)
+class ColouriserTrainConfig(_Config):
+    """How `ganfill train-colouriser` trains the network that colours the hole from real faces."""
+
+    steps: int = 5000
+    """Optimiser steps (cosine-decayed learning rate)."""
+    batch_size: int = 32
+    """Faces per step."""
+    lr: float = 2e-3
+    """Adam's starting learning rate."""
+    width: int = 32
+    """Channels of the U-Net's first level (then 2x and 4x)."""
+    soften: float = 1.2
+    """Blur the hole's luma by a Gaussian of std drawn from [0, soften] (model pixels) each step:
+    the search's fills are softer than a real face, and the colours must follow their luma too."""
+    holes: tuple[str, ...] = ("mouth", "eyes", "center", "rectangle", "pattern", "strokes", "mouth", "eyes")
+    """Kinds of hole drawn, one per face at random (a kind named twice is drawn twice as often)."""
+    save_every: int = 1000
+    """Write the colouriser file every N steps (a stopped run keeps its last one)."""
+    seed: int = 0
+    """Seed of the initialisation, the masks and the batches."""
+
+    def __post_init__(self) -> None:
+        _check(self.steps >= 1 and self.save_every >= 1, "steps and save_every must be >= 1")
+        _check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
+        _check(self.lr > 0, f"lr must be > 0, got {self.lr}")
+        _check(self.width >= 1, f"width must be >= 1, got {self.width}")
+        _check(self.soften >= 0, f"soften must be >= 0, got {self.soften}")
+        _check_kinds("holes", self.holes)
+
+
+@dataclass(frozen=True)
 class ExemplarConfig(_Config):
     """How `ganfill build-exemplars` makes the library of real faces whose detail photos' fills take."""
 
@@ -440,6 +471,13 @@ class CompletionConfig(_Config):
     the [-1, 1] scale), the fill's fine detail is the mirror's: the person's own lids, brows and
     lip lines (ganfill.symmetry). 0 off. Default from the encoder's start 0.25, and 0.3 on a half
     face; 0 for the paper's search from a random start."""
+    colour: float | None = None
+    """Strength of the model's colouriser, which gives the hole's fill the colours real faces have
+    under its luma (lips redder than the skin, no grey ring around teeth; the luma, what the search
+    decided, stays): 0 off, 1 its colours, 0.5 half-way from the generator's. Default, when there
+    is one: 0.5 from the encoder's start on holes (centre, eyes, mouth, boxes), where it was
+    measured; 0 on narrow holes and scattered pixels (whose colours the blend carries in), half
+    faces, lowres, and the paper's search."""
     precision: Literal["float32", "bfloat16"] | None = None
     """Number format of the search's passes through G (the final G(z*) is drawn in float32).
     Default: bfloat16 from the encoder's start where the hardware multiplies it natively (CUDA;
@@ -470,6 +508,7 @@ class CompletionConfig(_Config):
         _check(self.spread is None or self.spread >= 0, f"spread must be >= 0, got {self.spread}")
         _check(0 <= self.shell <= 1.5, f"shell must be in [0, 1.5], got {self.shell}")
         _check(self.detail is None or 0 <= self.detail <= 2, f"detail must be in [0, 2], got {self.detail}")
+        _check(self.colour is None or 0 <= self.colour <= 1, f"colour must be in [0, 1], got {self.colour}")
         _check(self.symmetry is None or self.symmetry >= 0, f"symmetry must be >= 0, got {self.symmetry}")
         _check(0 <= self.dilate <= 512, f"dilate must be in [0, 512] pixels, got {self.dilate}")
         _check(0 <= self.feather <= 512, f"feather must be in [0, 512] pixels, got {self.feather}")
@@ -612,6 +651,10 @@ class ModelSource(_Config):
     """Library of real aligned faces whose fine detail the fills of photos take, matched to the
     face around the hole (default: the bundled one for 64-px models); none: the generator's
     detail alone (`ganfill build-exemplars`)."""
+    colouriser: str | None = None
+    """Colouriser file that gives each fill's hole the colours real faces have under its light and
+    shade (default: the bundled one for 64-px models); none: the generator's colours
+    (`ganfill train-colouriser`)."""
     device: Device = "auto"
     """auto prefers CUDA, then MPS, then the CPU."""
 

@@ -1,7 +1,7 @@
 """The one rule that decides each image's search: where it starts, how far it draws around the
 encoder's guess, how many steps and what step size, how many starts and when to prune them, and
-how strongly the detail pass redraws the fill's finest detail, and the number format of its
-steps.
+how strongly the detail pass redraws the fill's finest detail and the colouriser its colours,
+and the number format of its steps.
 
 Measured defaults (BENCHMARKS.md, MODEL_CARD.md). From a random start: the paper's 1500 steps
 at 0.01, nothing after. From the encoder's start, the guess (the mean of the faces that fit the
@@ -21,7 +21,10 @@ around the guess brought detail too, but cost identity), by the kind of mask:
   detail matches (a half face; the parts of blobs and strokes beside other holes); finer than
   4 px, but only the finest (1.5 px) on narrow holes, whose context pins the rest down, and
   there wherever half of that band's blur is real (on other holes all of it: no strip along an
-  off-centre box).
+  off-centre box);
+- then the colouriser's colours under the fill's luma (colouring.py), half-way from the
+  generator's, on holes (centre, eyes, mouth, boxes: where it was measured), not on narrow holes
+  or scattered pixels, whose colours the blend carries in from around them, nor on half faces.
 The steps from the encoder's start run in bfloat16 where the hardware multiplies it natively
 (fast_bfloat16) and the batch is large enough to gain (BFLOAT16_ROWS; a photo's one face is
 not): fills within float noise of float32's, completions 1.45-1.9x faster. The paper's
@@ -45,6 +48,9 @@ from ganfill.symmetry import BAND, NARROW_BAND, NARROW_REACH, REACH
 RANDOM_STEPS, STEP_SIZE = 1500, 0.01
 GUESS_STEPS, OPEN_HOLE_STEPS, SCATTERED_STEP_SIZE = 100, 10, 0.04
 DETAIL, NARROW_DETAIL = 1.0, 0.6  # the detail pass's strength
+COLOUR = 0.5
+"""The colouriser's strength on holes: half-way between the generator's chroma and its own, the
+nearest to the truth's of 0, 0.5 and 1 on 256 held-out faces (BENCHMARKS.md "Session 41")."""
 NARROW = {"reach": 3, "share": 0.55}  # most missing pixels within 3 px of a known one
 SYMMETRY, OPEN_HOLE_SYMMETRY = 0.25, 0.3  # the mirror detail's tolerance
 STARTS, PRUNE_AFTER = 4, 10  # when draws around the guess are asked for (spread > 0)
@@ -78,12 +84,14 @@ class Schedule:
     """[B] float, the mirror detail's band: detail finer than this blur (in sides) is mirrored."""
     reach: np.ndarray
     """[B] float, share of the band's blur around a pixel that must be real for it to be mirrored."""
+    colour: np.ndarray
+    """[B] float, strength of the colouriser over each fill's hole (0: none, or there is none)."""
     precision: Literal["float32", "bfloat16"] = "float32"
     """Number format of the search's passes through G."""
 
     def part(self, rows: slice) -> Schedule:
         """The schedule of some images of the batch."""
-        per_image = ("iters", "lr", "spread", "detail", "symmetry", "band", "reach")
+        per_image = ("iters", "lr", "spread", "detail", "symmetry", "band", "reach", "colour")
         return dataclasses.replace(self, **{name: getattr(self, name)[rows] for name in per_image})
 
     def settle(self, config: CompletionConfig) -> CompletionConfig:
@@ -123,12 +131,21 @@ def _encoder_defaults(known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return iters, lr
 
 
+def _strength(given: float | None, default: np.ndarray, available: bool) -> np.ndarray:
+    """A pass's strength per image [B]: 0 where it is not available, else the value given for
+    every image, else its default by each image's hole."""
+    if not available:
+        return np.zeros(len(default))
+    return default.astype(np.float64) if given is None else np.full(len(default), float(given))
+
+
 def plan(
     config: CompletionConfig,
     known: np.ndarray,
     *,
     has_encoder: bool,
     has_detail: bool = False,
+    has_colour: bool = False,
     lowres: bool = False,
     samples: int = 1,
     fast_bfloat16: bool = False,
@@ -150,19 +167,10 @@ def plan(
     restarts = config.restarts if config.restarts is not None else STARTS if drawn else 1
     restarts = max(restarts, samples)
     prune = config.prune_after if config.prune_after is not None else PRUNE_AFTER if samples == 1 else 0
-    narrow = masks.scattered(known, **NARROW)
-    if not has_detail or lowres:
-        detail = np.zeros(n)
-    elif config.detail is not None:
-        detail = np.full(n, config.detail)
-    else:
-        on = init == "encoder"
-        detail = np.where(narrow, NARROW_DETAIL, DETAIL) * on
-    if lowres:
-        symmetry = np.zeros(n)
-    else:
-        default = np.where(_open_holes(known), OPEN_HOLE_SYMMETRY, SYMMETRY) * (init == "encoder")
-        symmetry = default if config.symmetry is None else np.full(n, config.symmetry)
+    narrow, open_hole, on = masks.scattered(known, **NARROW), _open_holes(known), init == "encoder"
+    detail = _strength(config.detail, np.where(narrow, NARROW_DETAIL, DETAIL) * on, has_detail and not lowres)
+    symmetry = _strength(config.symmetry, np.where(open_hole, OPEN_HOLE_SYMMETRY, SYMMETRY) * on, not lowres)
+    colour = _strength(config.colour, COLOUR * (~narrow & ~open_hole) * on, has_colour and not lowres)
     fast = fast_bfloat16 and init == "encoder" and n * restarts >= BFLOAT16_ROWS
     precision = config.precision or ("bfloat16" if fast else "float32")
     if precision == "bfloat16" and not fast_bfloat16:
@@ -179,5 +187,6 @@ def plan(
         symmetry=symmetry,
         band=np.where(narrow, NARROW_BAND, BAND),
         reach=np.where(narrow, NARROW_REACH, REACH),
+        colour=colour,
         precision=precision,
     )

@@ -155,3 +155,38 @@ def test_build_exemplars_writes_a_library_the_completer_takes(faces_dir: Path, t
     assert completer.exemplars is not None and len(completer.exemplars) == 2 * 7  # half of 15, mirrored
     assert completer.exemplars.info["of"] == 15
     assert Completer.load(ModelSource(exemplars="none")).exemplars is None
+
+
+def test_the_bundled_colouriser_gives_the_fill_a_real_faces_colours_and_keeps_its_light_and_shade(
+    faces_dir: Path,
+) -> None:
+    from ganfill.colouring import DEFAULT_COLOURISER, to_ycc
+    from ganfill.realism import colour_ratio
+
+    completer = Completer.from_pretrained()
+    assert completer.colouriser is not None and DEFAULT_COLOURISER.stat().st_size < 4 * 2**20
+    faces = load_folder(faces_dir, 64).images.permute(0, 2, 3, 1).numpy()
+    known = masks.make("mouth", len(faces), 64)
+    plain = completer.complete(faces, known, iters=20, colour=0.0)
+    done = completer.complete(faces, known, iters=20)
+    assert np.array_equal(done.hats, plain.hats)  # the search is the same; the colours change after it
+    assert np.array_equal(done.images[known > 0.5], faces[known > 0.5])
+    ycc = lambda x: to_ycc(torch.from_numpy(x).permute(0, 3, 1, 2).float() / 255)  # noqa: E731
+    hole = torch.from_numpy(known < 0.5)
+    luma_change = (ycc(done.images)[:, 0] - ycc(plain.images)[:, 0]).abs()[hole].mean() * 255
+    assert luma_change < 1.0  # light and shade stay (the blend is linear: the luma blends alike)
+    spread = lambda x: np.nanmean([colour_ratio(x[i], faces[i], known[i]) for i in range(len(faces))])  # noqa: E731
+    assert spread(plain.images) < 0.9 and spread(done.images) > spread(plain.images) + 0.02  # less pale
+    error = lambda x: (ycc(x)[:, 1:] - ycc(faces)[:, 1:]).abs().mean(1)[hole].mean() * 255  # noqa: E731
+    assert error(done.images) < error(plain.images) + 0.1  # and no further from the true colours
+    assert Completer.load(ModelSource(colouriser="none")).colouriser is None
+
+
+def test_train_colouriser_writes_a_file_the_completer_takes(faces_dir: Path, tmp_path: Path) -> None:
+    out, split = tmp_path / "colouriser.safetensors", tmp_path / "split.txt"
+    split.write_text("celeba_000053\n")
+    argv = ["train-colouriser", str(faces_dir), "--out", str(out), "--steps", "3", "--width", "4"]
+    assert main([*argv, "--batch-size", "4", "--exclude-file", str(split), "--no-progress"]) == 0
+    completer = Completer.load(ModelSource(colouriser=str(out)))
+    assert completer.colouriser is not None and completer.colouriser.info["faces"] == 15
+    assert completer.colouriser.spec == {"width": 4}

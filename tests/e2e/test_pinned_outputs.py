@@ -11,8 +11,8 @@ the same allowance (measured: 0.1-0.5 grey levels on average). The reference sea
 must never change (stored when the old digest still held it bit for bit; its pixels changed once
 since, with the bundled weights, session 12); the default changes only deliberately (draws
 around the guess, then the guess with the detail pass, then its high-pass version and strength
-by hole width, then new weights, then the mirror detail on the half face and scattered pixels),
-by running this file:
+by hole width, then new weights, then the mirror detail on the half face and scattered pixels,
+then the colouriser's colours on holes), by running this file:
 
     python tests/e2e/test_pinned_outputs.py   # rewrites tests/e2e/pinned_outputs.npz
 """

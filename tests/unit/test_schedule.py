@@ -8,7 +8,7 @@ import pytest
 from ganfill import masks
 from ganfill.config import CompletionConfig
 from ganfill.errors import InputWarning
-from ganfill.schedule import OPEN_HOLE_SYMMETRY, SYMMETRY, plan
+from ganfill.schedule import COLOUR, OPEN_HOLE_SYMMETRY, SYMMETRY, plan
 from ganfill.symmetry import BAND, NARROW_BAND, NARROW_REACH, REACH
 
 KINDS = ("center", "random", "left", "pattern", "grid", "top")
@@ -142,3 +142,23 @@ def test_a_batch_too_small_to_gain_from_bfloat16_searches_in_float32() -> None:
     assert plan(starts, one, has_encoder=True, fast_bfloat16=True).precision == "bfloat16"
     asked = CompletionConfig(precision="bfloat16")
     assert plan(asked, one, has_encoder=True, fast_bfloat16=True).precision == "bfloat16"
+
+
+@pytest.mark.parametrize(
+    "config, has_colour, lowres, expected",
+    [
+        ({}, True, False, [COLOUR] * 3 + [0.0] * 4),  # holes only, where it was measured
+        ({}, False, False, [0.0] * 7),  # no colouriser
+        ({"init": "random"}, True, False, [0.0] * 7),  # the paper's search stays as it was
+        ({}, True, True, [0.0] * 7),  # lowres: the downsampled view holds the colours
+        ({"colour": 0.5}, True, False, [0.5] * 7),  # explicit values win
+    ],
+)
+def test_the_colouriser_follows_the_encoders_start_and_the_kind_of_hole(
+    config, has_colour, lowres, expected
+) -> None:
+    kinds = ("center", "eyes", "mouth", "pattern", "strokes", "random", "left")
+    known = np.concatenate([masks.make(k, 1, 64, seed=1) for k in kinds])
+    schedule = plan(CompletionConfig(**config), known, has_encoder=True, has_colour=has_colour, lowres=lowres)
+    assert schedule.colour.tolist() == expected
+    assert schedule.part(slice(1, 3)).colour.tolist() == expected[1:3]
