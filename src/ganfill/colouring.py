@@ -71,7 +71,7 @@ class Colouriser(nn.Module):
 
     def forward(self, luma: torch.Tensor, chroma: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
         """luma [B, 1, S, S] in [0, 1], chroma [B, 2, S, S] (Cb, Cr; read only where known),
-        known [B, 1, S, S] (1 = the image's pixel) -> predicted chroma [B, 2, S, S]; S even."""
+        known [B, 1, S, S] (1 = the image's pixel) -> predicted chroma [B, 2, S, S]; S a multiple of 16."""
         seen = CHROMA_SCALE * F.avg_pool2d(chroma * known, 2)
         x = torch.cat([F.pixel_unshuffle(2 * luma - 1, 2), seen, 2 * F.avg_pool2d(known, 2) - 1], 1)
         a = self.down1(x)

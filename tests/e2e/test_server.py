@@ -112,7 +112,8 @@ def test_align_off_takes_an_aligned_face(client: TestClient) -> None:
         ({"optimizer": "sgd"}, 422, "optimizer"),
         ({"samples": 0}, 422, "samples must be >= 1"),
         ({"dilat": 4}, 422, "dilat: not an option (did you mean dilate?)"),  # not silently ignored
-        ({"colour": "red"}, 422, "colour: not an option (see /docs)"),
+        ({"banana": "red"}, 422, "banana: not an option (see /docs)"),
+        ({"colour": 2}, 422, "colour must be in [0, 1]"),
     ],
 )
 def test_bad_input_gets_a_clear_4xx(client: TestClient, kwargs, status: int, message: str) -> None:
