@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganfill.checkpoint import COLOURISER_KIND, ModelFileError, read_safetensors, write_safetensors
+from ganfill.images import GREY_SPREAD
 
 DEFAULT_COLOURISER = Path(__file__).resolve().parent / "weights" / "colouriser.safetensors"
 TO_YCC = torch.tensor([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
@@ -95,7 +96,9 @@ def recolour(
 ) -> torch.Tensor:
     """hats [B, 3, S, S] in [-1, 1] (the fills of images [B, 3, S, S], known [B, 1, S, S]) with
     the hole's chroma moved `strength` of the way (one value, or one per image [B]) to the
-    colouriser's; the luma stays the hat's. On the hats' device; the network runs on the CPU."""
+    colouriser's, or to grey where the image's known pixels are grey (a black-and-white photo:
+    the network learnt only colour faces); the luma stays the hat's. On the hats' device; the
+    network runs on the CPU."""
     weight = torch.as_tensor(strength, dtype=torch.float32).reshape(-1, 1, 1, 1)
     if len(weight) not in (1, len(hats)):
         raise ValueError(f"{len(weight)} strengths for {len(hats)} faces")
@@ -103,9 +106,13 @@ def recolour(
     ycc = to_ycc(torch.where(m > 0.5, x, h) * 0.5 + 0.5)
     with torch.no_grad():
         chroma = net(ycc[:, :1], ycc[:, 1:], m)
+    spread = ((x.amax(1, keepdim=True) - x.amin(1, keepdim=True)) * m).flatten(1).amax(1)
+    grey = (spread <= 2 * GREY_SPREAD / 255).view(-1, 1, 1, 1)  # [-1, 1] values: 2/255 a level
+    chroma = torch.where(grey, torch.zeros_like(chroma), chroma)
     own = to_ycc(h * 0.5 + 0.5)
     mixed = own[:, 1:] + weight * (chroma - own[:, 1:])
-    out = from_ycc(torch.cat([own[:, :1], torch.where(m > 0.5, own[:, 1:], mixed)], 1)) * 2 - 1
+    kept = (m > 0.5) & ~grey  # a grey image's hat turns grey all over, or the blend's rim takes G's colour
+    out = from_ycc(torch.cat([own[:, :1], torch.where(kept, own[:, 1:], mixed)], 1)) * 2 - 1
     return out.clamp(-1, 1).to(hats.device, hats.dtype)
 
 

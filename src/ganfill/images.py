@@ -20,6 +20,8 @@ NOT_PICTURES = (".csv", ".json", ".txt", ".md", ".log")
 Image.MAX_IMAGE_PIXELS = 64_000_000  # refuse decompression bombs early
 GREY = np.array([0.299, 0.587, 0.114])
 """RGB weights of an image's grey (ITU-R 601 luma, as PIL's convert("L"))."""
+GREY_SPREAD = 6
+"""Most a pixel's channels differ (JPEG's colour noise) in a photo taken for black-and-white."""
 
 
 class ImageError(UserError):

@@ -18,7 +18,7 @@ from ganfill.blending import poisson_blend_coarse
 from ganfill.config import CompletionConfig, MaskConfig
 from ganfill.finisher import Finisher, finish
 from ganfill.grain import match_grain, photo_grain
-from ganfill.images import GREY, ImageError, to_8bit, white_of
+from ganfill.images import GREY, GREY_SPREAD, ImageError, to_8bit, white_of
 from ganfill.masks import check_region, feather_weights, grow_holes, make
 
 # Image.transpose operations that undo each EXIF orientation (inverse of ImageOps.exif_transpose).
@@ -33,8 +33,6 @@ UNDO_ORIENTATION = {
 }
 KEPT_MODES = ("RGB", "RGBA", "L", "LA", "I", "I;16", "I;16B", "I;16L")
 """Modes a completed photo keeps (PNG holds them, a fill fits them); others come back RGB(A)."""
-GREY_SPREAD = 6
-"""Most a pixel's channels differ (JPEG's colour noise) in a photo taken for black-and-white."""
 
 INTERPOLATION: Interpolation = "cubic"
 """How a completed face is resampled into the photo (linear loses about an eighth of its fine detail)."""

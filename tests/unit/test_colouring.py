@@ -73,3 +73,17 @@ def test_a_model_file_is_not_a_colouriser(tiny_model_file: Path, tmp_path: Path)
     save_colouriser(tmp_path / "c.safetensors", fresh, {}, half=True)
     weight = load_colouriser(tmp_path / "c.safetensors").down1[0][0].weight
     assert weight.dtype == torch.float32 and torch.allclose(weight, fresh.down1[0][0].weight, atol=1e-3)
+
+
+def test_a_black_and_white_face_gets_a_grey_fill() -> None:
+    torch.manual_seed(0)
+    grey = (torch.rand(2, 1, 32, 32) - 0.5).repeat(1, 3, 1, 1)
+    grey[1, 0] += 0.2  # the second image is in colour
+    hats = torch.rand(2, 3, 32, 32) - 0.5
+    known = torch.ones(2, 1, 32, 32)
+    known[:, :, 8:24, 8:24] = 0
+    out = to_ycc(recolour(Colouriser(8), grey, hats, known, 0.5) * 0.5 + 0.5)
+    own = to_ycc(hats * 0.5 + 0.5)
+    hole = known[0, 0] < 0.5
+    assert torch.allclose(out[0, 1:], own[0, 1:] / 2, atol=1e-5)  # half-way to grey, all over the hat
+    assert not torch.allclose(out[1, 1:][:, hole], own[1, 1:][:, hole] / 2, atol=1e-3)
