@@ -2,9 +2,9 @@
 matmul peak, and seconds per image for the reference configuration and ganfill's default (the
 encoder's start, 100 steps, lam 0: no D passes, then the detail pass, the mirror detail and the
 colouriser; its steps in bfloat16 where the hardware multiplies it natively), and the default
-with float32 steps beside it. The defaults are timed as whole completions of one batch of centre holes; the
-reference as seconds per step (median of timed steps) x its steps / batch size, or whole
-searches with --full. With --batches, also the default's seconds per face with float32 and with
+with float32 steps beside it. The defaults are timed as whole completions of one batch of centre
+holes; the reference as seconds per step (median of timed steps) x its steps / batch size, or
+whole searches with --full. With --batches, also the default's seconds per face with float32 and with
 bfloat16 steps at each of those batch sizes (where bfloat16 starts to pay: schedule.BFLOAT16_ROWS).
 
     python benchmarks/completion_speed.py [--model M] [--batch-size 64] [--iters 20] [--full]

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganfill.checkpoint import COLOURISER_KIND, ModelFileError, read_safetensors, write_safetensors
-from ganfill.images import GREY_SPREAD
+from ganfill.images import GREY_SPREAD, per_face
 
 DEFAULT_COLOURISER = Path(__file__).resolve().parent / "weights" / "colouriser.safetensors"
 TO_YCC = torch.tensor([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
@@ -99,10 +99,8 @@ def recolour(
     colouriser's, or to grey where the image's known pixels are grey (a black-and-white photo:
     the network learnt only colour faces); the luma stays the hat's. On the hats' device; the
     network runs on the CPU."""
-    weight = torch.as_tensor(strength, dtype=torch.float32).reshape(-1, 1, 1, 1)
-    if len(weight) not in (1, len(hats)):
-        raise ValueError(f"{len(weight)} strengths for {len(hats)} faces")
     x, h, m = (t.detach().float().cpu() for t in (images, hats, known))
+    weight = per_face(strength, h)
     ycc = to_ycc(torch.where(m > 0.5, x, h) * 0.5 + 0.5)
     with torch.no_grad():
         chroma = net(ycc[:, :1], ycc[:, 1:], m)

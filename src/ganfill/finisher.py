@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganfill.checkpoint import FINISHER_KIND, ModelFileError, read_safetensors, write_safetensors
-from ganfill.images import to_tensor, to_uint8
+from ganfill.images import per_face, to_tensor, to_uint8
 
 SCALE = 3
 PROJECTIONS = 3
@@ -176,7 +176,4 @@ def add_detail(
     x = faces.detach().float().cpu()
     with torch.no_grad():
         drawn = redraw(net, x, border).clamp(-1, 1)
-    weight = torch.as_tensor(strength, dtype=x.dtype).reshape(-1, 1, 1, 1)
-    if len(weight) not in (1, len(x)):  # broadcast, it would give each face the first's detail
-        raise ValueError(f"{len(weight)} strengths for {len(x)} faces")
-    return (x + weight * (drawn - x)).to(faces.device)
+    return (x + per_face(strength, x) * (drawn - x)).to(faces.device)

@@ -166,6 +166,16 @@ def photo_from_array(array: np.ndarray) -> Image.Image:
     return Image.fromarray(array)
 
 
+def per_face(value: float | torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """A setting given once or once per face [B], as [1 or B, 1, 1, 1] on like's device and dtype
+    (like [B, C, H, W]); any other count is a ValueError (broadcast, it would give each face the
+    first's)."""
+    out = torch.as_tensor(value, dtype=like.dtype, device=like.device).reshape(-1, 1, 1, 1)
+    if len(out) not in (1, len(like)):
+        raise ValueError(f"{len(out)} strengths for {len(like)} faces")
+    return out
+
+
 def to_tensor(images: np.ndarray | torch.Tensor) -> torch.Tensor:
     """uint8 images [B, H, W, 3] (or [H, W, 3]) -> float tensor [B, 3, H, W] in [-1, 1]."""
     t = torch.as_tensor(np.asarray(images))

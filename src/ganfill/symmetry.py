@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 
 from ganfill.finisher import blurred
+from ganfill.images import per_face
 
 BAND, NARROW_BAND = 4 / 64, 1.5 / 64
 """Detail finer than a Gaussian blur of this std (in image sides: 4 px at 64) is the mirror's;
@@ -35,13 +36,9 @@ _EMPTY = 1e-3
 being mirrored come near it)."""
 
 
-def _per_face(value: float | torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    return torch.as_tensor(value, dtype=like.dtype, device=like.device).reshape(-1, 1, 1, 1)
-
-
 def _blurred(images: torch.Tensor, band: float | torch.Tensor) -> torch.Tensor:
     """images [B, C, S, S] blurred by a Gaussian of std band (in sides; one value or one per image)."""
-    sigmas = _per_face(band, images) * images.shape[-1]
+    sigmas = per_face(band, images) * images.shape[-1]
     out = torch.zeros_like(images)
     for sigma in sigmas.unique().tolist():
         out = torch.where(sigmas == sigma, blurred(images, sigma), out)
@@ -68,7 +65,7 @@ def mirror_detail(
     (one value or one per face [B]; 0 leaves a face as it is), where more than reach (one value or
     one per face) of the band's blur around it is real. Only known pixels of images are read."""
     side = fills.shape[-1]
-    tol = _per_face(tolerance, fills)
+    tol = per_face(tolerance, fills)
     known = known.to(fills.dtype)
     mirrorable = (1 - known) * known.flip(-1)
     # The face's real pixels: the known ones, and each hole pixel whose mirror is known taken from
@@ -80,7 +77,7 @@ def mirror_detail(
     coarse = blurred(values, COARSE * side) / blurred(real, COARSE * side).clamp_min(_EMPTY)
     gap = (coarse - blurred(fills, COARSE * side)).abs().mean(1, keepdim=True)
     around = _blurred(real, band)
-    where = mirrorable * (around > _per_face(reach, fills)).to(fills.dtype)
+    where = mirrorable * (around > per_face(reach, fills)).to(fills.dtype)
     take = blurred(where * (gap < tol).to(fills.dtype), SOFTEN * side) * where
     detail = values - _blurred(values, band) / around.clamp_min(_EMPTY)
     return fills + take * (detail - fine(fills, band))
