@@ -107,8 +107,9 @@ def cmd_train_colouriser(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         on_log=print_log,
     )
-    print(f"wrote {args.out}: {config.steps} steps in {log[-1]['seconds']:.0f} s, hole chroma L1 ", end="")
-    print(f"{log[-1]['l1']:.2f} (8-bit levels)")
+    seconds, error = log[-1]["seconds"], log[-1]["l1"]
+    summary = f"{config.steps} steps in {seconds:.0f} s, hole chroma L1 {error:.2f} (8-bit levels)"
+    print(f"wrote {args.out}: {summary}")
     return 0
 
 

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import torch
@@ -42,6 +42,27 @@ if TYPE_CHECKING:
     from ganfill.alignment import FaceAligner
 
 DEFAULT_WEIGHTS = Path(__file__).parent / "weights" / "faces64.safetensors"
+
+
+class _Part(NamedTuple):
+    """A network or library a Completer holds beside its model, each used after the search."""
+
+    source: str
+    """The ModelSource field that names its file ("none": without it)."""
+    default: Callable[[int], object]
+    """The bundled one for a model's frame size (None where there is none)."""
+    load: Callable[[str | Path], object]
+    """Reads its file."""
+
+
+PARTS = {
+    "finisher": _Part("finisher", default_finisher, load_finisher),
+    "detail": _Part("detail_pass", default_detail, load_finisher),
+    "exemplars": _Part("exemplars", default_library, Library),
+    "colouriser": _Part("colouriser", default_colouriser, load_colouriser),
+}
+"""The Completer's attributes that ModelSource chooses, and how each is found: one place to add
+a part, for the constructor, the bundled defaults and `load`."""
 
 
 @dataclass
@@ -100,6 +121,15 @@ def blend(
 class Completer:
     """Completes masked face images with a DCGAN model: `Completer(model).complete(images, known)`."""
 
+    finisher: Finisher | None
+    """Draws a completed face at a photo's scale (photos only)."""
+    detail: Finisher | None
+    """The detail pass over G(z*) at the model's size."""
+    exemplars: Library | None
+    """Real faces whose fine detail a photo's fill takes."""
+    colouriser: Colouriser | None
+    """Gives the hole the colours real faces have under its luma."""
+
     def __init__(
         self,
         model: Model | str | Path,
@@ -112,10 +142,9 @@ class Completer:
         colouriser: Colouriser | str | Path | None = None,
     ):
         self.model = load_model(model, device=device) if isinstance(model, str | Path) else model.to(device)
-        self.finisher = load_finisher(finisher) if isinstance(finisher, str | Path) else finisher
-        self.detail = load_finisher(detail) if isinstance(detail, str | Path) else detail
-        self.exemplars = Library(exemplars) if isinstance(exemplars, str | Path) else exemplars
-        self.colouriser = load_colouriser(colouriser) if isinstance(colouriser, str | Path) else colouriser
+        parts = {"finisher": finisher, "detail": detail, "exemplars": exemplars, "colouriser": colouriser}
+        for name, part in parts.items():
+            setattr(self, name, PARTS[name].load(part) if isinstance(part, str | Path) else part)
         # Frozen once, here: searches that share the model (the server's concurrent requests)
         # then never toggle its train/grad flags, so none can race another.
         for net in (self.model.generator, self.model.discriminator, self.model.encoder):
@@ -130,14 +159,7 @@ class Completer:
         """The bundled default face model (64x64 aligned faces)."""
         if not DEFAULT_WEIGHTS.exists():
             raise ModelFileError(f"{DEFAULT_WEIGHTS}: the bundled model is missing from this install")
-        return cls(
-            DEFAULT_WEIGHTS,
-            device=device,
-            finisher=default_finisher(64),
-            detail=default_detail(64),
-            exemplars=default_library(64),
-            colouriser=default_colouriser(64),
-        )
+        return cls(DEFAULT_WEIGHTS, device=device, **{name: part.default(64) for name, part in PARTS.items()})
 
     @classmethod
     def load(cls, source: ModelSource | None = None) -> Completer:
@@ -148,18 +170,12 @@ class Completer:
             completer = cls.from_pretrained(device=device)
         else:
             completer = cls(source.model, device=device)
-            completer.finisher = default_finisher(completer.size)
-            completer.detail = default_detail(completer.size)
-            completer.exemplars = default_library(completer.size)
-            completer.colouriser = default_colouriser(completer.size)
-        if source.finisher is not None:
-            completer.finisher = None if source.finisher == "none" else load_finisher(source.finisher)
-        if source.detail_pass is not None:
-            completer.detail = None if source.detail_pass == "none" else load_finisher(source.detail_pass)
-        if source.exemplars is not None:
-            completer.exemplars = None if source.exemplars == "none" else Library(source.exemplars)
-        if source.colouriser is not None:
-            completer.colouriser = None if source.colouriser == "none" else load_colouriser(source.colouriser)
+            for name, part in PARTS.items():
+                setattr(completer, name, part.default(completer.size))
+        for name, part in PARTS.items():
+            chosen = getattr(source, part.source)
+            if chosen is not None:
+                setattr(completer, name, None if chosen == "none" else part.load(chosen))
         return completer
 
     def plan(
