@@ -18,6 +18,7 @@ mouth box filled by each method.
     python benchmarks/photo_resolution.py [--limit 128] [--skip 0] [--masks eyes,mouth,center]
         [--methods ganfill,telea,ns,patchmatch,oracle] [--grid docs/photo_grid.png]
         [--model FILE] [--finisher FILE|none] [--exemplars FILE|none] [--colouriser FILE|none]
+        [--mouth FILE|none]
         [--detail STRENGTH]
         [--search KEY:VALUE:...]  (search settings, CompletionConfig's fields: spread:0.8:lr:0.04)
         [--without-copies]  (leave out the held-out faces with a copy among the training files)
@@ -140,25 +141,23 @@ def main() -> None:
     parser.add_argument("--finisher", help="finisher file, or none (default: the bundled one)")
     parser.add_argument("--exemplars", help="exemplar library file, or none (default: the bundled one)")
     parser.add_argument("--colouriser", help="colouriser file, or none (default: the bundled one)")
+    parser.add_argument("--mouth", help="mouth model file, or none (default: the bundled one)")
     parser.add_argument("--detail", type=float, help="strength of the detail pass (default: the schedule's)")
     parser.add_argument("--search", default="", help="search settings as key:value pairs (CompletionConfig)")
     parser.add_argument("--without-copies", action="store_true", help="leave out faces copied in training")
     args = parser.parse_args()
     print(describe_machine())
-    completer = Completer.load(
-        ModelSource(
-            model=args.model, finisher=args.finisher, exemplars=args.exemplars, colouriser=args.colouriser
-        )
-    )
-    _, search = parse_setup(f"search={args.search}")
-    config = CompletionConfig(detail=args.detail, **search)
-    strength = "default" if args.detail is None else args.detail
     files = {
         "model": args.model,
         "finisher": args.finisher,
         "exemplars": args.exemplars,
         "colouriser": args.colouriser,
+        "mouth": args.mouth,
     }
+    completer = Completer.load(ModelSource(**files))
+    _, search = parse_setup(f"search={args.search}")
+    config = CompletionConfig(detail=args.detail, **search)
+    strength = "default" if args.detail is None else args.detail
     print(
         ", ".join(f"{name} {file or 'bundled'}" for name, file in files.items())
         + f", detail pass {strength}, search {search or 'default'}"

@@ -9,7 +9,7 @@ classical reference.
 Setups are `name=option:value:...` over CompletionConfig (`default` alone is today's default).
 
     python benchmarks/realistic_search.py --data data/aligned --limit 128 --masks center \
-        --setups default "spread=spread:0.47" [--colouriser FILE]
+        --setups default "spread=spread:0.47" [--colouriser FILE] [--mouth FILE|none]
 """
 
 from __future__ import annotations
@@ -75,12 +75,15 @@ def main() -> None:
     parser.add_argument("--model", help="model file (default: the bundled one)")
     parser.add_argument("--detail-pass", help="detail-pass file, or none (default: the bundled one)")
     parser.add_argument("--colouriser", help="colouriser file, or none (default: the bundled one)")
+    parser.add_argument("--mouth", help="mouth model file, or none (default: the bundled one)")
     parser.add_argument("--limit", type=int, default=128)
     parser.add_argument("--masks", default="center")
     parser.add_argument("--setups", nargs="+", default=["default"])
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
-    source = ModelSource(model=args.model, detail_pass=args.detail_pass, colouriser=args.colouriser)
+    source = ModelSource(
+        model=args.model, detail_pass=args.detail_pass, colouriser=args.colouriser, mouth=args.mouth
+    )
     completer = Completer.load(source)
     faces = load_folder(args.data, 64, only=read_split(HELDOUT_FILE), limit=args.limit).images
     faces = faces.permute(0, 2, 3, 1).numpy()
@@ -88,7 +91,7 @@ def main() -> None:
     detail, colouriser = args.detail_pass or "bundled", args.colouriser or "bundled"
     print(
         f"{len(faces)} held-out faces; model {args.model or 'bundled'}, detail pass {detail}, "
-        f"colouriser {colouriser}"
+        f"colouriser {colouriser}, mouth {args.mouth or 'bundled'}"
     )
     columns = "hole PSNR dB | detail | detail gap | SWD | SWD excess | colour | chroma error"
     columns += " | mean norm of z* | s/face"

@@ -3,12 +3,12 @@ and mouth boxes completed by `complete --align` defaults, shown at the photo's o
 
 Per row (eyes, then mouth): the original | masked | the 64-px fill warped up (--finisher none
 --exemplars none --grain 0) | with the finisher (--exemplars none --grain 0) | and the photo's
-grain (--exemplars none) | the default (a real face's fine detail from the exemplar library,
-the finisher, the grain) | her own face at 64 px as the fill, through the same photo stage
-(finisher, blend, grain: what that stage keeps); each a crop around the face,
-enlarged 2x (nearest) so that pixels show. Prints each fill's detail ratio in the box (mean
-|Laplacian| over the original's, eroded 3 px) at the photo's size, halved and at a third (about
-the model's 64-px frame).
+grain (--exemplars none) | the default (a real face's fine detail from the exemplar library;
+with --mouth FILE, that without the mouth model and then with it: the mouth redrawn by a mouth
+generator) | her own face at 64 px as the fill, through the same photo stage (finisher, blend,
+grain: what that stage keeps); each a crop around the face, enlarged 2x (nearest) so that pixels
+show. Prints each fill's detail ratio in the box (mean |Laplacian| over the original's, eroded
+3 px) at the photo's size, halved and at a third (about the model's 64-px frame).
 
 With --redraws N, instead: the original | the default fill | the default after each of N redraws
 of the generator's batch-norm statistics (models.recalibrate_batchnorm, seeds 1..N, codes drawn
@@ -16,7 +16,7 @@ as --shorten trained them). A redraw changes nothing real, yet it can change her
 (BENCHMARKS.md "Session 39"): judge a model's picture on every redraw, not on one.
 
     python tools/astronaut_photo.py --out docs/astronaut_photo.png [--model FILE] [--finisher FILE]
-        [--redraws 4 --shorten X]
+        [--mouth FILE] [--redraws 4 --shorten X]
 """
 
 from __future__ import annotations
@@ -63,23 +63,30 @@ def main() -> None:
     parser.add_argument("--out", default="docs/astronaut_photo.png")
     parser.add_argument("--model", help="model file (default: the bundled one)")
     parser.add_argument("--finisher", help="finisher file (default: the bundled one)")
+    parser.add_argument("--mouth", help="mouth model file (default: the bundled one)")
     parser.add_argument("--redraws", type=int, default=0, help="the default fill after N redraws instead")
     parser.add_argument("--shorten", type=float, default=0.0, help="with --redraws: as the model trained")
     args = parser.parse_args()
     photo = Image.fromarray(samples.astronaut())  # a real portrait shipped with scikit-image
     original = np.asarray(photo)
-    finished = Completer.load(ModelSource(model=args.model, finisher=args.finisher))
+    finished = Completer.load(ModelSource(model=args.model, finisher=args.finisher, mouth=args.mouth))
     finished.aligner()  # dlib and the model load once: the variants below share them
     if args.redraws:
         redrawn(finished, photo, args.redraws, args.shorten, args.out)
         return
-    generator_only = copy.copy(finished)
+    no_mouth = copy.copy(finished)
+    no_mouth.mouth = None  # --mouth none
+    generator_only = copy.copy(no_mouth)
     generator_only.exemplars = None  # --exemplars none
     plain = copy.copy(generator_only)
     plain.finisher = None  # --finisher none
     ways = {"64-px fill warped up": (plain, 0.0), "with the finisher": (generator_only, 0.0)}
     ways["and the grain"] = (generator_only, 1.0)
-    ways["default (exemplar detail)"] = (finished, 1.0)
+    if finished.mouth is None:
+        ways["default (exemplar detail)"] = (finished, 1.0)
+    else:
+        ways["and exemplar detail (--mouth none)"] = (no_mouth, 1.0)
+        ways["and the mouth redrawn (--mouth)"] = (finished, 1.0)
     names = [*ways, "her own 64-px face as the fill"]
     tiles = []
     print("| box | fill | detail | at 1/2 | at 1/3 |\n|---|---|---|---|---|")

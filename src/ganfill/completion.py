@@ -34,6 +34,7 @@ from ganfill.images import (
     upright_size,
 )
 from ganfill.inversion import invert
+from ganfill.mouth import default_mouth, load_mouth, redraw
 from ganfill.photos import PhotoCompletion, box_mask, complete_photo, photo_known
 from ganfill.schedule import Schedule, plan
 from ganfill.symmetry import mirror_detail
@@ -60,6 +61,7 @@ PARTS = {
     "detail": _Part("detail_pass", default_detail, load_finisher),
     "exemplars": _Part("exemplars", default_library, Library),
     "colouriser": _Part("colouriser", default_colouriser, load_colouriser),
+    "mouth": _Part("mouth", default_mouth, load_mouth),
 }
 """The Completer's attributes that ModelSource chooses, and how each is found: one place to add
 a part, for the constructor, the bundled defaults and `load`."""
@@ -129,6 +131,8 @@ class Completer:
     """Real faces whose fine detail a photo's fill takes."""
     colouriser: Colouriser | None
     """Gives the hole the colours real faces have under its luma."""
+    mouth: Model | None
+    """A pair of the mouth's box that redraws the fill's mouth (lips and teeth)."""
 
     def __init__(
         self,
@@ -140,9 +144,19 @@ class Completer:
         detail: Finisher | str | Path | None = None,
         exemplars: Library | str | Path | None = None,
         colouriser: Colouriser | str | Path | None = None,
+        mouth: Model | str | Path | None = None,
     ):
         self.model = load_model(model, device=device) if isinstance(model, str | Path) else model.to(device)
-        parts = {"finisher": finisher, "detail": detail, "exemplars": exemplars, "colouriser": colouriser}
+        if self.model.config.region != "face":
+            region = self.model.config.region
+            raise ModelFileError(f"{model}: a model of the {region} only; a face model completes faces")
+        parts = {
+            "finisher": finisher,
+            "detail": detail,
+            "exemplars": exemplars,
+            "colouriser": colouriser,
+            "mouth": mouth,
+        }
         for name, part in parts.items():
             setattr(self, name, PARTS[name].load(part) if isinstance(part, str | Path) else part)
         # Frozen once, here: searches that share the model (the server's concurrent requests)
@@ -187,10 +201,14 @@ class Completer:
         samples: int = 1,
     ) -> Schedule:
         """Each image's search (start, draws, steps, step size) for this model (known [B, H, W])."""
+        if self.mouth is not None and self.mouth.config.image_size != self.size:
+            frames = f"{self.mouth.config.image_size}-px frame, the face model's is {self.size}"
+            raise ModelFileError(f"the mouth model draws in a {frames}")
         has = {
             "has_encoder": self.model.encoder is not None,
             "has_detail": self.detail is not None,
             "has_colour": self.colouriser is not None,
+            "mouth_box": self.mouth.config.box if self.mouth is not None else None,
             "fast_bfloat16": bfloat16_is_fast(self.device),
         }
         return plan(config or CompletionConfig(), known, lowres=lowres, samples=samples, **has)
@@ -345,6 +363,26 @@ class Completer:
             return (guess + spread * drawn).clamp(-1, 1)
         return (guess + 0.3 * starts * (torch.arange(k) > 0)[None, :, None]).clamp(-1, 1)
 
+    def _passes(self, hats, ys, ms, schedule, s, cfg, seed) -> torch.Tensor:
+        """The passes over the S kept searches' G(z*) of each image before the blend, as the
+        schedule sets them: the mouth redraw, detail, the mirror's detail, colours."""
+
+        def each(values: np.ndarray) -> torch.Tensor:
+            return torch.from_numpy(values).repeat_interleave(s)
+
+        if self.mouth is not None and schedule.mouth.any():
+            hats = redraw(self.mouth, ys, ms, hats, each(schedule.mouth), cfg, seed=seed)
+        if self.detail is not None and schedule.detail.any():
+            hats = add_detail(self.detail, hats, each(schedule.detail).float())
+        if schedule.symmetry.any():
+            tolerance, band, reach = (
+                each(v).float().to(self.device) for v in (schedule.symmetry, schedule.band, schedule.reach)
+            )
+            hats = mirror_detail(hats, ys, ms, tolerance, band, reach)
+        if self.colouriser is not None and schedule.colour.any():
+            hats = recolour(self.colouriser, ys, hats, ms, each(schedule.colour).float())
+        return hats
+
     def _batch(self, imgs, mask, cfg, schedule, samples, lowres, seed, ids, offset, on_step) -> Completion:
         y = to_tensor(imgs).to(self.device)  # [B, 3, H, W]
         m = mask[:, None].to(self.device)  # [B, 1, H, W]
@@ -372,20 +410,8 @@ class Completer:
             on_step=on_step,
         )
         s = samples
-        hats = inv.hats[:, :s].flatten(0, 1)
-        if self.detail is not None and schedule.detail.any():
-            strength = torch.from_numpy(schedule.detail).float().repeat_interleave(s)
-            hats = add_detail(self.detail, hats, strength)
         ys, ms = y.repeat_interleave(s, 0), m.repeat_interleave(s, 0)
-        if schedule.symmetry.any():
-            tolerance, band, reach = (
-                torch.from_numpy(v).float().repeat_interleave(s).to(self.device)
-                for v in (schedule.symmetry, schedule.band, schedule.reach)
-            )
-            hats = mirror_detail(hats, ys, ms, tolerance, band, reach)
-        if self.colouriser is not None and schedule.colour.any():
-            strength = torch.from_numpy(schedule.colour).float().repeat_interleave(s)
-            hats = recolour(self.colouriser, ys, hats, ms, strength)
+        hats = self._passes(inv.hats[:, :s].flatten(0, 1), ys, ms, schedule, s, cfg, seed)
         alts = blend(ys, hats, ms, cfg.blend, lowres_factor=factor)
         alts_u8 = to_uint8(alts).reshape(b, s, *alts.shape[2:], 3)
         history = [(i + offset, it, c, p, t) for (i, it, c, p, t) in inv.history]

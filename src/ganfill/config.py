@@ -72,12 +72,21 @@ class _Config:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
+REGIONS: dict[str, tuple[int, int, int, int]] = {"face": (0, 0, 64, 64), "mouth": (30, 8, 24, 48)}
+"""(top, left, height, width) of each region a pair can draw, in 64ths of the aligned frame's side:
+the whole face, or the mouth's box (the mouth mask's 18x32 with 3 px above and below and 8 at each
+side, so that the cheeks' and chin's pixels around a mouth hole are the search's context)."""
+
+
 @dataclass(frozen=True)
 class ModelConfig(_Config):
     """Sizes of the DCGAN pair; everything needed to rebuild the networks from weights."""
 
     image_size: int = 64
-    """Side of the square RGB images, a power of two >= 16."""
+    """Side of the square aligned frame, a power of two >= 16."""
+    region: Literal["face", "mouth"] = "face"
+    """What of that frame the pair draws: the whole face, or only the mouth's box (a part
+    generator, all of whose width goes to lips and teeth; it redraws the face generator's mouth)."""
     z_dim: int = 100
     """Length of the latent code z, drawn from U[-1, 1]."""
     gf_dim: int = 64
@@ -91,13 +100,29 @@ class ModelConfig(_Config):
             size >= 16 and 2 ** int(math.log2(size)) == size,
             f"image_size must be a power of two >= 16, got {size}",
         )
+        _check(self.region in REGIONS, f"region must be one of {', '.join(REGIONS)}, got {self.region!r}")
         _check(self.z_dim >= 1, f"z_dim must be >= 1, got {self.z_dim}")
         _check(self.gf_dim >= 1 and self.df_dim >= 1, "gf_dim and df_dim must be >= 1")
 
     @property
+    def box(self) -> tuple[int, int, int, int]:
+        """(top, left, height, width) in pixels of the frame that the pair draws."""
+        return tuple(v * self.image_size // 64 for v in REGIONS[self.region])  # type: ignore[return-value]
+
+    @property
     def n_layers(self) -> int:
-        """Number of stride-2 (de)convolutions: 64 -> 4 layers, 16 -> 2."""
-        return int(math.log2(self.image_size)) - 2
+        """Number of stride-2 (de)convolutions: halvings of the shorter side while it stays at
+        least 4 (at least 3 for a part's box): 64 -> 4 layers, 16 -> 2, the mouth's 24x48 -> 3."""
+        side = min(self.box[2:])
+        n = 0
+        while side % 2 ** (n + 1) == 0 and side // 2 ** (n + 1) >= 3:
+            n += 1
+        return n
+
+    @property
+    def base(self) -> tuple[int, int]:
+        """Height and width of the generator's first feature map (4x4 for a square frame)."""
+        return self.box[2] >> self.n_layers, self.box[3] >> self.n_layers
 
 
 Device = Literal["auto", "cpu", "cuda", "mps"]
@@ -478,6 +503,12 @@ class CompletionConfig(_Config):
     is one: 0.5 from the encoder's start on holes (centre, eyes, mouth, boxes), where it was
     measured; 0 on narrow holes and scattered pixels (whose colours the blend carries in), half
     faces, lowres, and the paper's search."""
+    mouth_steps: int | None = None
+    """Search steps of the mouth generator (--mouth), which redraws the fill in the mouth's box
+    where a hole covers it (ganfill.mouth; nearer the truth and more real than the face
+    generator's mouth on 256 held-out faces, BENCHMARKS.md "Session 43"): 0 off. Default, when
+    there is one: 150 from the encoder's start on holes covering a quarter of the box (centre,
+    mouth, boxes), not on narrow holes, scattered pixels, half faces, lowres or the paper's search."""
     precision: Literal["float32", "bfloat16"] | None = None
     """Number format of the search's passes through G (the final G(z*) is drawn in float32).
     Default: bfloat16 from the encoder's start where the hardware multiplies it natively (CUDA;
@@ -509,6 +540,10 @@ class CompletionConfig(_Config):
         _check(0 <= self.shell <= 1.5, f"shell must be in [0, 1.5], got {self.shell}")
         _check(self.detail is None or 0 <= self.detail <= 2, f"detail must be in [0, 2], got {self.detail}")
         _check(self.colour is None or 0 <= self.colour <= 1, f"colour must be in [0, 1], got {self.colour}")
+        _check(
+            self.mouth_steps is None or self.mouth_steps >= 0,
+            f"mouth_steps must be >= 0, got {self.mouth_steps}",
+        )
         _check(self.symmetry is None or self.symmetry >= 0, f"symmetry must be >= 0, got {self.symmetry}")
         _check(0 <= self.dilate <= 512, f"dilate must be in [0, 512] pixels, got {self.dilate}")
         _check(0 <= self.feather <= 512, f"feather must be in [0, 512] pixels, got {self.feather}")
@@ -655,6 +690,11 @@ class ModelSource(_Config):
     """Colouriser file that gives each fill's hole the colours real faces have under its light and
     shade (default: the bundled one for 64-px models); none: the generator's colours
     (`ganfill train-colouriser`)."""
+    mouth: str | None = None
+    """Mouth model file, a pair trained on the mouth's box (`ganfill train --region mouth`) that
+    redraws a fill's mouth where a hole covers it (default: weights/mouth.safetensors for 64-px
+    models where the install holds one; none is bundled yet, BENCHMARKS.md "Session 43"); none: the
+    face generator's mouth."""
     device: Device = "auto"
     """auto prefers CUDA, then MPS, then the CPU."""
 

@@ -14,15 +14,18 @@ KERNEL = 5
 
 
 class Generator(nn.Module):
-    """G(z): z in [-1, 1]^z_dim -> RGB image in [-1, 1], linear then stride-2 deconvolutions."""
+    """G(z): z in [-1, 1]^z_dim -> RGB image in [-1, 1], linear then stride-2 deconvolutions
+    (a square face, or a part's box: ModelConfig.region)."""
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
         n = config.n_layers
         width = config.gf_dim * 2 ** (n - 1)  # 64x64: gf*8 at 4x4
-        self.project = nn.Linear(config.z_dim, width * 4 * 4, bias=False)
-        self.project_bn = nn.BatchNorm1d(width * 4 * 4)
+        self.base = config.base
+        cells = self.base[0] * self.base[1]
+        self.project = nn.Linear(config.z_dim, width * cells, bias=False)
+        self.project_bn = nn.BatchNorm1d(width * cells)
         layers: list[nn.Module] = []
         for i in range(n):
             out = 3 if i == n - 1 else width // 2
@@ -35,11 +38,10 @@ class Generator(nn.Module):
         self.deconvs = nn.Sequential(*layers, nn.Tanh())
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """Images in [-1, 1] [B, 3, S, S] drawn from codes z [B, z_dim]."""
-        width = self.project.out_features // 16
-        x = torch.relu(self.project_bn(self.project(z)))  # [B, width*16]
-        x = x.view(-1, width, 4, 4)  # [B, gf*8, 4, 4] at 64x64
-        return self.deconvs(x)  # [B, 3, S, S]
+        """Images in [-1, 1] [B, 3, H, W] drawn from codes z [B, z_dim]."""
+        x = torch.relu(self.project_bn(self.project(z)))  # [B, width * cells]
+        x = x.view(len(z), self.project.out_features // (self.base[0] * self.base[1]), *self.base)
+        return self.deconvs(x)  # [B, 3, H, W]
 
 
 class Discriminator(nn.Module):
@@ -57,10 +59,10 @@ class Discriminator(nn.Module):
             layers.append(nn.LeakyReLU(0.2, inplace=True))
             width_in, width = width, width * 2
         self.convs = nn.Sequential(*layers)  # [B, df*8, 4, 4] at 64x64
-        self.head = nn.Linear(width_in * 4 * 4, 1)
+        self.head = nn.Linear(width_in * config.base[0] * config.base[1], 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """A realness logit per image of x [B, 3, S, S]: [B]."""
+        """A realness logit per image of x [B, 3, H, W]: [B]."""
         return self.head(self.convs(x).flatten(1)).squeeze(1)
 
 

@@ -1,7 +1,7 @@
 """The one rule that decides each image's search: where it starts, how far it draws around the
 encoder's guess, how many steps and what step size, how many starts and when to prune them, and
-how strongly the detail pass redraws the fill's finest detail and the colouriser its colours,
-and the number format of its steps.
+whether the mouth generator redraws the fill's mouth, how strongly the detail pass redraws the
+fill's finest detail and the colouriser its colours, and the number format of its steps.
 
 Measured defaults (BENCHMARKS.md, MODEL_CARD.md). From a random start: the paper's 1500 steps
 at 0.01, nothing after. From the encoder's start, the guess (the mean of the faces that fit the
@@ -12,6 +12,9 @@ around the guess brought detail too, but cost identity), by the kind of mask:
 - scattered pixels (random, grid): 100 steps at 0.04: the context pins the face down;
 - an open hole (a half face): 10 steps at 0.01: a longer search loses what the encoder read
   from the whole kept half (identity);
+- then, on holes (as the colouriser's below) that cover a quarter of the mouth's box or more,
+  the mouth generator's own search over the box (mouth.py, 150 steps; with a mouth model only:
+  none is bundled yet); the passes below treat its mouth as the rest of the fill;
 - the detail pass at full strength, but at 0.6 on narrow holes (blobs, strokes, scattered
   pixels), where the blend carries the context's own detail in and the full pass overshoots a
   real face's detail and costs hole PSNR;
@@ -51,6 +54,8 @@ DETAIL, NARROW_DETAIL = 1.0, 0.6  # the detail pass's strength
 COLOUR = 0.5
 """The colouriser's strength on holes: half-way between the generator's chroma and its own, the
 nearest to the truth's of 0, 0.5 and 1 on 256 held-out faces (BENCHMARKS.md "Session 41")."""
+MOUTH_STEPS, MOUTH_COVER = 150, 0.25
+"""The mouth redraw's search steps, and the least share of the mouth's box a hole must cover."""
 NARROW = {"reach": 3, "share": 0.55}  # most missing pixels within 3 px of a known one
 SYMMETRY, OPEN_HOLE_SYMMETRY = 0.25, 0.3  # the mirror detail's tolerance
 STARTS, PRUNE_AFTER = 4, 10  # when draws around the guess are asked for (spread > 0)
@@ -86,12 +91,14 @@ class Schedule:
     """[B] float, share of the band's blur around a pixel that must be real for it to be mirrored."""
     colour: np.ndarray
     """[B] float, strength of the colouriser over each fill's hole (0: none, or there is none)."""
+    mouth: np.ndarray
+    """[B] int, search steps of the mouth redraw (0: none, or there is no mouth model)."""
     precision: Literal["float32", "bfloat16"] = "float32"
     """Number format of the search's passes through G."""
 
     def part(self, rows: slice) -> Schedule:
         """The schedule of some images of the batch."""
-        per_image = ("iters", "lr", "spread", "detail", "symmetry", "band", "reach", "colour")
+        per_image = ("iters", "lr", "spread", "detail", "symmetry", "band", "reach", "colour", "mouth")
         return dataclasses.replace(self, **{name: getattr(self, name)[rows] for name in per_image})
 
     def settle(self, config: CompletionConfig) -> CompletionConfig:
@@ -139,6 +146,20 @@ def _strength(given: float | None, default: np.ndarray, available: bool) -> np.n
     return default.astype(np.float64) if given is None else np.full(len(default), float(given))
 
 
+def _mouth_steps(
+    given: int | None, known: np.ndarray, hole: np.ndarray, box: tuple[int, int, int, int] | None
+) -> np.ndarray:
+    """[B] the mouth redraw's search steps: given (where a hole reaches the box), or MOUTH_STEPS on
+    the holes that cover MOUTH_COVER of it; none without a mouth model's box."""
+    if box is None:
+        return np.zeros(len(known), np.int64)
+    top, left, height, width = box
+    cover = 1 - known[:, top : top + height, left : left + width].mean((1, 2))
+    if given is not None:
+        return np.where(cover > 0, given, 0)
+    return np.where(hole & (cover >= MOUTH_COVER), MOUTH_STEPS, 0)
+
+
 def plan(
     config: CompletionConfig,
     known: np.ndarray,
@@ -146,11 +167,13 @@ def plan(
     has_encoder: bool,
     has_detail: bool = False,
     has_colour: bool = False,
+    mouth_box: tuple[int, int, int, int] | None = None,
     lowres: bool = False,
     samples: int = 1,
     fast_bfloat16: bool = False,
 ) -> Schedule:
-    """The search schedule of each image from its own mask (known [B, H, W] or [H, W], 1 = keep)."""
+    """The search schedule of each image from its own mask (known [B, H, W] or [H, W], 1 = keep);
+    mouth_box: (top, left, height, width) of the mouth model's box, when there is one."""
     known = masks.as_batch(known)
     n = len(known)
     init = start_of(config, has_encoder=has_encoder, lowres=lowres)
@@ -170,7 +193,8 @@ def plan(
     narrow, open_hole, on = masks.scattered(known, **NARROW), _open_holes(known), init == "encoder"
     detail = _strength(config.detail, np.where(narrow, NARROW_DETAIL, DETAIL) * on, has_detail and not lowres)
     symmetry = _strength(config.symmetry, np.where(open_hole, OPEN_HOLE_SYMMETRY, SYMMETRY) * on, not lowres)
-    colour = _strength(config.colour, COLOUR * (~narrow & ~open_hole) * on, has_colour and not lowres)
+    hole = ~narrow & ~open_hole & on  # the holes the colouriser and the mouth redraw were measured on
+    colour = _strength(config.colour, COLOUR * hole, has_colour and not lowres)
     fast = fast_bfloat16 and init == "encoder" and n * restarts >= BFLOAT16_ROWS
     precision = config.precision or ("bfloat16" if fast else "float32")
     if precision == "bfloat16" and not fast_bfloat16:
@@ -188,5 +212,6 @@ def plan(
         band=np.where(narrow, NARROW_BAND, BAND),
         reach=np.where(narrow, NARROW_REACH, REACH),
         colour=colour,
+        mouth=_mouth_steps(config.mouth_steps, known, hole, None if lowres else mouth_box),
         precision=precision,
     )

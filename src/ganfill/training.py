@@ -222,7 +222,7 @@ class Trainer:
             real = torch.where(flip[:, None, None, None], real.flip(3), real)
         if self.config.channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
-        return real  # [B, 3, S, S] in [-1, 1]
+        return real  # [B, 3, H, W] in [-1, 1]
 
     def train_step(self, indices: torch.Tensor) -> dict[str, torch.Tensor]:
         """One D update and g_steps G updates; returns the losses as tensors (no host sync)."""
@@ -334,6 +334,8 @@ def train(
     data = load_folder(
         data_dir, config.model.image_size, crop=config.crop, workers=config.workers, exclude=exclude
     )
+    top, left, height, width = config.model.box  # a part generator trains on its box only
+    data.images = data.images[:, :, top : top + height, left : left + width].contiguous()
     if data.skipped:
         print(
             f"skipped {len(data.skipped)} unreadable file(s); training on {len(data)}",

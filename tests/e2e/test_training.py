@@ -255,3 +255,18 @@ def test_amp_trains_in_bfloat16_on_a_cpu_with_amx(small_faces: Path, tmp_path: P
     assert torch.bfloat16 in {t.dtype for t in dtypes}  # the training steps
     weights, _ = read_safetensors(tmp_path / "run" / "checkpoints" / "latest.safetensors", "training")
     assert all(w.dtype == torch.float32 for w in weights.values() if w.is_floating_point())  # kept in float32
+
+
+def test_a_mouth_pair_trains_on_the_mouths_box_and_exports_for_the_completer(
+    small_faces: Path, tmp_path: Path
+) -> None:
+    run, out = tmp_path / "mouth", tmp_path / "mouth.safetensors"
+    args = ["train", str(small_faces), "--out", str(run), *TINY_FLAGS, "--region", "mouth"]
+    assert main([*args, "--max-steps", "2", "--sample-every", "2", "--no-progress"]) == 0
+    # D's head takes the box's 3x6 features only: the run trained on the box, not the frame
+    assert Image.open(run / "samples" / "step_0000002.png").size == (8 * 14 + 2, 8 * 8 + 2)
+    assert main(["export", str(run), str(out), "--half"]) == 0
+    from ganfill.mouth import load_mouth
+
+    mouth = load_mouth(out)
+    assert mouth.config.region == "mouth" and mouth.generator(torch.rand(2, 8)).shape == (2, 3, 6, 12)

@@ -7,6 +7,7 @@ from ganfill.models import Discriminator, Generator, build, generate, recalibrat
 
 @pytest.mark.parametrize("size", [16, 32, 64, 128])
 def test_shapes_follow_image_size(size: int) -> None:
+    assert ModelConfig(image_size=size).base == (4, 4)
     cfg = ModelConfig(image_size=size, gf_dim=4, df_dim=4)
     g, d = build(cfg, seed=0)
     z = torch.rand(3, cfg.z_dim) * 2 - 1
@@ -48,7 +49,19 @@ def test_build_is_reproducible_by_seed() -> None:
     assert not torch.equal(a.project.weight, c.project.weight)
 
 
-@pytest.mark.parametrize("bad", [{"image_size": 48}, {"image_size": 8}, {"z_dim": 0}])
+@pytest.mark.parametrize("size, shape, layers", [(16, (6, 12), 1), (64, (24, 48), 3), (128, (48, 96), 4)])
+def test_a_mouth_pair_draws_the_mouths_box_of_the_frame(size: int, shape: tuple, layers: int) -> None:
+    cfg = ModelConfig(image_size=size, region="mouth", gf_dim=4, df_dim=4)
+    g, d = build(cfg, seed=0)
+    x = g(torch.rand(2, cfg.z_dim) * 2 - 1)
+    assert x.shape == (2, 3, *shape) and cfg.box[2:] == shape and cfg.n_layers == layers
+    assert d(x).shape == (2,) and cfg.base == (3, 6)
+    top, left = cfg.box[:2]  # the box sits over the mouth mask's rows and columns, with a margin
+    assert top < 0.53 * size and top + shape[0] > 0.81 * size
+    assert left < size / 4 and left + shape[1] > 0.75 * size
+
+
+@pytest.mark.parametrize("bad", [{"image_size": 48}, {"image_size": 8}, {"z_dim": 0}, {"region": "nose"}])
 def test_bad_model_config_is_refused(bad: dict) -> None:
     with pytest.raises(ConfigError):
         ModelConfig(**bad)
