@@ -22,8 +22,7 @@ class Generator(nn.Module):
         self.config = config
         n = config.n_layers
         width = config.gf_dim * 2 ** (n - 1)  # 64x64: gf*8 at 4x4
-        self.base = config.base
-        cells = self.base[0] * self.base[1]
+        cells = config.base[0] * config.base[1]
         self.project = nn.Linear(config.z_dim, width * cells, bias=False)
         self.project_bn = nn.BatchNorm1d(width * cells)
         layers: list[nn.Module] = []
@@ -40,7 +39,8 @@ class Generator(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Images in [-1, 1] [B, 3, H, W] drawn from codes z [B, z_dim]."""
         x = torch.relu(self.project_bn(self.project(z)))  # [B, width * cells]
-        x = x.view(len(z), self.project.out_features // (self.base[0] * self.base[1]), *self.base)
+        height, width = self.config.base
+        x = x.view(len(z), self.project.out_features // (height * width), height, width)
         return self.deconvs(x)  # [B, 3, H, W]
 
 
