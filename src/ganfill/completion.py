@@ -159,9 +159,11 @@ class Completer:
         }
         for name, part in parts.items():
             setattr(self, name, PARTS[name].load(part) if isinstance(part, str | Path) else part)
-        # Frozen once, here: searches that share the model (the server's concurrent requests)
-        # then never toggle its train/grad flags, so none can race another.
-        for net in (self.model.generator, self.model.discriminator, self.model.encoder):
+        # Frozen once, here, whether given as files or objects: searches that share the face or
+        # mouth pair (the server's concurrent requests) then never toggle its train/grad flags,
+        # so none can race another.
+        pairs = [self.model] + ([self.mouth] if self.mouth is not None else [])
+        for net in (net for pair in pairs for net in (pair.generator, pair.discriminator, pair.encoder)):
             if net is not None:
                 net.eval().requires_grad_(False)
         self.device = torch.device(device)

@@ -42,12 +42,10 @@ real and further from the truth, at 0.2-1 nearer both (BENCHMARKS.md "Session 43
 
 
 def load_mouth(path: str | Path = DEFAULT_MOUTH) -> Model:
-    """A mouth pair's model file (its ModelConfig's region is the mouth), in eval mode."""
+    """A mouth pair's model file (its ModelConfig's region is the mouth)."""
     model = load_model(path)
     if model.config.region != "mouth":
         raise ModelFileError(f"{path}: a {model.config.region} model, not a mouth model")
-    for net in (model.generator, model.discriminator):
-        net.eval().requires_grad_(False)
     return model
 
 

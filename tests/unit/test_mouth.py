@@ -73,3 +73,10 @@ def test_a_completer_redraws_the_mouth_it_is_given(mouth16: Model, tiny_model_fi
     differs = (plain.images != redrawn.images).any(-1)
     assert differs.any() and not differs[:, :6].any()  # the mouth's rows only, not the eyes'
     assert np.array_equal(plain.hats, redrawn.hats)  # the face's own search is unchanged
+
+
+def test_a_completer_freezes_the_mouth_pair_it_is_given(mouth16: Model, tiny_model_file: Path) -> None:
+    mouth16.generator.train().requires_grad_(True)
+    Completer(tiny_model_file, mouth=mouth16)
+    nets = (mouth16.generator, mouth16.discriminator)
+    assert not any(net.training or any(p.requires_grad for p in net.parameters()) for net in nets)
