@@ -75,7 +75,9 @@ def pil_flaws(what: str) -> Iterator[None]:
         yield
     for flaw in flaws:
         if issubclass(flaw.category, ResourceWarning):  # the collector's, about another object
-            warnings.warn_explicit(flaw.message, flaw.category, flaw.filename, flaw.lineno or 0)
+            warnings.warn_explicit(
+                flaw.message, flaw.category, flaw.filename, flaw.lineno, source=flaw.source
+            )
             continue
         first = str(flaw.message).split(".")[0].strip()
         warnings.warn(f"{what}: {first[:1].lower()}{first[1:]} (ignored)", InputWarning, stacklevel=3)
