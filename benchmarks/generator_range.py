@@ -1,0 +1,147 @@
+"""What a generator can draw at all: held-out faces searched with every pixel known.
+
+Yeh et al.'s search only picks a code: a mouth the generator cannot draw when all of it is given
+cannot come out of a hole either. Each face (the astronaut's own aligned frame first, then
+held-out faces) is searched from 8 random starts with every pixel known, no prior term and no
+shell, and the best reconstruction is compared with the truth over the mouth's box: PSNR, and the
+lips' redness, the mean Cr (YCbCr, 8-bit levels) at the truth's reddest 15% of the box less that
+at its middle 40% (skin), measured at the same pixels in the reconstruction; beside it, that of
+the generator's own random samples (each at its own reddest pixels). A face model is compared
+over the box of its whole frame, a mouth model (ModelConfig.region "mouth") over its own.
+
+    python benchmarks/generator_range.py --limit 32 MOUTH.safetensors \
+        src/ganfill/weights/faces64.safetensors
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+
+import numpy as np
+import torch
+from machine import describe_machine
+
+from ganfill.alignment import FaceAligner
+from ganfill.checkpoint import Model, load_model
+from ganfill.config import REGIONS, CompletionConfig
+from ganfill.data import HELDOUT_FILE, load_folder, read_split
+from ganfill.images import to_tensor
+from ganfill.inversion import invert
+from ganfill.models import sample_z
+
+STARTS, STEP_SIZE, SAMPLES = 8, 0.03, 256
+CR = torch.tensor([0.5, -0.418688, -0.081312])
+"""RGB -> Cr (ITU-R 601), as colouring.TO_YCC's last row."""
+_TOP, _LEFT, _HEIGHT, _WIDTH = REGIONS["mouth"]
+BOX = (..., slice(_TOP, _TOP + _HEIGHT), slice(_LEFT, _LEFT + _WIDTH))
+"""The mouth's box of the 64-px frame, as an index of [..., H, W] tensors."""
+
+
+def her_frame() -> np.ndarray:
+    """The astronaut's face aligned to the 64-px frame (uint8 [64, 64, 3])."""
+    from skimage import data as samples
+
+    photo = samples.astronaut()
+    aligner = FaceAligner(64)
+    return aligner.warp(photo, aligner.detect(photo)[0])
+
+
+def redness(cr: torch.Tensor, truth_cr: torch.Tensor) -> torch.Tensor:
+    """[B] mean of cr [B, P] at the pixels where truth_cr is in its top 15%, less at its 30-70th
+    percentiles."""
+    order = truth_cr.argsort(1)
+    p = cr.shape[1]
+    red, skin = order[:, int(0.85 * p) :], order[:, int(0.3 * p) : int(0.7 * p)]
+    return cr.gather(1, red).mean(1) - cr.gather(1, skin).mean(1)
+
+
+def box_cr(images: torch.Tensor) -> torch.Tensor:
+    """Cr in 8-bit levels [B, P] of images [B, 3, h, w] in [-1, 1]."""
+    return 127.5 * torch.einsum("c,bchw->bhw", CR, images).flatten(1)
+
+
+def sample_redness(model: Model) -> float:
+    """Mean lip redness of SAMPLES of the model's random samples, over the mouth's box."""
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        drawn = model.generator(sample_z(SAMPLES, model.config.z_dim, generator=gen))
+    if model.config.region != "mouth":
+        drawn = drawn[BOX]
+    cr = box_cr(drawn)
+    return float(redness(cr, cr).mean())
+
+
+def reconstruct(model: Model, faces: np.ndarray, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The model's best reconstruction of faces [N, 64, 64, 3] and the truth, both cut to the
+    mouth's box ([N, 3, h, w] in [-1, 1])."""
+    y = to_tensor(faces)
+    if model.config.region == "mouth":
+        y = y[BOX]
+    search = dataclasses.replace(
+        CompletionConfig(),
+        restarts=STARTS,
+        prune_after=steps,
+        lam=0.0,
+        shell=0.0,
+        precision="float32",
+        save_every=0,
+        tol=0.0,
+        weighting="none",
+    )
+    gen = torch.Generator().manual_seed(0)
+    starts = sample_z(len(y) * STARTS, model.config.z_dim, generator=gen).view(len(y), STARTS, -1)
+    n = torch.full((len(y),), steps)
+    known = torch.ones(len(y), 1, *y.shape[-2:])
+    found = invert(
+        model.generator,
+        model.discriminator,
+        y,
+        known,
+        search,
+        starts,
+        iters=n,
+        lr=torch.full((len(y),), STEP_SIZE),
+    )
+    hat = found.hats[:, 0]
+    return (hat, y) if model.config.region == "mouth" else (hat[BOX], y[BOX])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="+", help="model files (face or mouth pairs)")
+    parser.add_argument(
+        "--data", default="data/aligned", help="aligned faces; the held-out split is taken from them"
+    )
+    parser.add_argument("--limit", type=int, default=32, help="held-out faces, evenly spaced in the split")
+    parser.add_argument("--steps", type=int, default=300)
+    args = parser.parse_args()
+    heldout = load_folder(args.data, 64, only=read_split(HELDOUT_FILE)).images.permute(0, 2, 3, 1).numpy()
+    faces = np.concatenate([her_frame()[None], heldout[:: max(1, len(heldout) // args.limit)][: args.limit]])
+    print(describe_machine())
+    print(
+        f"the astronaut and {len(faces) - 1} held-out faces, every pixel known, "
+        f"{STARTS} starts x {args.steps} steps"
+    )
+    print(
+        "| model | box PSNR dB: her / held-out | lip redness (Cr levels): "
+        "her truth / hers / held-out truth / theirs / random samples' | s |"
+    )
+    print("|---|---|---|---|")
+    for path in args.models:
+        start = time.perf_counter()
+        model = load_model(path)
+        hat, y = reconstruct(model, faces, args.steps)
+        psnr = -10 * torch.log10(((hat - y) / 2).pow(2).flatten(1).mean(1))
+        drawn, truth = redness(box_cr(hat), box_cr(y)), redness(box_cr(y), box_cr(y))
+        print(
+            f"| {path} | {psnr[0]:.2f} / {psnr[1:].mean():.2f} | {truth[0]:.1f} / {drawn[0]:.1f} / "
+            f"{truth[1:].mean():.1f} / {drawn[1:].mean():.1f} / {sample_redness(model):.1f} | "
+            f"{time.perf_counter() - start:.0f} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
