@@ -25,6 +25,7 @@ from machine import describe_machine
 
 from ganfill.alignment import FaceAligner
 from ganfill.checkpoint import Model, load_model
+from ganfill.colouring import TO_YCC
 from ganfill.config import REGIONS, CompletionConfig
 from ganfill.data import HELDOUT_FILE, load_folder, read_split
 from ganfill.images import to_tensor
@@ -32,8 +33,6 @@ from ganfill.inversion import invert
 from ganfill.models import sample_z
 
 STARTS, STEP_SIZE, SAMPLES = 8, 0.03, 256
-CR = torch.tensor([0.5, -0.418688, -0.081312])
-"""RGB -> Cr (ITU-R 601), as colouring.TO_YCC's last row."""
 _TOP, _LEFT, _HEIGHT, _WIDTH = REGIONS["mouth"]
 BOX = (..., slice(_TOP, _TOP + _HEIGHT), slice(_LEFT, _LEFT + _WIDTH))
 """The mouth's box of the 64-px frame, as an index of [..., H, W] tensors."""
@@ -59,7 +58,7 @@ def redness(cr: torch.Tensor, truth_cr: torch.Tensor) -> torch.Tensor:
 
 def box_cr(images: torch.Tensor) -> torch.Tensor:
     """Cr in 8-bit levels [B, P] of images [B, 3, h, w] in [-1, 1]."""
-    return 127.5 * torch.einsum("c,bchw->bhw", CR, images).flatten(1)
+    return 127.5 * torch.einsum("c,bchw->bhw", TO_YCC[2], images).flatten(1)  # Cr's row sums to 0
 
 
 def sample_redness(model: Model) -> float:
@@ -92,7 +91,6 @@ def reconstruct(model: Model, faces: np.ndarray, steps: int) -> tuple[torch.Tens
     )
     gen = torch.Generator().manual_seed(0)
     starts = sample_z(len(y) * STARTS, model.config.z_dim, generator=gen).view(len(y), STARTS, -1)
-    n = torch.full((len(y),), steps)
     known = torch.ones(len(y), 1, *y.shape[-2:])
     found = invert(
         model.generator,
@@ -101,7 +99,7 @@ def reconstruct(model: Model, faces: np.ndarray, steps: int) -> tuple[torch.Tens
         known,
         search,
         starts,
-        iters=n,
+        iters=torch.full((len(y),), steps),
         lr=torch.full((len(y),), STEP_SIZE),
     )
     hat = found.hats[:, 0]
@@ -134,7 +132,8 @@ def main() -> None:
         model = load_model(path)
         hat, y = reconstruct(model, faces, args.steps)
         psnr = -10 * torch.log10(((hat - y) / 2).pow(2).flatten(1).mean(1))
-        drawn, truth = redness(box_cr(hat), box_cr(y)), redness(box_cr(y), box_cr(y))
+        drawn_cr, truth_cr = box_cr(hat), box_cr(y)
+        drawn, truth = redness(drawn_cr, truth_cr), redness(truth_cr, truth_cr)
         print(
             f"| {path} | {psnr[0]:.2f} / {psnr[1:].mean():.2f} | {truth[0]:.1f} / {drawn[0]:.1f} / "
             f"{truth[1:].mean():.1f} / {drawn[1:].mean():.1f} / {sample_redness(model):.1f} | "
