@@ -9,8 +9,15 @@ at its middle 40% (skin), measured at the same pixels in the reconstruction; bes
 the generator's own random samples (each at its own reddest pixels). A face model is compared
 over the box of its whole frame, a mouth model (ModelConfig.region "mouth") over its own.
 
+The same question for the colouriser (--colourisers), the stage after the search that gives the
+hole real faces' colours: with the mouth masked and the truth's own luma in the hole, the best
+luma any fill could have, how much of the lips' redness does it give back at full strength (its
+own colours), and how far is its Cr from the truth's over the box (mean |difference|, 8-bit levels)?
+
     python benchmarks/generator_range.py --limit 32 MOUTH.safetensors \
         src/ganfill/weights/faces64.safetensors
+    python benchmarks/generator_range.py --limit 128 --colourisers \
+        src/ganfill/weights/colouriser.safetensors
 """
 
 from __future__ import annotations
@@ -23,9 +30,10 @@ import numpy as np
 import torch
 from machine import describe_machine
 
+from ganfill import masks as mask_kinds
 from ganfill.alignment import FaceAligner
 from ganfill.checkpoint import Model, load_model
-from ganfill.colouring import TO_YCC
+from ganfill.colouring import TO_YCC, load_colouriser, recolour
 from ganfill.config import REGIONS, CompletionConfig
 from ganfill.data import HELDOUT_FILE, load_folder, read_split
 from ganfill.images import to_tensor
@@ -106,9 +114,38 @@ def reconstruct(model: Model, faces: np.ndarray, steps: int) -> tuple[torch.Tens
     return (hat, y) if model.config.region == "mouth" else (hat[BOX], y[BOX])
 
 
+def colour_range(path: str, faces: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """A colouriser's lip redness [N] over the mouth's box, given faces [N, 64, 64, 3] with the
+    mouth masked and the truth's luma in the hole; the truth's redness [N]; its mean |Cr error|."""
+    y = to_tensor(faces)
+    known = torch.from_numpy(mask_kinds.make("mouth", len(y), 64, seed=0)).float()[:, None]
+    coloured_cr, truth_cr = box_cr(recolour(load_colouriser(path), y, y, known)[BOX]), box_cr(y[BOX])
+    error = float((coloured_cr - truth_cr).abs().mean())
+    return redness(coloured_cr, truth_cr), redness(truth_cr, truth_cr), error
+
+
+def print_colour_ranges(paths: list[str], faces: np.ndarray) -> None:
+    """One row per colouriser file: its lip redness and Cr error, from the truth's luma."""
+    print(f"the astronaut and {len(faces) - 1} held-out faces, mouth masked, the truth's luma in the hole")
+    print(
+        "| colouriser | lip redness (Cr levels): her truth / hers / held-out truth / theirs "
+        "| box Cr error | s |"
+    )
+    print("|---|---|---|---|")
+    for path in paths:
+        start = time.perf_counter()
+        drawn, truth, error = colour_range(path, faces)
+        print(
+            f"| {path} | {truth[0]:.1f} / {drawn[0]:.1f} / {truth[1:].mean():.1f} / {drawn[1:].mean():.1f} "
+            f"| {error:.2f} | {time.perf_counter() - start:.0f} |",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models", nargs="+", help="model files (face or mouth pairs)")
+    parser.add_argument("models", nargs="*", help="model files (face or mouth pairs)")
+    parser.add_argument("--colourisers", nargs="+", default=[], help="colouriser files")
     parser.add_argument(
         "--data", default="data/aligned", help="aligned faces; the held-out split is taken from them"
     )
@@ -118,6 +155,10 @@ def main() -> None:
     heldout = load_folder(args.data, 64, only=read_split(HELDOUT_FILE)).images.permute(0, 2, 3, 1).numpy()
     faces = np.concatenate([her_frame()[None], heldout[:: max(1, len(heldout) // args.limit)][: args.limit]])
     print(describe_machine())
+    if args.colourisers:
+        print_colour_ranges(args.colourisers, faces)
+    if not args.models:
+        return
     print(
         f"the astronaut and {len(faces) - 1} held-out faces, every pixel known, "
         f"{STARTS} starts x {args.steps} steps"
