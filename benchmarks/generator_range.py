@@ -152,6 +152,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=32, help="held-out faces, evenly spaced in the split")
     parser.add_argument("--steps", type=int, default=300)
     args = parser.parse_args()
+    if not args.models and not args.colourisers:
+        parser.error("give model files, --colourisers files, or both")
     heldout = load_folder(args.data, 64, only=read_split(HELDOUT_FILE)).images.permute(0, 2, 3, 1).numpy()
     faces = np.concatenate([her_frame()[None], heldout[:: max(1, len(heldout) // args.limit)][: args.limit]])
     print(describe_machine())
