@@ -114,6 +114,11 @@ def reconstruct(model: Model, faces: np.ndarray, steps: int) -> tuple[torch.Tens
     return (hat, y) if model.config.region == "mouth" else (hat[BOX], y[BOX])
 
 
+def her_and_theirs(truth: torch.Tensor, drawn: torch.Tensor) -> str:
+    """'her truth / hers / held-out truth / theirs' of lip rednesses [N] (her first)."""
+    return f"{truth[0]:.1f} / {drawn[0]:.1f} / {truth[1:].mean():.1f} / {drawn[1:].mean():.1f}"
+
+
 def colour_range(path: str, faces: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, float]:
     """A colouriser's lip redness [N] over the mouth's box, given faces [N, 64, 64, 3] with the
     mouth masked and the truth's luma in the hole; the truth's redness [N]; its mean |Cr error|."""
@@ -136,8 +141,7 @@ def print_colour_ranges(paths: list[str], faces: np.ndarray) -> None:
         start = time.perf_counter()
         drawn, truth, error = colour_range(path, faces)
         print(
-            f"| {path} | {truth[0]:.1f} / {drawn[0]:.1f} / {truth[1:].mean():.1f} / {drawn[1:].mean():.1f} "
-            f"| {error:.2f} | {time.perf_counter() - start:.0f} |",
+            f"| {path} | {her_and_theirs(truth, drawn)} | {error:.2f} | {time.perf_counter() - start:.0f} |",
             flush=True,
         )
 
@@ -178,9 +182,8 @@ def main() -> None:
         drawn_cr, truth_cr = box_cr(hat), box_cr(y)
         drawn, truth = redness(drawn_cr, truth_cr), redness(truth_cr, truth_cr)
         print(
-            f"| {path} | {psnr[0]:.2f} / {psnr[1:].mean():.2f} | {truth[0]:.1f} / {drawn[0]:.1f} / "
-            f"{truth[1:].mean():.1f} / {drawn[1:].mean():.1f} / {sample_redness(model):.1f} | "
-            f"{time.perf_counter() - start:.0f} |",
+            f"| {path} | {psnr[0]:.2f} / {psnr[1:].mean():.2f} | {her_and_theirs(truth, drawn)} / "
+            f"{sample_redness(model):.1f} | {time.perf_counter() - start:.0f} |",
             flush=True,
         )
 
