@@ -1,9 +1,9 @@
 """A large photo against the 64-px path, side by side: seconds and peak memory of completing the
 mouth of a face of F px in a W x H photo (`Completer.complete_photo`, with and without the
-exemplar library, whose first use reads it), and of completing the same face already aligned at
-64x64 (`Completer.complete`), each in a fresh process, rounds alternating. `--past WxH` grows
-the mask W px right and H px down from the mouth's top right corner, past the face, where
-Telea's inpainting fills it (photos.py).
+exemplar library, whose first use reads it, and without pivotal tuning), and of completing the
+same face already aligned at 64x64 (`Completer.complete`), each in a fresh process, rounds
+alternating. `--past WxH` grows the mask W px right and H px down from the mouth's top right
+corner, past the face, where Telea's inpainting fills it (photos.py).
 
     python benchmarks/large_photo.py [--size 4000x3000] [--face 1000] [--rounds 3] [--past 1500x600]
 """
@@ -47,10 +47,11 @@ def child(kind: str, width: int, height: int, face_px: int, past: tuple[int, int
     aligned_known = (aligner.warp((known * 255).astype(np.uint8), face) > 127).astype(np.float32)
     completer.complete(aligned, aligned_known)  # warm-up: first passes, thread pools
     start = time.perf_counter()
-    if kind in ("photo", "generator"):
+    if kind in ("photo", "generator", "untuned"):
         if kind == "generator":  # --exemplars none: the generator's detail alone
             completer.exemplars = None
-        completer.complete_photo(image, known)  # the library is read on this first use: timed
+        tune = {"tune": 0} if kind == "untuned" else {}
+        completer.complete_photo(image, known, **tune)  # the library is read on this first use: timed
     else:
         completer.complete(aligned, aligned_known)
     seconds = time.perf_counter() - start
@@ -73,7 +74,7 @@ def main() -> None:
         child(args.child, width, height, args.face, past)
         return
     print(describe_machine())
-    runs: dict[str, list[dict]] = {"photo": [], "generator": [], "aligned": []}
+    runs: dict[str, list[dict]] = {"photo": [], "generator": [], "untuned": [], "aligned": []}
     for _ in range(args.rounds):
         for kind in runs:
             cmd = [sys.executable, __file__, "--child", kind, "--size", args.size, "--face", str(args.face)]
@@ -87,6 +88,7 @@ def main() -> None:
     labels = {
         "photo": f"{args.size} photo (complete --align)",
         "generator": f"{args.size} photo, --exemplars none",
+        "untuned": f"{args.size} photo, --tune 0",
         "aligned": "the face at 64x64",
     }
     for kind, label in labels.items():

@@ -38,6 +38,7 @@ from ganfill.mouth import default_mouth, load_mouth, redraw
 from ganfill.photos import PhotoCompletion, box_mask, complete_photo, photo_known
 from ganfill.schedule import Schedule, plan
 from ganfill.symmetry import mirror_detail
+from ganfill.tuning import tune_batch
 
 if TYPE_CHECKING:
     from ganfill.alignment import FaceAligner
@@ -412,6 +413,12 @@ class Completer:
             on_step=on_step,
         )
         s = samples
+        if schedule.tune.any():
+            steps = torch.from_numpy(schedule.tune)
+            args = (inv.z[:, :s], inv.hats[:, :s], y, m, steps)
+            inv.hats[:, :s] = tune_batch(
+                self.model.generator, *args, lr=cfg.tune_lr, locality=cfg.tune_locality, seed=seed
+            )
         ys, ms = y.repeat_interleave(s, 0), m.repeat_interleave(s, 0)
         hats = self._passes(inv.hats[:, :s].flatten(0, 1), ys, ms, schedule, s, cfg, seed)
         alts = blend(ys, hats, ms, cfg.blend, lowres_factor=factor)

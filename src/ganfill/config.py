@@ -509,6 +509,18 @@ class CompletionConfig(_Config):
     generator's mouth on 256 held-out faces, BENCHMARKS.md "Session 43"): 0 off. Default, when
     there is one: 150 from the encoder's start on holes covering a quarter of the box (centre,
     mouth, boxes), not on narrow holes, scattered pixels, half faces, lowres or the paper's search."""
+    tune: int | None = None
+    """Steps of pivotal tuning after the search (ganfill.tuning): a copy of G is fitted to the
+    face's known pixels around z*, its faces of random codes kept, so that the fill is drawn by a
+    generator that can draw this face's mouth (closed lips where G draws the average grin). 0 off.
+    Default: 50 from the encoder's start on holes over the mouth that leave the eyes (the mouth
+    mask, a box on the mouth), where on 48 held-out photos it was nearer the truth and more real;
+    0 elsewhere (on the eyes and the centre it cost realism and identity; BENCHMARKS.md "Session
+    48"). About 4 s a face on a 2-core CPU."""
+    tune_lr: float = 3e-4
+    """Adam's step size for the tuned generator's weights."""
+    tune_locality: float = 1.0
+    """Weight of the tuned generator's locality term (its faces of random codes against G's)."""
     precision: Literal["float32", "bfloat16"] | None = None
     """Number format of the search's passes through G (the final G(z*) is drawn in float32).
     Default: bfloat16 from the encoder's start where the hardware multiplies it natively (CUDA;
@@ -544,6 +556,8 @@ class CompletionConfig(_Config):
             self.mouth_steps is None or self.mouth_steps >= 0,
             f"mouth_steps must be >= 0, got {self.mouth_steps}",
         )
+        _check(self.tune is None or self.tune >= 0, f"tune must be >= 0, got {self.tune}")
+        _check(self.tune_lr > 0 and self.tune_locality >= 0, "tune_lr must be > 0 and tune_locality >= 0")
         _check(self.symmetry is None or self.symmetry >= 0, f"symmetry must be >= 0, got {self.symmetry}")
         _check(0 <= self.dilate <= 512, f"dilate must be in [0, 512] pixels, got {self.dilate}")
         _check(0 <= self.feather <= 512, f"feather must be in [0, 512] pixels, got {self.feather}")

@@ -1,7 +1,8 @@
 """The one rule that decides each image's search: where it starts, how far it draws around the
-encoder's guess, how many steps and what step size, how many starts and when to prune them, and
-whether the mouth generator redraws the fill's mouth, how strongly the detail pass redraws the
-fill's finest detail and the colouriser its colours, and the number format of its steps.
+encoder's guess, how many steps and what step size, how many starts and when to prune them,
+whether G is tuned to the face, whether the mouth generator redraws the fill's mouth, how
+strongly the detail pass redraws the fill's finest detail and the colouriser its colours, and
+the number format of its steps.
 
 Measured defaults (BENCHMARKS.md, MODEL_CARD.md). From a random start: the paper's 1500 steps
 at 0.01, nothing after. From the encoder's start, the guess (the mean of the faces that fit the
@@ -12,9 +13,13 @@ around the guess brought detail too, but cost identity), by the kind of mask:
 - scattered pixels (random, grid): 100 steps at 0.04: the context pins the face down;
 - an open hole (a half face): 10 steps at 0.01: a longer search loses what the encoder read
   from the whole kept half (identity);
-- then, on holes (as the colouriser's below) that cover a quarter of the mouth's box or more,
-  the mouth generator's own search over the box (mouth.py, 150 steps; with a mouth model only:
-  none is bundled yet); the passes below treat its mouth as the rest of the fill;
+- then, on holes that cover a quarter of the mouth mask's box or more and leave the eyes (the
+  mouth's, not the centre's or the eyes'), pivotal tuning (tuning.py, 50 steps): the fill is
+  drawn by a copy of G fitted to the face's known pixels around z*, which can draw this face's
+  mouth where G draws the average grin;
+- then, on holes that cover a quarter of the mouth's box or more, the mouth generator's own
+  search over the box (mouth.py, 150 steps; with a mouth model only: none is bundled yet); the
+  passes below treat its mouth as the rest of the fill;
 - the detail pass at full strength, but at 0.6 on narrow holes (blobs, strokes, scattered
   pixels), where the blend carries the context's own detail in and the full pass overshoots a
   real face's detail and costs hole PSNR;
@@ -54,6 +59,11 @@ DETAIL, NARROW_DETAIL = 1.0, 0.6  # the detail pass's strength
 COLOUR = 0.5
 """The colouriser's strength on holes: half-way between the generator's chroma and its own, the
 nearest to the truth's of 0, 0.5 and 1 on 256 held-out faces (BENCHMARKS.md "Session 41")."""
+TUNE_STEPS, EYES_COVER = 50, 0.1
+"""Pivotal tuning's steps (tuning.py), on holes over the mouth that leave the eyes (less than
+EYES_COVER of the eyes mask's box unknown): on 48 held-out photos it made the mouth mask's fills
+nearer the truth and more real, the eyes' and the centre's (19% of the eyes' box) less real and
+less like the person (BENCHMARKS.md "Session 48")."""
 MOUTH_STEPS, MOUTH_COVER = 150, 0.25
 """The mouth redraw's search steps, and the least share of the mouth's box a hole must cover."""
 NARROW = {"reach": 3, "share": 0.55}  # most missing pixels within 3 px of a known one
@@ -64,6 +74,10 @@ BFLOAT16_ROWS = 8
 about what its products save, or more (whole completions per face on the AMX Xeon: 0.78x
 float32's speed at 1 row, 0.99x at 2, 0.97x at 4, 1.38x at 8, 1.32x at 16;
 benchmarks/completion_speed.py --batches 1,2,4,8,16)."""
+
+
+PER_IMAGE = ("iters", "lr", "spread", "detail", "symmetry", "band", "reach", "colour", "mouth", "tune")
+"""The Schedule's fields that hold one value per image."""
 
 
 @dataclass(frozen=True)
@@ -93,13 +107,14 @@ class Schedule:
     """[B] float, strength of the colouriser over each fill's hole (0: none, or there is none)."""
     mouth: np.ndarray
     """[B] int, search steps of the mouth redraw (0: none, or there is no mouth model)."""
+    tune: np.ndarray
+    """[B] int, steps of pivotal tuning of G on each image after the search (0: none)."""
     precision: Literal["float32", "bfloat16"] = "float32"
     """Number format of the search's passes through G."""
 
     def part(self, rows: slice) -> Schedule:
         """The schedule of some images of the batch."""
-        per_image = ("iters", "lr", "spread", "detail", "symmetry", "band", "reach", "colour", "mouth")
-        return dataclasses.replace(self, **{name: getattr(self, name)[rows] for name in per_image})
+        return dataclasses.replace(self, **{name: getattr(self, name)[rows] for name in PER_IMAGE})
 
     def settle(self, config: CompletionConfig) -> CompletionConfig:
         """config with the batch-wide choices made concrete (start, starts, pruning, number
@@ -144,6 +159,13 @@ def _strength(given: float | None, default: np.ndarray, available: bool) -> np.n
     if not available:
         return np.zeros(len(default))
     return default.astype(np.float64) if given is None else np.full(len(default), float(given))
+
+
+def covered(known: np.ndarray, kind: str) -> np.ndarray:
+    """[B] the share of a mask kind's hole (a box: "eyes", "mouth"), drawn in this frame, that
+    each mask (known [B, S, S], 1 = keep) leaves unknown."""
+    box = masks.make(kind, 1, known.shape[-1])[0] < 0.5
+    return 1 - known[:, box].mean(1)
 
 
 def _mouth_steps(
@@ -195,6 +217,8 @@ def plan(
     symmetry = _strength(config.symmetry, np.where(open_hole, OPEN_HOLE_SYMMETRY, SYMMETRY) * on, not lowres)
     hole = ~narrow & ~open_hole & on  # the holes the colouriser and the mouth redraw were measured on
     colour = _strength(config.colour, COLOUR * hole, has_colour and not lowres)
+    mouth_only = hole & (covered(known, "mouth") >= MOUTH_COVER) & (covered(known, "eyes") < EYES_COVER)
+    tune = _strength(config.tune, TUNE_STEPS * mouth_only, not lowres).astype(np.int64)
     fast = fast_bfloat16 and init == "encoder" and n * restarts >= BFLOAT16_ROWS
     precision = config.precision or ("bfloat16" if fast else "float32")
     if precision == "bfloat16" and not fast_bfloat16:
@@ -213,5 +237,6 @@ def plan(
         reach=np.where(narrow, NARROW_REACH, REACH),
         colour=colour,
         mouth=_mouth_steps(config.mouth_steps, known, hole, None if lowres else mouth_box),
+        tune=tune,
         precision=precision,
     )

@@ -167,8 +167,9 @@ def test_the_bundled_colouriser_gives_the_fill_a_real_faces_colours_and_keeps_it
     assert completer.colouriser is not None and DEFAULT_COLOURISER.stat().st_size < 4 * 2**20
     faces = load_folder(faces_dir, 64).images.permute(0, 2, 3, 1).numpy()
     known = masks.make("mouth", len(faces), 64)
-    plain = completer.complete(faces, known, iters=20, colour=0.0, mouth_steps=0)
-    done = completer.complete(faces, known, iters=20, mouth_steps=0)
+    alone = {"iters": 20, "mouth_steps": 0, "tune": 0}  # the colouriser alone after the search
+    plain = completer.complete(faces, known, colour=0.0, **alone)
+    done = completer.complete(faces, known, **alone)
     assert np.array_equal(done.hats, plain.hats)  # the search is the same; the colours change after it
     assert np.array_equal(done.images[known > 0.5], faces[known > 0.5])
     ycc = lambda x: to_ycc(torch.from_numpy(x).permute(0, 3, 1, 2).float() / 255)  # noqa: E731

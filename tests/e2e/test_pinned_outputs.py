@@ -1,8 +1,9 @@
 """The bundled model's completions of example faces, pinned to stored pixels.
 
 Refactors must not change what a user gets: the default completion (encoder start, per-mask
-schedule, detail pass) on centre, left-half and random masks, and the paper's reference search
-(random start, lam 0.003, two starts; 40 of its 1500 steps, to keep the test short). Stored as
+schedule, detail pass, pivotal tuning) on centre, left-half, random and mouth masks, and the
+paper's reference search (random start, lam 0.003, two starts; 40 of its 1500 steps, to keep
+the test short). Stored as
 pixels rather than a digest: CPUs of the same family sum floats in different orders (the same
 code gave other bits on another 2-core EPYC), so the check allows float noise, a fraction of a
 grey level on average, and nothing a change of behaviour makes. The pins are float32 searches;
@@ -12,7 +13,7 @@ must never change (stored when the old digest still held it bit for bit; its pix
 since, with the bundled weights, session 12); the default changes only deliberately (draws
 around the guess, then the guess with the detail pass, then its high-pass version and strength
 by hole width, then new weights, then the mirror detail on the half face and scattered pixels,
-then the colouriser's colours on holes), by running this file:
+then the colouriser's colours on holes, then pivotal tuning on the mouth), by running this file:
 
     python tests/e2e/test_pinned_outputs.py   # rewrites tests/e2e/pinned_outputs.npz
 """
@@ -29,7 +30,7 @@ from ganfill.data import load_folder
 
 PINNED = Path(__file__).with_name("pinned_outputs.npz")
 FACES = Path(__file__).resolve().parents[2] / "examples" / "faces"
-KINDS = ("center", "left", "random")
+KINDS = ("center", "left", "random", "mouth")
 
 
 def outputs() -> dict[str, np.ndarray]:

@@ -38,7 +38,8 @@ def test_each_flag_sets_its_field() -> None:
     flags += ["--restarts", "3", "--blend", "none", "--dilate", "2", "--feather", "1", "--grain", "0.5"]
     flags += ["--lowres-factor", "4", "--save-every", "2"]
     flags += ["--init", "random", "--spread", "0.5", "--shell", "1", "--prune-after", "5", "--detail", "0.5"]
-    flags += ["--symmetry", "0.1", "--colour", "0.5", "--mouth-steps", "20", "--precision", "bfloat16"]
+    flags += ["--symmetry", "0.1", "--colour", "0.5", "--mouth-steps", "20"]
+    flags += ["--tune", "5", "--tune-lr", "0.01", "--tune-locality", "2", "--precision", "bfloat16"]
     flags += ["--tol", "0.01", "--patience", "9"]
     config = build(CompletionConfig, build_parser().parse_args(["complete", "x", "--out", "y", *flags]))
     defaults = CompletionConfig()
