@@ -1,6 +1,7 @@
 """A large photo against the 64-px path, side by side: seconds and peak memory of completing the
 mouth of a face of F px in a W x H photo (`Completer.complete_photo`, with and without the
-exemplar library, whose first use reads it, and without pivotal tuning), and of completing the
+exemplar library, whose first use reads it, and with pivotal tuning forced: this mask is narrow
+in the face's frame, where the default does not tune), and of completing the
 same face already aligned at 64x64 (`Completer.complete`), each in a fresh process, rounds
 alternating. `--past WxH` grows the mask W px right and H px down from the mouth's top right
 corner, past the face, where Telea's inpainting fills it (photos.py).
@@ -19,6 +20,8 @@ import time
 from pathlib import Path
 
 from machine import describe_machine
+
+from ganfill.schedule import TUNE_STEPS
 
 HERE = Path(__file__).resolve().parent
 
@@ -47,10 +50,10 @@ def child(kind: str, width: int, height: int, face_px: int, past: tuple[int, int
     aligned_known = (aligner.warp((known * 255).astype(np.uint8), face) > 127).astype(np.float32)
     completer.complete(aligned, aligned_known)  # warm-up: first passes, thread pools
     start = time.perf_counter()
-    if kind in ("photo", "generator", "untuned"):
+    if kind in ("photo", "generator", "tuned"):
         if kind == "generator":  # --exemplars none: the generator's detail alone
             completer.exemplars = None
-        tune = {"tune": 0} if kind == "untuned" else {}
+        tune = {"tune": TUNE_STEPS} if kind == "tuned" else {}
         completer.complete_photo(image, known, **tune)  # the library is read on this first use: timed
     else:
         completer.complete(aligned, aligned_known)
@@ -74,7 +77,7 @@ def main() -> None:
         child(args.child, width, height, args.face, past)
         return
     print(describe_machine())
-    runs: dict[str, list[dict]] = {"photo": [], "generator": [], "untuned": [], "aligned": []}
+    runs: dict[str, list[dict]] = {"photo": [], "generator": [], "tuned": [], "aligned": []}
     for _ in range(args.rounds):
         for kind in runs:
             cmd = [sys.executable, __file__, "--child", kind, "--size", args.size, "--face", str(args.face)]
@@ -88,7 +91,7 @@ def main() -> None:
     labels = {
         "photo": f"{args.size} photo (complete --align)",
         "generator": f"{args.size} photo, --exemplars none",
-        "untuned": f"{args.size} photo, --tune 0",
+        "tuned": f"{args.size} photo, --tune {TUNE_STEPS}",
         "aligned": "the face at 64x64",
     }
     for kind, label in labels.items():

@@ -19,6 +19,8 @@ from ganfill.models import Generator
 
 ANCHORS = 16
 """Random codes whose faces the tuned generator must keep (one drawn at each step)."""
+FUSED = ("cpu", "cuda")
+"""Devices where Adam's fused step is used (one kernel over all weights)."""
 
 
 def tune(
@@ -42,7 +44,7 @@ def tune(
     with torch.no_grad():
         kept = g(anchors)
     tuned = copy.deepcopy(g).eval().requires_grad_(True)  # batch norm keeps G's running statistics
-    opt = torch.optim.Adam(tuned.parameters(), lr=lr)
+    opt = torch.optim.Adam(tuned.parameters(), lr=lr, fused=z.device.type in FUSED)
     pivot, weight = z[:1].detach(), known / known.sum().clamp(min=1)
     for _ in range(steps):
         a = int(torch.randint(ANCHORS, (1,), generator=gen))
