@@ -61,9 +61,10 @@ COLOUR = 0.5
 nearest to the truth's of 0, 0.5 and 1 on 256 held-out faces (BENCHMARKS.md "Session 41")."""
 TUNE_STEPS, EYES_COVER = 50, 0.1
 """Pivotal tuning's steps (tuning.py), on holes over the mouth that leave the eyes (less than
-EYES_COVER of the eyes mask's box unknown): on 48 held-out photos it made the mouth mask's fills
-nearer the truth and more real, the eyes' and the centre's (19% of the eyes' box) less real and
-less like the person (BENCHMARKS.md "Session 48")."""
+EYES_COVER of the eyes mask's box unknown): in held-out photos it made the mouth mask's fills
+nearer the truth and as real or more, the eyes' and the centre's (19% of the eyes' box) less
+real and less like the person; 30 steps were nearer the truth but less real (BENCHMARKS.md
+"Session 48")."""
 MOUTH_STEPS, MOUTH_COVER = 150, 0.25
 """The mouth redraw's search steps, and the least share of the mouth's box a hole must cover."""
 NARROW = {"reach": 3, "share": 0.55}  # most missing pixels within 3 px of a known one
