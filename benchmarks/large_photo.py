@@ -1,10 +1,10 @@
 """A large photo against the 64-px path, side by side: seconds and peak memory of completing the
 mouth of a face of F px in a W x H photo (`Completer.complete_photo`, with and without the
 exemplar library, whose first use reads it, and with pivotal tuning forced: this mask is narrow
-in the face's frame, where the default does not tune), and of completing the
-same face already aligned at 64x64 (`Completer.complete`), each in a fresh process, rounds
-alternating. `--past WxH` grows the mask W px right and H px down from the mouth's top right
-corner, past the face, where Telea's inpainting fills it (photos.py).
+in the face's frame, where the default does not tune), and of completing the same face already
+aligned at 64x64 (`Completer.complete`), each in a fresh process, rounds alternating. `--past
+WxH` grows the mask W px right and H px down from the mouth's top right corner, past the face,
+where Telea's inpainting fills it (photos.py).
 
     python benchmarks/large_photo.py [--size 4000x3000] [--face 1000] [--rounds 3] [--past 1500x600]
 """

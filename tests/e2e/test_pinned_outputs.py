@@ -2,18 +2,18 @@
 
 Refactors must not change what a user gets: the default completion (encoder start, per-mask
 schedule, detail pass, pivotal tuning) on centre, left-half, random and mouth masks, and the
-paper's reference search (random start, lam 0.003, two starts; 40 of its 1500 steps, to keep
-the test short). Stored as
-pixels rather than a digest: CPUs of the same family sum floats in different orders (the same
-code gave other bits on another 2-core EPYC), so the check allows float noise, a fraction of a
-grey level on average, and nothing a change of behaviour makes. The pins are float32 searches;
-on a CPU with AMX the default's steps run in bfloat16 (schedule.plan), whose fills stay inside
-the same allowance (measured: 0.1-0.5 grey levels on average). The reference search's code
-must never change (stored when the old digest still held it bit for bit; its pixels changed once
-since, with the bundled weights, session 12); the default changes only deliberately (draws
-around the guess, then the guess with the detail pass, then its high-pass version and strength
-by hole width, then new weights, then the mirror detail on the half face and scattered pixels,
-then the colouriser's colours on holes, then pivotal tuning on the mouth), by running this file:
+paper's reference search (random start, lam 0.003, two starts; 40 of its 1500 steps, to keep the
+test short). Stored as pixels rather than a digest: CPUs of the same family sum floats in
+different orders (the same code gave other bits on another 2-core EPYC), so the check allows
+float noise, a fraction of a grey level on average, and nothing a change of behaviour makes. The
+pins are float32 searches; on a CPU with AMX the default's steps run in bfloat16
+(schedule.plan), whose fills stay inside the same allowance (measured: 0.1-0.5 grey levels on
+average). The reference search's code must never change (stored when the old digest still held
+it bit for bit; its pixels changed once since, with the bundled weights, session 12); the
+default changes only deliberately (draws around the guess, then the guess with the detail pass,
+then its high-pass version and strength by hole width, then new weights, then the mirror detail
+on the half face and scattered pixels, then the colouriser's colours on holes, then pivotal
+tuning on the mouth), by running this file:
 
     python tests/e2e/test_pinned_outputs.py   # rewrites tests/e2e/pinned_outputs.npz
 """
