@@ -12,6 +12,7 @@ codes stay G's (the locality term), so that what it draws in the hole is still a
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 
 import torch
 
@@ -19,8 +20,23 @@ from ganfill.models import Generator
 
 ANCHORS = 16
 """Random codes whose faces the tuned generator must keep (one drawn at each step)."""
-FUSED = ("cpu", "cuda")
-"""Devices where Adam's fused step is used (one kernel over all weights)."""
+ADAM = {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False, "maximize": False}
+"""Adam's settings: torch's defaults."""
+
+
+def adam(params: list[torch.Tensor], lr: float) -> Callable[[], None]:
+    """Adam's step over params' .grad, as torch.optim.Adam(fused=True) takes it (its kernel, one
+    pass over all weights), but called directly: the first torch.optim optimizer a process builds
+    imports torch._dynamo, 2-3 s that the first tuned completion would otherwise wait for."""
+    means, squares = [torch.zeros_like(p) for p in params], [torch.zeros_like(p) for p in params]
+    counts = [torch.zeros((), device=p.device) for p in params]
+
+    def step() -> None:
+        torch._foreach_add_(counts, 1)
+        grads = [p.grad for p in params]
+        torch._fused_adam_(params, grads, means, squares, [], counts, lr=lr, **ADAM)  # []: amsgrad's maxima
+
+    return step
 
 
 def tune(
@@ -44,16 +60,18 @@ def tune(
     with torch.no_grad():
         kept = g(anchors)
     tuned = copy.deepcopy(g).eval().requires_grad_(True)  # batch norm keeps G's running statistics
-    opt = torch.optim.Adam(tuned.parameters(), lr=lr, fused=z.device.type in FUSED)
+    weights = list(tuned.parameters())
+    step = adam(weights, lr)
     pivot, weight = z[:1].detach(), known / known.sum().clamp(min=1)
     for _ in range(steps):
         a = int(torch.randint(ANCHORS, (1,), generator=gen))
         drawn = tuned(torch.cat([pivot, anchors[a : a + 1]]))  # one pass for both
         fit = ((drawn[:1] - image).abs().sum(1, keepdim=True) * weight).sum()
         loss = fit + locality * (drawn[1:] - kept[a : a + 1]).abs().mean()
-        opt.zero_grad(set_to_none=True)
+        for w in weights:
+            w.grad = None
         loss.backward()
-        opt.step()
+        step()
     with torch.no_grad():
         return tuned(z.detach())
 

@@ -11,7 +11,7 @@ from ganfill.checkpoint import Model
 from ganfill.completion import Completer
 from ganfill.config import CompletionConfig
 from ganfill.schedule import TUNE_STEPS, plan
-from ganfill.tuning import tune, tune_batch
+from ganfill.tuning import adam, tune, tune_batch
 
 pytestmark = pytest.mark.unit
 
@@ -24,6 +24,22 @@ def _face_and_known(planted: Model) -> tuple[torch.Tensor, torch.Tensor, torch.T
         image = planted.generator(torch.rand(1, 8) * 2 - 1).roll(1, -1)
     known = torch.from_numpy(masks.make("center", 1, 16, seed=0)).float()[:, None]
     return image, known, torch.rand(2, 8) * 2 - 1
+
+
+def test_adam_steps_as_torch_optim_adam_does() -> None:
+    """The direct fused step moves weights exactly as torch.optim.Adam(fused=True) would."""
+    torch.manual_seed(0)
+    start = [torch.randn(5, 3), torch.randn(7)]
+    ours, theirs = [w.clone() for w in start], [w.clone().requires_grad_(True) for w in start]
+    step, opt = adam(ours, 0.1), torch.optim.Adam(theirs, lr=0.1, fused=True)
+    for i in range(3):
+        for w, v in zip(ours, theirs, strict=True):
+            w.grad = v.grad = (torch.rand_like(w) + 0.5) * (i + 1)  # one sign: each step moves ~lr
+        step()
+        opt.step()
+    for w, v, w0 in zip(ours, theirs, start, strict=True):
+        assert (w0 - w).min() > 0.2
+        torch.testing.assert_close(w, v.detach(), rtol=0, atol=1e-7)
 
 
 def test_tuning_fits_the_known_pixels_and_leaves_g_alone(planted: Model) -> None:
