@@ -516,7 +516,7 @@ class CompletionConfig(_Config):
     Default: 50 from the encoder's start on holes over the mouth that leave the eyes (the mouth
     mask, a box on the mouth), where in held-out photos it was nearer the truth and as real;
     0 elsewhere (on the eyes and the centre it cost realism and identity; BENCHMARKS.md "Session
-    48"). It costs about 5 s a face on a 2-core CPU (benchmarks/large_photo.py)."""
+    48"). It costs about 4 s a face on a 2-core CPU (benchmarks/large_photo.py)."""
     tune_lr: float = 3e-4
     """Adam's step size for the tuned generator's weights."""
     tune_locality: float = 1.0
