@@ -24,16 +24,15 @@ ADAM = {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0, "amsgrad
 """Adam's settings: torch's defaults."""
 
 
-def adam(params: list[torch.Tensor], lr: float) -> Callable[[], None]:
-    """Adam's step over params' .grad, as torch.optim.Adam(fused=True) takes it (its kernel, one
-    pass over all weights), but called directly: the first torch.optim optimizer a process builds
-    imports torch._dynamo, 2-3 s that the first tuned completion would otherwise wait for."""
+def adam(params: list[torch.Tensor], lr: float) -> Callable[[list[torch.Tensor]], None]:
+    """Adam's step over params given their gradients, as torch.optim.Adam(fused=True) takes it
+    (its kernel, one pass over all weights), but called directly: the first torch.optim optimizer
+    a process builds imports torch._dynamo, 2-3 s that the first tuned completion would wait for."""
     means, squares = [torch.zeros_like(p) for p in params], [torch.zeros_like(p) for p in params]
     counts = [torch.zeros((), device=p.device) for p in params]
 
-    def step() -> None:
+    def step(grads: list[torch.Tensor]) -> None:
         torch._foreach_add_(counts, 1)
-        grads = [p.grad for p in params]
         torch._fused_adam_(params, grads, means, squares, [], counts, lr=lr, **ADAM)  # []: amsgrad's maxima
 
     return step
@@ -68,10 +67,7 @@ def tune(
         drawn = tuned(torch.cat([pivot, anchors[a : a + 1]]))  # one pass for both
         fit = ((drawn[:1] - image).abs().sum(1, keepdim=True) * weight).sum()
         loss = fit + locality * (drawn[1:] - kept[a : a + 1]).abs().mean()
-        for w in weights:
-            w.grad = None
-        loss.backward()
-        step()
+        step(list(torch.autograd.grad(loss, weights)))
     with torch.no_grad():
         return tuned(z.detach())
 

@@ -33,9 +33,10 @@ def test_adam_steps_as_torch_optim_adam_does() -> None:
     ours, theirs = [w.clone() for w in start], [w.clone().requires_grad_(True) for w in start]
     step, opt = adam(ours, 0.1), torch.optim.Adam(theirs, lr=0.1, fused=True)
     for i in range(3):
-        for w, v in zip(ours, theirs, strict=True):
-            w.grad = v.grad = (torch.rand_like(w) + 0.5) * (i + 1)  # one sign: each step moves ~lr
-        step()
+        grads = [(torch.rand_like(w) + 0.5) * (i + 1) for w in ours]  # one sign: each step moves ~lr
+        for v, grad in zip(theirs, grads, strict=True):
+            v.grad = grad
+        step(grads)
         opt.step()
     for w, v, w0 in zip(ours, theirs, start, strict=True):
         assert (w0 - w).min() > 0.2
