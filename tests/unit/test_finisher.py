@@ -73,10 +73,11 @@ def test_training_learns_the_detail_and_the_file_round_trips(tmp_path: Path) -> 
     hole = known == 0
     # closer to the true stripes in the hole than the upsampled block means are
     assert np.abs(out - images)[hole].mean() < 0.8 * np.abs(blurred - images)[hole].mean()
-    again = train_finisher(faces, tmp_path / "more.safetensors", config, init_from=path, progress=False)
+    more = dataclasses.replace(config, steps=2)  # continued: its first step starts where the run ended
+    again = train_finisher(faces, tmp_path / "more.safetensors", more, init_from=path, progress=False)
     assert (
-        again[0]["l1"] < log[0]["l1"]
-        and load_finisher(tmp_path / "more.safetensors").info["steps_done"] == 120
+        again[0]["l1"] < 0.8 * log[0]["l1"]
+        and load_finisher(tmp_path / "more.safetensors").info["steps_done"] == 62
     )
 
 
