@@ -81,17 +81,29 @@ class Library:
             raise ModelFileError(f"{self.path}: a library face cannot be decoded ({exc})") from None
         if faces.shape[1:] != (self.size, self.size):
             raise ModelFileError(f"{self.path}: faces are {faces.shape[1]} px, the header says {self.size}")
-        return np.concatenate([faces, faces[:, :, ::-1]])
+        return _and_mirrored(faces)
 
     @cached_property
     def near(self) -> np.ndarray:
-        """The faces blurred by NEAR [N, S, S] (uint8)."""
-        return np.stack([np.round(_blur(f, NEAR)).astype(np.uint8) for f in self.faces])
+        """The faces blurred by NEAR [N, S, S] (uint8). The blur is symmetric, so the mirrored
+        copies take the originals' blurs mirrored: half the work of the library's first use."""
+        return _and_mirrored(np.stack([np.round(_blur(f, NEAR)).astype(np.uint8) for f in self.originals]))
 
     @cached_property
     def far(self) -> np.ndarray:
-        """The faces blurred by FAR on a FAR_SIDE grid [N, FAR_SIDE, FAR_SIDE] (float32)."""
-        return np.stack([_coarse(f) for f in self.faces])
+        """The faces blurred by FAR on a FAR_SIDE grid [N, FAR_SIDE, FAR_SIDE] (float32), the
+        mirrored copies' as near's are."""
+        return _and_mirrored(np.stack([_coarse(f) for f in self.originals]))
+
+    @property
+    def originals(self) -> np.ndarray:
+        """The faces the file holds [people, S, S], without their mirror images."""
+        return self.faces[: self.people]
+
+
+def _and_mirrored(faces: np.ndarray) -> np.ndarray:
+    """faces [n, H, W] followed by their mirror images."""
+    return np.concatenate([faces, faces[:, :, ::-1]])
 
 
 def _decode(data: np.ndarray) -> np.ndarray:

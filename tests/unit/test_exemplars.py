@@ -8,7 +8,17 @@ from PIL import Image
 from ganfill import masks
 from ganfill.checkpoint import EXEMPLARS_KIND, ModelFileError, read_safetensors, write_safetensors
 from ganfill.config import ExemplarConfig
-from ganfill.exemplars import LUMA, Library, build_library, nearest, sharpness, transfer, transfer_face
+from ganfill.exemplars import (
+    FAR,
+    LUMA,
+    NEAR,
+    Library,
+    build_library,
+    nearest,
+    sharpness,
+    transfer,
+    transfer_face,
+)
 
 FACES = Path(__file__).resolve().parents[2] / "examples" / "faces"
 
@@ -44,6 +54,26 @@ def test_the_library_keeps_the_sharpest_faces_less_the_excluded_and_adds_mirrors
     assert np.abs(library.faces[:15].astype(float) - luma).mean() < 2.5
     assert np.array_equal(library.faces[15:], library.faces[:15, :, ::-1])
     assert sharpness(library.faces[:15]).min() > sharpness(cv2.GaussianBlur(luma[0], (0, 0), 2.0)[None])[0]
+
+
+def test_each_faces_features_are_its_own_blurs_mirrored_copies_too(library_file: Path) -> None:
+    """The copies take the originals' blurs mirrored (half the first use's work): each must still
+    be the blur of its own face, up to rounding."""
+    library = Library(library_file)
+    near = np.stack([cv2.GaussianBlur(f.astype(np.float32), (0, 0), NEAR) for f in library.faces])
+    far = np.stack(
+        [
+            cv2.resize(
+                cv2.GaussianBlur(f.astype(np.float32), (0, 0), FAR),
+                library.far.shape[1:],
+                interpolation=cv2.INTER_AREA,
+            )
+            for f in library.faces
+        ]
+    )
+    assert np.abs(library.near - near).max() <= 0.5 + 1e-3
+    assert np.abs(library.far - far).max() < 1e-3
+    assert not np.allclose(library.far[15:], library.far[:15], atol=1)  # the copies are not the originals
 
 
 def test_a_face_in_the_library_is_found_from_its_surroundings_and_a_soft_fill(library_file: Path) -> None:
