@@ -9,10 +9,11 @@ from ganfill import masks
 from ganfill.checkpoint import EXEMPLARS_KIND, ModelFileError, read_safetensors, write_safetensors
 from ganfill.config import ExemplarConfig
 from ganfill.exemplars import (
-    FAR,
     LUMA,
     NEAR,
     Library,
+    _blur,
+    _coarse,
     build_library,
     nearest,
     sharpness,
@@ -60,17 +61,8 @@ def test_each_faces_features_are_its_own_blurs_mirrored_copies_too(library_file:
     """The copies take the originals' blurs mirrored (half the first use's work): each must still
     be the blur of its own face, up to rounding."""
     library = Library(library_file)
-    near = np.stack([cv2.GaussianBlur(f.astype(np.float32), (0, 0), NEAR) for f in library.faces])
-    far = np.stack(
-        [
-            cv2.resize(
-                cv2.GaussianBlur(f.astype(np.float32), (0, 0), FAR),
-                library.far.shape[1:],
-                interpolation=cv2.INTER_AREA,
-            )
-            for f in library.faces
-        ]
-    )
+    near = np.stack([_blur(f, NEAR) for f in library.faces])  # each face's own, mirrored or not
+    far = np.stack([_coarse(f) for f in library.faces])
     assert np.abs(library.near - near).max() <= 0.5 + 1e-3
     assert np.abs(library.far - far).max() < 1e-3
     assert not np.allclose(library.far[15:], library.far[:15], atol=1)  # the copies are not the originals
